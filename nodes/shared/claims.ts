@@ -1,0 +1,120 @@
+// Runs the claims of one Guard input against a store: one round trip per chunk of ≤ 1000 keys
+// per namespace, polling for the `wait` mode, and undoing fresh claims of earlier chunks when a
+// later chunk fails, so a failed input leaves no key stuck in `processing`.
+
+import { chunk } from './engine/batch';
+import type { Actor, ClaimDecision, ClaimPolicy, ClaimRequest, IdempotencyStore } from './store/types';
+import { MAX_CHUNK } from './store/types';
+
+export interface ClaimJob {
+	namespace: string;
+	request: ClaimRequest;
+}
+
+export interface WaitOptions {
+	/**
+	 * 0 = no waiting: in-progress keys are decided by `policy.onInProgress` at once. Otherwise
+	 * they are polled until settled or until this time has passed, then decided by
+	 * `policy.onInProgress` (the Guard passes `ambiguous`).
+	 */
+	waitMs: number;
+	pollMs?: number;
+	sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function claimOnce(
+	store: IdempotencyStore,
+	jobs: readonly ClaimJob[],
+	policy: ClaimPolicy,
+	actor: Actor,
+	now: number | undefined,
+	done: ClaimDecision[][],
+): Promise<Map<ClaimJob, ClaimDecision>> {
+	const decided = new Map<ClaimJob, ClaimDecision>();
+	const byNamespace = new Map<string, ClaimJob[]>();
+	for (const job of jobs) {
+		const list = byNamespace.get(job.namespace) ?? [];
+		list.push(job);
+		byNamespace.set(job.namespace, list);
+	}
+	for (const [namespace, list] of byNamespace) {
+		for (const part of chunk(list, MAX_CHUNK)) {
+			const decisions = await store.claim(
+				namespace,
+				part.map((job) => job.request),
+				policy,
+				actor,
+				now,
+			);
+			done.push(decisions.map((d) => ({ ...d, namespace }) as ClaimDecision & { namespace: string }));
+			part.forEach((job, i) => decided.set(job, decisions[i]));
+		}
+	}
+	return decided;
+}
+
+export async function claimAll(
+	store: IdempotencyStore,
+	jobs: readonly ClaimJob[],
+	policy: ClaimPolicy,
+	actor: Actor,
+	wait: WaitOptions,
+	now?: number,
+): Promise<Map<ClaimJob, ClaimDecision>> {
+	const sleep = wait.sleep ?? defaultSleep;
+	const waiting = wait.waitMs > 0;
+	const pollPolicy: ClaimPolicy = waiting ? { ...policy, onInProgress: 'pending' } : policy;
+	const committed: ClaimDecision[][] = [];
+	try {
+		const decided = await claimOnce(store, jobs, pollPolicy, actor, now, committed);
+		if (!waiting) return decided;
+
+		const deadline = Date.now() + wait.waitMs;
+		let pollMs = wait.pollMs ?? 250;
+		let pending = jobs.filter((job) => decided.get(job)?.outcome === 'pending');
+		while (pending.length > 0) {
+			const last = Date.now() + pollMs >= deadline;
+			if (!last) await sleep(pollMs);
+			else await sleep(Math.max(0, deadline - Date.now()));
+			// In-batch repeats were recorded by the first call; polls must not record them again.
+			const polls = pending.map((job) => ({ ...job, request: { key: job.request.key, fingerprint: job.request.fingerprint } }));
+			// The last poll decides for good: still in progress → policy.onInProgress (ambiguous).
+			const again = await claimOnce(store, polls, last ? policy : pollPolicy, actor, now, committed);
+			polls.forEach((poll, i) => decided.set(pending[i], again.get(poll)!));
+			pending = pending.filter((job) => decided.get(job)?.outcome === 'pending');
+			pollMs = Math.min(pollMs * 2, 2000);
+		}
+		return decided;
+	} catch (error) {
+		await releaseFreshClaims(store, committed, actor);
+		throw error;
+	}
+}
+
+async function releaseFreshClaims(store: IdempotencyStore, committed: ClaimDecision[][], actor: Actor): Promise<void> {
+	for (const decisions of committed) {
+		const fresh = (decisions as Array<ClaimDecision & { namespace: string }>).filter(
+			(d) => d.outcome === 'new' && d.reason === 'first_seen' && d.attempt === 1 && d.claimToken,
+		);
+		const byNamespace = new Map<string, typeof fresh>();
+		for (const d of fresh) byNamespace.set(d.namespace, [...(byNamespace.get(d.namespace) ?? []), d]);
+		for (const [namespace, list] of byNamespace) {
+			await store
+				.transition(
+					namespace,
+					list.map((d) => ({
+						kind: 'release' as const,
+						key: d.key,
+						claimToken: d.claimToken,
+						verifyClaim: true,
+						force: false,
+						retentionMs: 0,
+					})),
+					actor,
+				)
+				.catch(() => undefined);
+		}
+	}
+}

@@ -1,0 +1,116 @@
+// Business keys (SPEC §5, control 1): read the configured fields of an item, normalise them, and
+// join them into one key; hash it when it is long, unsafe to store, or when hashKeys is on.
+// Pure: no I/O, no n8n types.
+
+import { createHash } from 'crypto';
+
+export type NormalizeStep = 'trim' | 'collapseWhitespace' | 'unicodeNfkc' | 'lowercase';
+export const DEFAULT_NORMALIZE: NormalizeStep[] = ['trim', 'collapseWhitespace', 'unicodeNfkc'];
+export const MAX_PLAIN_KEY_LENGTH = 256;
+
+export type KeyResult =
+	| { ok: true; key: string }
+	| { ok: false; problem: string };
+
+/** Splits "body.email, body.source" into paths; each path into segments (dots, [n] indices). */
+export function parseFieldList(list: string): string[] {
+	return list
+		.split(',')
+		.map((field) => field.trim())
+		.filter((field) => field.length > 0);
+}
+
+export function pathSegments(path: string): string[] {
+	const segments: string[] = [];
+	for (const part of path.split('.')) {
+		const match = part.match(/^([^[\]]*)((?:\[\d+\])*)$/);
+		if (!match) {
+			segments.push(part);
+			continue;
+		}
+		if (match[1]) segments.push(match[1]);
+		for (const index of match[2].matchAll(/\[(\d+)\]/g)) segments.push(index[1]);
+	}
+	return segments;
+}
+
+export function readPath(source: unknown, path: string): unknown {
+	let value: unknown = source;
+	for (const segment of pathSegments(path)) {
+		if (value === null || typeof value !== 'object') return undefined;
+		value = (value as Record<string, unknown>)[segment];
+	}
+	return value;
+}
+
+export function normalizeText(value: string, steps: readonly NormalizeStep[]): string {
+	let text = value;
+	if (steps.includes('unicodeNfkc')) text = text.normalize('NFKC');
+	if (steps.includes('collapseWhitespace')) text = text.replace(/\s+/g, ' ');
+	if (steps.includes('trim')) text = text.trim();
+	if (steps.includes('lowercase')) text = text.toLowerCase();
+	return text;
+}
+
+/**
+ * One key part from one value. Numbers are written canonically (1.50 and 1.5 are one key);
+ * null, undefined and empty strings are missing; objects cannot be keys.
+ */
+export function keyPart(value: unknown, steps: readonly NormalizeStep[]): { ok: true; part: string } | { ok: false; problem: string } {
+	if (value === null || value === undefined) return { ok: false, problem: 'is missing' };
+	if (typeof value === 'number') {
+		if (!Number.isFinite(value)) return { ok: false, problem: `is not a finite number (${String(value)})` };
+		return { ok: true, part: String(Object.is(value, -0) ? 0 : value) };
+	}
+	if (typeof value === 'bigint') return { ok: true, part: value.toString() };
+	if (typeof value === 'boolean') return { ok: true, part: String(value) };
+	if (typeof value === 'string') {
+		const part = normalizeText(value, steps);
+		return part.length === 0 ? { ok: false, problem: 'is empty' } : { ok: true, part };
+	}
+	const kind = Array.isArray(value) ? 'a list' : 'an object';
+	return { ok: false, problem: `is ${kind}, not a single value (pick a field inside it)` };
+}
+
+// Parts are joined with "|"; a "|" or "\" inside a part is escaped so that ("a|b", "c") and
+// ("a", "b|c") stay two keys.
+function joinParts(parts: string[]): string {
+	return parts.map((part) => part.replace(/[\\|]/g, (c) => `\\${c}`)).join('|');
+}
+
+export function buildKeyFromFields(
+	json: unknown,
+	fields: readonly string[],
+	steps: readonly NormalizeStep[],
+	hashKeys: boolean,
+): KeyResult {
+	const parts: string[] = [];
+	const problems: string[] = [];
+	for (const field of fields) {
+		const result = keyPart(readPath(json, field), steps);
+		if (result.ok) parts.push(result.part);
+		else problems.push(`field "${field}" ${result.problem}`);
+	}
+	if (problems.length > 0) return { ok: false, problem: problems.join('; ') };
+	return { ok: true, key: finishKey(joinParts(parts), hashKeys) };
+}
+
+export function buildKeyFromValue(value: unknown, steps: readonly NormalizeStep[], hashKeys: boolean): KeyResult {
+	const result = keyPart(value, steps);
+	if (!result.ok) return { ok: false, problem: `the key expression ${result.problem}` };
+	return { ok: true, key: finishKey(result.part, hashKeys) };
+}
+
+// eslint-disable-next-line no-control-regex
+const UNSTORABLE = /[\u0000]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Long keys, keys a store cannot hold as text (NUL, broken Unicode) and, with hashKeys, every key. */
+export function finishKey(key: string, hashKeys: boolean): string {
+	if (UNSTORABLE.test(key)) return `sha256:${sha256Hex(JSON.stringify(key))}`;
+	if (hashKeys || key.length > MAX_PLAIN_KEY_LENGTH) return `sha256:${sha256Hex(key)}`;
+	return key;
+}
+
+export function sha256Hex(text: string): string {
+	return createHash('sha256').update(text, 'utf8').digest('hex');
+}

@@ -1,0 +1,54 @@
+// Turns the node's `store` parameter and its credential into a pooled store from the registry.
+
+import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
+import { InvalidInputError } from '../store/errors';
+import { storeFor, type StoreConfig } from '../store/registry';
+import type { IdempotencyStore } from '../store/types';
+
+export type StoreKind = 'postgres' | 'redis';
+
+export function postgresConfig(data: ICredentialDataDecryptedObject): StoreConfig {
+	return {
+		kind: 'postgres',
+		config: {
+			host: String(data.host ?? 'localhost'),
+			port: Number(data.port ?? 5432),
+			database: String(data.database ?? 'postgres'),
+			user: String(data.user ?? 'postgres'),
+			password: data.password ? String(data.password) : undefined,
+			ssl: (data.ssl as 'disable' | 'require' | 'verify-full') ?? 'disable',
+			schema: String(data.schema ?? 'n8n_idempotency'),
+			maxConnections: Number(data.maxConnections ?? 10),
+		},
+	};
+}
+
+export function redisConfig(data: ICredentialDataDecryptedObject): StoreConfig {
+	return {
+		kind: 'redis',
+		config: {
+			host: String(data.host ?? 'localhost'),
+			port: Number(data.port ?? 6379),
+			username: data.username ? String(data.username) : undefined,
+			password: data.password ? String(data.password) : undefined,
+			database: Number(data.database ?? 0),
+			tls: data.tls === true,
+			keyPrefix: data.keyPrefix === undefined ? 'idem:' : String(data.keyPrefix),
+			mode: data.mode === 'cluster' ? 'cluster' : 'standalone',
+			clusterNodes: data.clusterNodes ? String(data.clusterNodes) : undefined,
+		},
+	};
+}
+
+export async function resolveStore(ctx: IExecuteFunctions): Promise<IdempotencyStore> {
+	const kind = ctx.getNodeParameter('store', 0, 'postgres') as StoreKind;
+	if (kind === 'postgres') {
+		const data = await ctx.getCredentials('idempotencyPostgresApi');
+		return storeFor(postgresConfig(data), ctx.getNode().credentials?.idempotencyPostgresApi?.id ?? undefined);
+	}
+	if (kind === 'redis') {
+		const data = await ctx.getCredentials('idempotencyRedisApi');
+		return storeFor(redisConfig(data), ctx.getNode().credentials?.idempotencyRedisApi?.id ?? undefined);
+	}
+	throw new InvalidInputError(`Unknown store "${String(kind)}"`, 'Choose Postgres or Redis as the Store.');
+}

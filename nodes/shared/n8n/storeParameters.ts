@@ -1,0 +1,49 @@
+// Parameters and credential slots every node of this package shares (SPEC §4).
+
+import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
+
+export const storeCredentials: INodeCredentialDescription[] = [
+	{
+		name: 'idempotencyPostgresApi',
+		required: true,
+		testedBy: 'idempotencyPostgresApiTest',
+		displayOptions: { show: { store: ['postgres'] } },
+	},
+	{
+		name: 'idempotencyRedisApi',
+		required: true,
+		testedBy: 'idempotencyRedisApiTest',
+		displayOptions: { show: { store: ['redis'] } },
+	},
+];
+
+export const storeProperty: INodeProperties = {
+	displayName: 'Store',
+	name: 'store',
+	type: 'options',
+	noDataExpression: true,
+	options: [
+		{
+			name: 'Postgres',
+			value: 'postgres',
+			description: 'Durable, with full history; good default when n8n already runs on Postgres',
+		},
+		{
+			name: 'Redis',
+			value: 'redis',
+			description: 'Fastest; enable AOF persistence so a Redis restart does not forget claims',
+		},
+	],
+	default: 'postgres',
+	description: 'Where keys, their state and their history are kept, shared by every execution and worker',
+};
+
+export const namespaceProperty: INodeProperties = {
+	displayName: 'Namespace',
+	name: 'namespace',
+	type: 'string',
+	default: '={{ $workflow.id }}',
+	required: true,
+	description:
+		'The key space. Defaults to this workflow, so keys of different workflows never meet. Use a shared name (for example crm-leads) to let several workflows guard the same business events.',
+};

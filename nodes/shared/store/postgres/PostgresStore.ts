@@ -1,0 +1,436 @@
+// The Postgres adapter: marshals calls into the atomic statements under sql/ and rows back into
+// the store types. One pg pool per store; migrations run once, before the first call.
+
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { Pool, type PoolConfig, type QueryResultRow } from 'pg';
+import { IdempotencyError, StoreUnavailableError } from '../errors';
+import { quoteIdentifier, validateSchemaName } from '../identifiers';
+import type {
+	Actor,
+	ClaimDecision,
+	ClaimPolicy,
+	ClaimRequest,
+	HistoryEntry,
+	IdempotencyStore,
+	KeyRecord,
+	ListPage,
+	ListQuery,
+	NamespaceStats,
+	PurgeResult,
+	StoreHealth,
+	TransitionRequest,
+	TransitionResult,
+} from '../types';
+import { migrate } from './migrate';
+
+export interface PostgresStoreConfig {
+	host: string;
+	port: number;
+	database: string;
+	user: string;
+	password?: string;
+	ssl: 'disable' | 'require' | 'verify-full';
+	schema: string;
+	maxConnections: number;
+	/** Overrides host/port/database/user/password (tests, POSTGRES_URL). */
+	connectionString?: string;
+}
+
+const SQL_DIR = join(__dirname, 'sql');
+
+function loadSql(name: string, quotedSchema: string): string {
+	return readFileSync(join(SQL_DIR, `${name}.sql`), 'utf8').split('{{schema}}').join(quotedSchema);
+}
+
+const num = (value: unknown): number => Number(value);
+const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+// Connection-level failures: the store could not be reached or the connection broke mid-call.
+const UNAVAILABLE_CODES = new Set([
+	'ECONNREFUSED',
+	'ECONNRESET',
+	'ENOTFOUND',
+	'EAI_AGAIN',
+	'ETIMEDOUT',
+	'EHOSTUNREACH',
+	'EPIPE',
+	'57P01', // admin_shutdown (pg_terminate_backend)
+	'57P02',
+	'57P03', // cannot_connect_now
+	'08000',
+	'08003',
+	'08006',
+	'08001',
+	'08004',
+]);
+
+export class PostgresStore implements IdempotencyStore {
+	readonly kind = 'postgres' as const;
+	readonly schema: string;
+	private readonly pool: Pool;
+	private readonly where: string;
+	private ready: Promise<void> | null = null;
+	private readonly sql: { claim: string; transition: string; purge: string };
+	private readonly q: string;
+
+	constructor(config: PostgresStoreConfig) {
+		this.schema = validateSchemaName(config.schema);
+		this.q = quoteIdentifier(this.schema);
+		const poolConfig: PoolConfig = config.connectionString
+			? { connectionString: config.connectionString }
+			: {
+					host: config.host,
+					port: config.port,
+					database: config.database,
+					user: config.user,
+					password: config.password || undefined,
+				};
+		if (config.ssl === 'require') poolConfig.ssl = { rejectUnauthorized: false };
+		if (config.ssl === 'verify-full') poolConfig.ssl = { rejectUnauthorized: true };
+		poolConfig.max = Math.max(1, Math.floor(config.maxConnections || 10));
+		poolConfig.connectionTimeoutMillis = 10_000;
+		poolConfig.idleTimeoutMillis = 30_000;
+		poolConfig.application_name = 'n8n-nodes-idempotency';
+		this.pool = new Pool(poolConfig);
+		// An idle client that loses its connection must not crash the n8n process.
+		this.pool.on('error', () => undefined);
+		this.where = config.connectionString ? describeUrl(config.connectionString) : `${config.host}:${config.port}`;
+		this.sql = {
+			claim: loadSql('claim', this.q),
+			transition: loadSql('transition', this.q),
+			purge: loadSql('purge', this.q),
+		};
+	}
+
+	/** Applies migrations once per store; a failed attempt is retried on the next call. */
+	private async ensureReady(): Promise<void> {
+		if (!this.ready) {
+			this.ready = migrate(this.pool, this.schema)
+				.then(() => undefined)
+				.catch((error) => {
+					this.ready = null;
+					throw this.translate(error, 'preparing the idempotency schema');
+				});
+		}
+		return this.ready;
+	}
+
+	private async query<R extends QueryResultRow>(text: string, values: unknown[], doing: string): Promise<R[]> {
+		await this.ensureReady();
+		try {
+			const result = await this.pool.query<R>(text, values);
+			return result.rows;
+		} catch (error) {
+			throw this.translate(error, doing);
+		}
+	}
+
+	private translate(error: unknown, doing: string): Error {
+		if (error instanceof IdempotencyError) return error;
+		const err = error as { code?: string; message?: string };
+		const message = err?.message ?? String(error);
+		if (
+			(err?.code && UNAVAILABLE_CODES.has(err.code)) ||
+			/Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+				message,
+			)
+		) {
+			return new StoreUnavailableError(
+				`Postgres at ${this.where} is unavailable while ${doing}: ${message}`,
+				{ cause: error },
+			);
+		}
+		return new IdempotencyError(`Postgres error while ${doing}: ${message}`, { cause: error });
+	}
+
+	async claim(
+		namespace: string,
+		requests: ClaimRequest[],
+		policy: ClaimPolicy,
+		actor: Actor,
+		now?: number,
+	): Promise<ClaimDecision[]> {
+		if (requests.length === 0) return [];
+		const rows = await this.query(
+			this.sql.claim,
+			[
+				namespace,
+				requests.map((r) => r.key),
+				requests.map((r) => r.fingerprint),
+				now ?? null,
+				Math.round(policy.leaseMs),
+				Math.round(policy.retentionMs),
+				policy.onInProgress,
+				policy.onLeaseExpired,
+				policy.onFailed,
+				policy.maxAttempts,
+				policy.onPayloadMismatch,
+				actor.workflowId,
+				actor.executionId,
+				actor.node,
+				requests.map((r) => r.repeats?.duplicates ?? 0),
+				requests.map((r) => r.repeats?.mismatches ?? 0),
+			],
+			'claiming keys',
+		);
+		const byKey = new Map<string, QueryResultRow>(rows.map((row) => [row.key as string, row]));
+		return requests.map((request) => {
+			const row = byKey.get(request.key);
+			if (!row) throw new IdempotencyError(`Postgres returned no decision for key "${request.key}"`);
+			const [outcome, reason] = String(row.decision).split(':');
+			return {
+				key: request.key,
+				outcome: outcome as ClaimDecision['outcome'],
+				reason: reason as ClaimDecision['reason'],
+				state: row.state,
+				attempt: num(row.attempt),
+				claimToken: outcome === 'new' ? String(row.claim_token) : null,
+				firstSeenAt: num(row.first_seen_at),
+				lastSeenAt: num(row.last_seen_at),
+				leaseUntil: numOrNull(row.lease_until),
+				result: row.result ?? null,
+			};
+		});
+	}
+
+	async transition(
+		namespace: string,
+		requests: TransitionRequest[],
+		actor: Actor,
+		now?: number,
+	): Promise<TransitionResult[]> {
+		if (requests.length === 0) return [];
+		const rows = await this.query(
+			this.sql.transition,
+			[
+				namespace,
+				requests.map((r) => r.key),
+				requests.map((r) => r.kind),
+				requests.map((r) => r.claimToken),
+				requests.map((r) => r.verifyClaim),
+				requests.map((r) => r.force),
+				requests.map((r) => r.resultJson ?? null),
+				requests.map((r) => r.errorMessage ?? null),
+				requests.map((r) => Math.round(r.retentionMs)),
+				now ?? null,
+				actor.workflowId,
+				actor.executionId,
+				actor.node,
+			],
+			'recording a transition',
+		);
+		return rows.map((row) => ({
+			key: row.request_key,
+			applied: row.applied === true,
+			noop: row.noop === true,
+			rejectReason: row.reject_reason ?? null,
+			record: row.namespace === null || row.namespace === undefined ? null : toRecord(row),
+		}));
+	}
+
+	async get(namespace: string, key: string): Promise<KeyRecord | null> {
+		const rows = await this.query(
+			`SELECT * FROM ${this.q}.records WHERE namespace = $1 AND key = $2`,
+			[namespace, key],
+			'reading a key',
+		);
+		return rows.length ? toRecord(rows[0]) : null;
+	}
+
+	async history(namespace: string, key: string): Promise<HistoryEntry[]> {
+		const rows = await this.query(
+			`SELECT at, event, reason, workflow_id, execution_id, node, detail
+			 FROM ${this.q}.history WHERE namespace = $1 AND key = $2 ORDER BY id`,
+			[namespace, key],
+			'reading history',
+		);
+		return rows.map((row) => ({
+			at: num(row.at),
+			event: row.event,
+			reason: row.reason,
+			workflowId: row.workflow_id,
+			executionId: row.execution_id,
+			node: row.node,
+			detail: row.detail ?? null,
+		}));
+	}
+
+	async list(namespace: string, query: ListQuery, now?: number): Promise<ListPage> {
+		const at = now ?? Date.now();
+		const limit = Math.max(1, Math.min(1000, Math.floor(query.limit || 100)));
+		const cursor = decodeCursor(query.cursor);
+		const values: unknown[] = [namespace, at];
+		const where = ['namespace = $1', '(expires_at IS NULL OR expires_at > $2)'];
+		let order: string;
+		let cursorColumn: string;
+		if (query.stuckOnly) {
+			where.push(`state = 'processing'`, 'lease_until <= $2');
+			cursorColumn = 'lease_until';
+			order = 'lease_until, key';
+		} else if (query.state) {
+			values.push(query.state);
+			where.push(`state = $${values.length}`);
+			cursorColumn = 'updated_at';
+			order = 'updated_at, key';
+		} else {
+			cursorColumn = '';
+			order = 'key';
+		}
+		if (query.olderThanMs !== null && query.olderThanMs !== undefined) {
+			values.push(at - query.olderThanMs);
+			where.push(`updated_at <= $${values.length}`);
+		}
+		if (cursor) {
+			if (cursorColumn) {
+				values.push(cursor.at, cursor.key);
+				where.push(`(${cursorColumn}, key) > ($${values.length - 1}, $${values.length})`);
+			} else {
+				values.push(cursor.key);
+				where.push(`key > $${values.length}`);
+			}
+		}
+		values.push(limit + 1);
+		const rows = await this.query(
+			`SELECT * FROM ${this.q}.records WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${values.length}`,
+			values,
+			'listing keys',
+		);
+		const records = rows.slice(0, limit).map(toRecord);
+		const last = records[records.length - 1];
+		const nextCursor =
+			rows.length > limit && last
+				? encodeCursor({
+						at: query.stuckOnly ? (last.leaseUntil ?? 0) : last.updatedAt,
+						key: last.key,
+					})
+				: null;
+		return { records, nextCursor };
+	}
+
+	async stats(namespace: string, sinceMs: number, now?: number): Promise<NamespaceStats> {
+		const until = now ?? Date.now();
+		const since = until - sinceMs;
+		const rows = await this.query(
+			`SELECT event, reason, count(*)::bigint AS n FROM ${this.q}.history
+			 WHERE namespace = $1 AND at >= $2 AND at <= $3 GROUP BY event, reason`,
+			[namespace, since, until],
+			'counting events',
+		);
+		const stats: NamespaceStats = {
+			namespace,
+			since,
+			until,
+			new: 0,
+			duplicate: 0,
+			ambiguous: 0,
+			ambiguousByReason: {},
+			processed: 0,
+			failed: 0,
+			released: 0,
+			openExceptions: 0,
+		};
+		for (const row of rows) {
+			const n = num(row.n);
+			switch (row.event) {
+				case 'claimed':
+				case 'reclaimed':
+					stats.new += n;
+					break;
+				case 'duplicate_seen':
+					stats.duplicate += n;
+					break;
+				case 'ambiguous_seen':
+					stats.ambiguous += n;
+					stats.ambiguousByReason[row.reason] = (stats.ambiguousByReason[row.reason] ?? 0) + n;
+					break;
+				case 'processed':
+				case 'failed':
+				case 'released':
+					stats[row.event as 'processed' | 'failed' | 'released'] += n;
+					break;
+			}
+		}
+		return stats;
+	}
+
+	async purge(namespace: string, now?: number): Promise<PurgeResult> {
+		const rows = await this.query(this.sql.purge, [namespace, now ?? null], 'purging expired keys');
+		return { records: num(rows[0].records), history: num(rows[0].history) };
+	}
+
+	async health(): Promise<StoreHealth> {
+		try {
+			await this.ensureReady();
+			const rows = await this.query<{ can_write: boolean }>(
+				`SELECT has_table_privilege(current_user, $1, 'INSERT, UPDATE, DELETE') AS can_write`,
+				[`${this.q}.records`],
+				'checking permissions',
+			);
+			if (!rows[0]?.can_write) {
+				return { ok: false, message: `User may not write to ${this.schema}.records` };
+			}
+			return { ok: true, message: `Connected to Postgres at ${this.where}; schema ${this.schema} is ready` };
+		} catch (error) {
+			return { ok: false, message: (error as Error).message };
+		}
+	}
+
+	async close(): Promise<void> {
+		await this.pool.end();
+	}
+}
+
+function toRecord(row: QueryResultRow): KeyRecord {
+	return {
+		namespace: row.namespace,
+		key: row.key,
+		state: row.state,
+		attempt: num(row.attempt),
+		claimToken: row.claim_token ?? null,
+		fingerprint: row.fingerprint ?? null,
+		result: row.result ?? null,
+		lastError: row.last_error ?? null,
+		firstSeenAt: num(row.first_seen_at),
+		lastSeenAt: num(row.last_seen_at),
+		updatedAt: num(row.updated_at),
+		leaseUntil: numOrNull(row.lease_until),
+		expiresAt: numOrNull(row.expires_at),
+		duplicateCount: num(row.duplicate_count),
+		workflowId: row.workflow_id ?? null,
+		executionId: row.execution_id ?? null,
+	};
+}
+
+interface Cursor {
+	at: number;
+	key: string;
+}
+
+function encodeCursor(cursor: Cursor): string {
+	return Buffer.from(JSON.stringify([cursor.at, cursor.key]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string | null | undefined): Cursor | null {
+	if (!cursor) return null;
+	try {
+		const [at, key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+		if (typeof at === 'number' && typeof key === 'string') return { at, key };
+	} catch {
+		// fall through
+	}
+	throw new IdempotencyError('The list cursor is not valid; pass the nextCursor of the previous page, or leave it empty');
+}
+
+function describeUrl(url: string): string {
+	try {
+		const parsed = new URL(url);
+		return `${parsed.hostname}:${parsed.port || 5432}`;
+	} catch {
+		return 'the configured address';
+	}
+}
+
+export function createPostgresStore(config: PostgresStoreConfig): PostgresStore {
+	return new PostgresStore(config);
+}

@@ -1,0 +1,66 @@
+-- Claims a chunk of distinct keys in one statement: each key is inserted as a fresh claim or,
+-- when a record exists, decided by decide_claim() under that row's lock. Concurrent claimers of
+-- one key serialise on the row; exactly one of them sees no record (or a claimable one).
+-- Keys are taken in sorted order so that two chunks sharing keys cannot deadlock.
+-- Every decision but a wait poll ('pending') appends one history row.
+--
+-- $1 namespace text      $2 keys text[]          $3 fingerprints text[] (null entries allowed)
+-- $4 now_ms bigint|null (null = server clock)    $5 lease_ms bigint      $6 retention_ms bigint
+-- $7 on_in_progress      $8 on_lease_expired     $9 on_failed            $10 max_attempts int
+-- $11 on_payload_mismatch                        $12 workflow_id         $13 execution_id
+-- $14 node              $15 in-batch duplicates int[]   $16 in-batch mismatches int[]
+-- Returns one row per key: key, state, attempt, claim_token, first_seen_at, last_seen_at,
+-- lease_until, result, decision ('outcome:reason').
+WITH clock AS (
+	SELECT coalesce($4::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now_ms
+),
+input AS (
+	SELECT k.key, k.fingerprint, k.duplicates, k.mismatches
+	FROM unnest($2::text[], $3::text[], $15::integer[], $16::integer[]) AS k(key, fingerprint, duplicates, mismatches)
+),
+claimed AS (
+	INSERT INTO {{schema}}.records AS r (
+		namespace, key, state, attempt, claim_token, fingerprint, first_seen_at, last_seen_at,
+		updated_at, lease_until, retention_ms, workflow_id, execution_id, decision
+	)
+	SELECT $1, i.key, 'processing', 1, gen_random_uuid(), i.fingerprint, c.now_ms, c.now_ms,
+		c.now_ms, c.now_ms + $5::bigint, $6::bigint, $12, $13, 'new:first_seen'
+	FROM input i CROSS JOIN clock c
+	ORDER BY i.key
+	ON CONFLICT (namespace, key) DO UPDATE SET (
+		state, attempt, claim_token, fingerprint, result, last_error, first_seen_at, last_seen_at,
+		updated_at, lease_until, expires_at, retention_ms, duplicate_count, workflow_id,
+		execution_id, decision
+	) = (
+		SELECT d.* FROM {{schema}}.decide_claim(
+			r, excluded.fingerprint, excluded.last_seen_at, $5::bigint, $6::bigint, $7, $8, $9,
+			$10::integer, $11, $12, $13
+		) d
+	)
+	RETURNING r.key, r.state, r.attempt, r.claim_token, r.first_seen_at, r.last_seen_at,
+		r.lease_until, r.result, r.decision
+),
+history AS (
+	INSERT INTO {{schema}}.history (namespace, key, at, event, reason, workflow_id, execution_id, node)
+	SELECT $1, c.key, c.last_seen_at,
+		CASE split_part(c.decision, ':', 1)
+			WHEN 'new' THEN CASE WHEN c.decision = 'new:reclaimed' THEN 'reclaimed' ELSE 'claimed' END
+			WHEN 'duplicate' THEN 'duplicate_seen'
+			ELSE 'ambiguous_seen'
+		END,
+		split_part(c.decision, ':', 2), $12, $13, $14
+	FROM claimed c
+	WHERE split_part(c.decision, ':', 1) <> 'pending'
+	UNION ALL
+	-- Items later in the same input with a key already in it: decided by the Guard, recorded here.
+	SELECT $1, c.key, c.last_seen_at, e.event, 'duplicate_in_batch', $12, $13, $14
+	FROM claimed c
+	JOIN input i ON i.key = c.key
+	CROSS JOIN LATERAL (
+		SELECT 'duplicate_seen' AS event FROM generate_series(1, coalesce(i.duplicates, 0))
+		UNION ALL
+		SELECT 'ambiguous_seen' FROM generate_series(1, coalesce(i.mismatches, 0))
+	) e
+)
+SELECT key, state, attempt, claim_token, first_seen_at, last_seen_at, lease_until, result, decision
+FROM claimed;

@@ -1,0 +1,19 @@
+-- Deletes a namespace's records past retention and their history, in one statement.
+-- $1 namespace text  $2 now_ms bigint|null (null = server clock)
+-- Returns: records (count of records deleted), history (count of history rows deleted).
+WITH clock AS (
+	SELECT coalesce($2::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now_ms
+),
+gone AS (
+	DELETE FROM {{schema}}.records r
+	USING clock c
+	WHERE r.namespace = $1 AND r.expires_at IS NOT NULL AND r.expires_at <= c.now_ms
+	RETURNING r.key
+),
+gone_history AS (
+	DELETE FROM {{schema}}.history h
+	USING gone g
+	WHERE h.namespace = $1 AND h.key = g.key
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM gone) AS records, (SELECT count(*) FROM gone_history) AS history;

@@ -1,0 +1,47 @@
+// One store (and so one connection pool) per credential per n8n process, shared by every
+// execution and every node of this package: no new connection per execution. A store whose
+// credential changed is a new entry; the old one is closed once replaced.
+
+import { createHash } from 'crypto';
+import { PostgresStore, type PostgresStoreConfig } from './postgres/PostgresStore';
+import { createRedisStore, type RedisStoreConfig } from './redis/RedisStore';
+import type { IdempotencyStore } from './types';
+
+export type StoreConfig =
+	| { kind: 'postgres'; config: PostgresStoreConfig }
+	| { kind: 'redis'; config: RedisStoreConfig };
+
+const stores = new Map<string, IdempotencyStore>();
+/** The latest fingerprint per credential id, so an edited credential replaces its pool. */
+const latestByCredential = new Map<string, string>();
+
+function fingerprint(config: StoreConfig): string {
+	return createHash('sha256').update(JSON.stringify(config)).digest('hex');
+}
+
+export function storeFor(config: StoreConfig, credentialId?: string): IdempotencyStore {
+	const id = fingerprint(config);
+	const existing = stores.get(id);
+	const store =
+		existing ?? (config.kind === 'postgres' ? new PostgresStore(config.config) : createRedisStore(config.config));
+	if (!existing) stores.set(id, store);
+	if (credentialId) {
+		const previous = latestByCredential.get(credentialId);
+		latestByCredential.set(credentialId, id);
+		if (previous && previous !== id) {
+			const old = stores.get(previous);
+			stores.delete(previous);
+			// Let calls already under way finish before the old pool closes.
+			setTimeout(() => void old?.close().catch(() => undefined), 60_000).unref();
+		}
+	}
+	return store;
+}
+
+/** Closes every pooled store (tests, shutdown). */
+export async function closeAllStores(): Promise<void> {
+	const all = [...stores.values()];
+	stores.clear();
+	latestByCredential.clear();
+	await Promise.all(all.map((store) => store.close().catch(() => undefined)));
+}

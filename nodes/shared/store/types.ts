@@ -1,0 +1,232 @@
+// The one contract every store adapter (Postgres, Redis, embedded) fulfils. Policy lives in the
+// engine and in each adapter's single atomic script; this file only names shapes. Times are epoch
+// milliseconds everywhere. Nothing here imports n8n-workflow.
+
+export const RecordState = {
+	received: 'received',
+	processing: 'processing',
+	processed: 'processed',
+	failed: 'failed',
+} as const;
+export type RecordState = (typeof RecordState)[keyof typeof RecordState];
+
+export type Outcome = 'new' | 'duplicate' | 'ambiguous';
+
+/** Why the Guard decided what it decided (SPEC §5, contract: never rename a value). */
+export const Reason = {
+	firstSeen: 'first_seen',
+	inProgress: 'in_progress',
+	leaseExpired: 'lease_expired',
+	reclaimed: 'reclaimed',
+	alreadyProcessed: 'already_processed',
+	payloadMismatch: 'payload_mismatch',
+	retryAfterFailure: 'retry_after_failure',
+	previouslyFailed: 'previously_failed',
+	maxAttempts: 'max_attempts',
+	missingKey: 'missing_key',
+	duplicateInBatch: 'duplicate_in_batch',
+	storeUnavailable: 'store_unavailable',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Events of a key's history (SPEC §6, contract). */
+export const HistoryEvent = {
+	claimed: 'claimed',
+	duplicateSeen: 'duplicate_seen',
+	ambiguousSeen: 'ambiguous_seen',
+	processed: 'processed',
+	failed: 'failed',
+	received: 'received',
+	released: 'released',
+	reclaimed: 'reclaimed',
+	forced: 'forced',
+} as const;
+export type HistoryEvent = (typeof HistoryEvent)[keyof typeof HistoryEvent];
+
+/** Who acted: written into every history event. */
+export interface Actor {
+	workflowId: string | null;
+	executionId: string | null;
+	node: string | null;
+}
+
+/**
+ * How the store decides a claim. `onInProgress: 'pending'` is the Guard's `wait` mode: a
+ * claim that is in progress is reported as `pending`, changes nothing and writes no history,
+ * so the Guard can poll and decide later.
+ */
+export interface ClaimPolicy {
+	leaseMs: number;
+	/** 0 = remember processed/failed records forever. */
+	retentionMs: number;
+	onInProgress: 'ambiguous' | 'duplicate' | 'pending';
+	onLeaseExpired: 'ambiguous' | 'reclaim';
+	onFailed: 'retry' | 'ambiguous';
+	maxAttempts: number;
+	onPayloadMismatch: 'ambiguous' | 'duplicate';
+}
+
+export interface ClaimRequest {
+	key: string;
+	/** sha256 hex of the canonical payload, or null when fingerprinting is off. */
+	fingerprint: string | null;
+	/**
+	 * Later items of the same input with this key (decided `duplicate_in_batch` by the Guard, not
+	 * by the store): the store appends their history events in the same round trip —
+	 * `duplicates` as `duplicate_seen`, `mismatches` (other fingerprint) as `ambiguous_seen`.
+	 */
+	repeats?: { duplicates: number; mismatches: number };
+}
+
+export interface ClaimDecision {
+	key: string;
+	outcome: Outcome | 'pending';
+	reason: Reason;
+	/** The record's state after the decision. */
+	state: RecordState;
+	attempt: number;
+	/** Set only when the outcome is `new`: the token that proves this execution owns the key. */
+	claimToken: string | null;
+	firstSeenAt: number;
+	lastSeenAt: number;
+	leaseUntil: number | null;
+	result: unknown;
+}
+
+export interface KeyRecord {
+	namespace: string;
+	key: string;
+	state: RecordState;
+	attempt: number;
+	claimToken: string | null;
+	fingerprint: string | null;
+	result: unknown;
+	lastError: string | null;
+	firstSeenAt: number;
+	lastSeenAt: number;
+	updatedAt: number;
+	leaseUntil: number | null;
+	/** When a processed/failed record is forgotten; null = never (or not settled yet). */
+	expiresAt: number | null;
+	duplicateCount: number;
+	workflowId: string | null;
+	executionId: string | null;
+}
+
+export interface HistoryEntry {
+	at: number;
+	event: HistoryEvent;
+	reason: string | null;
+	workflowId: string | null;
+	executionId: string | null;
+	node: string | null;
+	/** Extra facts, e.g. `{ from: 'processing', to: 'processed' }` for a forced move. */
+	detail?: Record<string, unknown> | null;
+}
+
+export type TransitionKind = 'markProcessed' | 'markFailed' | 'markReceived' | 'release';
+
+export interface TransitionRequest {
+	kind: TransitionKind;
+	key: string;
+	claimToken: string | null;
+	/** When true, moving a key out of `processing` needs the matching claim token. */
+	verifyClaim: boolean;
+	/** Operator override: any state may move, recorded as a `forced` event. */
+	force: boolean;
+	/** JSON text stored on markProcessed (already size-checked), or null. */
+	resultJson?: string | null;
+	errorMessage?: string | null;
+	/**
+	 * Retention for a record this transition creates (markReceived, or a forced move of an unknown
+	 * key); a claimed record keeps the retention its claim set. 0 = forever.
+	 */
+	retentionMs: number;
+}
+
+export type RejectReason = 'claim_lost' | 'invalid_transition' | 'not_found';
+
+export interface TransitionResult {
+	key: string;
+	applied: boolean;
+	/** True when the same transition had already been applied with the same token. */
+	noop: boolean;
+	rejectReason: RejectReason | null;
+	/** The record after the transition (null once released or when not found). */
+	record: KeyRecord | null;
+}
+
+export interface ListQuery {
+	state?: RecordState | null;
+	/** Only `processing` records whose lease has expired. */
+	stuckOnly?: boolean;
+	/** Only records last updated at least this long ago. */
+	olderThanMs?: number | null;
+	limit: number;
+	cursor?: string | null;
+}
+
+export interface ListPage {
+	records: KeyRecord[];
+	nextCursor: string | null;
+}
+
+export interface NamespaceStats {
+	namespace: string;
+	since: number;
+	until: number;
+	new: number;
+	duplicate: number;
+	ambiguous: number;
+	ambiguousByReason: Record<string, number>;
+	processed: number;
+	failed: number;
+	released: number;
+	openExceptions: number;
+}
+
+export interface PurgeResult {
+	records: number;
+	history: number;
+}
+
+export interface StoreHealth {
+	ok: boolean;
+	message: string;
+	/** Something the user should know even though the store works (e.g. Redis without persistence). */
+	warning?: string;
+}
+
+/**
+ * A store holds records and history per (namespace, key). Every method that changes state is a
+ * single atomic statement or script. `now` overrides the store's clock (tests only); when absent
+ * the adapter uses the server's clock so that workers with skewed clocks agree on leases.
+ */
+export interface IdempotencyStore {
+	readonly kind: 'postgres' | 'redis' | 'embedded';
+	/** Decide up to 1000 claims of distinct keys in one round trip. */
+	claim(
+		namespace: string,
+		requests: ClaimRequest[],
+		policy: ClaimPolicy,
+		actor: Actor,
+		now?: number,
+	): Promise<ClaimDecision[]>;
+	/** Apply transitions in order, each atomically; one round trip for the whole list. */
+	transition(
+		namespace: string,
+		requests: TransitionRequest[],
+		actor: Actor,
+		now?: number,
+	): Promise<TransitionResult[]>;
+	get(namespace: string, key: string): Promise<KeyRecord | null>;
+	history(namespace: string, key: string): Promise<HistoryEntry[]>;
+	list(namespace: string, query: ListQuery, now?: number): Promise<ListPage>;
+	stats(namespace: string, sinceMs: number, now?: number): Promise<NamespaceStats>;
+	purge(namespace: string, now?: number): Promise<PurgeResult>;
+	health(): Promise<StoreHealth>;
+	close(): Promise<void>;
+}
+
+export const MAX_CHUNK = 1000;
+export const MAX_RESULT_BYTES = 64 * 1024;

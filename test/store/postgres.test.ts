@@ -1,0 +1,84 @@
+// The conformance suite on the real Postgres, plus what only Postgres has: migrations under
+// concurrency, identifier validation, and proof that the race test catches a read-then-write claim.
+
+import { Pool } from 'pg';
+import { StoreUnavailableError, InvalidInputError } from '../../nodes/shared/store/errors';
+import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
+import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
+import { describeStoreConformance, raceRounds } from './conformance';
+
+const schema = uniqueSchema('conformance');
+
+describeStoreConformance('Postgres', async () => {
+	const store = postgresTestStore(schema, 10);
+	const peers: PostgresStore[] = [];
+	return {
+		store,
+		openPeer: async () => {
+			const peer = postgresTestStore(schema, 1);
+			peers.push(peer);
+			return peer;
+		},
+		cleanup: async () => {
+			await store.close();
+			await dropSchema(schema);
+		},
+	};
+});
+
+describe('Postgres store specifics', () => {
+	const own = uniqueSchema('specifics');
+	afterAll(async () => {
+		await dropSchema(own);
+	});
+
+	it('applies migrations exactly once when many processes start at the same time', async () => {
+		const stores = Array.from({ length: 8 }, () => postgresTestStore(own, 1));
+		const results = await Promise.all(stores.map((s) => s.health()));
+		expect(results.every((r) => r.ok)).toBe(true);
+		const versions = await sql<{ version: number }>(`SELECT version FROM "${own}".schema_migrations ORDER BY version`);
+		expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
+		await Promise.all(stores.map((s) => s.close()));
+	});
+
+	it.each([['bad-name'], ['"; DROP SCHEMA public; --'], ['UPPER'], [''], ['a'.repeat(64)]])(
+		'refuses the schema name %j before touching the database',
+		(name) => {
+			expect(() => postgresTestStore(name)).toThrow(InvalidInputError);
+		},
+	);
+
+	it('names host and port when Postgres cannot be reached', async () => {
+		const down = new PostgresStore({ host: '127.0.0.1', port: 1, database: 'x', user: 'x', ssl: 'disable', schema: 'n8n_idempotency', maxConnections: 1 });
+		await expect(down.claim('ns', [{ key: 'k', fingerprint: null }], {
+			leaseMs: 1000, retentionMs: 0, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous',
+		}, { workflowId: null, executionId: null, node: null })).rejects.toThrow(StoreUnavailableError);
+		await expect(down.get('ns', 'k')).rejects.toThrow(/127\.0\.0\.1:1/);
+		expect((await down.health()).ok).toBe(false);
+		await down.close();
+	});
+
+	it('the race test catches a read-then-write claim (so it can fail)', async () => {
+		const naiveSchema = uniqueSchema('naive');
+		const setup = postgresTestStore(naiveSchema, 1);
+		await setup.health(); // creates the tables
+		const pool = new Pool({ connectionString: POSTGRES_URL, max: 50 });
+		// Reads the record, then writes a claim if it saw none: the mistake the real claim avoids.
+		const naiveClaim = async (key: string) => {
+			const { rows } = await pool.query(`SELECT state FROM "${naiveSchema}".records WHERE namespace = 'n' AND key = $1`, [key]);
+			if (rows.length > 0) return 'ambiguous';
+			await pool.query(
+				`INSERT INTO "${naiveSchema}".records (namespace, key, state, attempt, first_seen_at, last_seen_at, updated_at)
+				 VALUES ('n', $1, 'processing', 1, 0, 0, 0)
+				 ON CONFLICT (namespace, key) DO UPDATE SET attempt = 1`,
+				[key],
+			);
+			return 'new';
+		};
+		const newPerRound = await raceRounds(Array.from({ length: 50 }, () => naiveClaim), 20);
+		await pool.end();
+		await setup.close();
+		await dropSchema(naiveSchema);
+		expect(Math.max(...newPerRound)).toBeGreaterThan(1);
+	});
+});
