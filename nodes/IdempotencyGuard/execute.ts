@@ -216,8 +216,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 			if (onStoreError === 'ambiguous' && error instanceof IdempotencyError) {
 				for (const item of prepared) meta[item.index] = undecided(item.namespace, item.key, 'store_unavailable', message);
 			} else {
-				const nodeError = new NodeOperationError(node, error as Error, {
-					message: `The idempotency store failed: ${message}`,
+				const nodeError = new NodeOperationError(node, `The idempotency store failed: ${message}`, {
 					description:
 						'Nothing was routed as New. Check that the store is reachable with this credential, or set On Store Error to Ambiguous to route items to a person while it is down.',
 				});

@@ -137,7 +137,7 @@ export class PostgresStore implements IdempotencyStore {
 			)
 		) {
 			return new StoreUnavailableError(
-				`Postgres at ${this.where} is unavailable while ${doing}: ${message}`,
+				`Postgres at ${this.where} is unavailable while ${doing} (${describeConnectionFailure(err?.code, message)})`,
 				{ cause: error },
 			);
 		}
@@ -378,6 +378,27 @@ export class PostgresStore implements IdempotencyStore {
 
 	async close(): Promise<void> {
 		await this.pool.end();
+	}
+}
+
+// In words, because n8n replaces messages that carry raw socket codes with a generic text.
+function describeConnectionFailure(code: string | undefined, message: string): string {
+	switch (code) {
+		case 'ECONNREFUSED':
+			return 'connection refused: is the server running and the port right?';
+		case 'ENOTFOUND':
+		case 'EAI_AGAIN':
+			return 'host name not found';
+		case 'ETIMEDOUT':
+		case 'EHOSTUNREACH':
+			return 'no answer from the host';
+		case '57P01':
+		case '57P02':
+			return 'the server terminated the connection';
+		case '57P03':
+			return 'the server is starting up or shutting down';
+		default:
+			return message.replace(/\bE[A-Z]{4,}\b\s*/g, '').trim() || 'connection lost';
 	}
 }
 

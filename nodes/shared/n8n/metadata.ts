@@ -1,0 +1,72 @@
+// Finds the Guard's `_idempotency` for an item: on the item itself, or — when a node in between
+// (an HTTP Request writing to a CRM, say) replaced the json with its response — by following the
+// item's paired-item lineage back to the nearest upstream Idempotency Guard. Users never have to
+// write $('Guard').item expressions for the canonical Guard → write → Ledger flow.
+
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+
+export const GUARD_TYPE = 'n8n-nodes-idempotency.idempotencyGuard';
+
+export interface FoundMetadata {
+	namespace: string;
+	key: string;
+	claimToken: string | null;
+	reason: string | null;
+	attempt: number;
+	state: string | null;
+	/** Where it was found: 'item' or the name of the upstream Guard. */
+	source: string;
+	raw: IDataObject;
+}
+
+function parse(value: unknown, source: string): FoundMetadata | null {
+	if (!value || typeof value !== 'object') return null;
+	const meta = value as IDataObject;
+	if (typeof meta.namespace !== 'string' || typeof meta.key !== 'string') return null;
+	return {
+		namespace: meta.namespace,
+		key: meta.key,
+		claimToken: typeof meta.claimToken === 'string' ? meta.claimToken : null,
+		reason: typeof meta.reason === 'string' ? meta.reason : null,
+		attempt: typeof meta.attempt === 'number' ? meta.attempt : 0,
+		state: typeof meta.state === 'string' ? meta.state : null,
+		source,
+		raw: meta,
+	};
+}
+
+/** Upstream Guards, nearest first (getParentNodes lists ancestors breadth-first). */
+export function upstreamGuards(ctx: IExecuteFunctions): string[] {
+	try {
+		const parents = ctx.getParentNodes(ctx.getNode().name) ?? [];
+		return parents.filter((parent) => parent.type === GUARD_TYPE).map((parent) => parent.name);
+	} catch {
+		return [];
+	}
+}
+
+/**
+ * The metadata of item `itemIndex`, or null when neither the item nor its lineage carries any.
+ * `guards` is upstreamGuards(ctx), computed once per execution.
+ */
+export function findMetadata(ctx: IExecuteFunctions, itemIndex: number, guards: readonly string[]): FoundMetadata | null {
+	const own = parse(ctx.getInputData()[itemIndex]?.json?._idempotency, 'item');
+	if (own) return own;
+	if (guards.length === 0) return null;
+	let proxy: ReturnType<IExecuteFunctions['getWorkflowDataProxy']>;
+	try {
+		proxy = ctx.getWorkflowDataProxy(itemIndex);
+	} catch {
+		return null;
+	}
+	for (const guard of guards) {
+		try {
+			const paired = proxy.$(guard).item as { json?: IDataObject } | undefined;
+			const found = parse(paired?.json?._idempotency, guard);
+			if (found) return found;
+		} catch {
+			// This Guard is not on this item's lineage (another branch); try the next one.
+		}
+	}
+	return null;
+}

@@ -1,0 +1,170 @@
+// The State Ledger's execute() with a mocked IExecuteFunctions and the real Postgres behind it:
+// the canonical Guard → write → Ledger flow (metadata found through lineage), fencing, every
+// read operation, and errors.
+
+import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
+import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
+import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
+import { closeAllStores } from '../../nodes/shared/store/registry';
+import { mockContext, postgresCredential, type ParameterValue } from '../helpers/n8nContext';
+import { dropSchema, sql, uniqueSchema } from '../helpers/postgres';
+
+const schema = uniqueSchema('ledger_node');
+const credentials = { idempotencyPostgresApi: postgresCredential(schema) };
+let namespace = '';
+let n = 0;
+
+afterAll(async () => {
+	await closeAllStores();
+	await dropSchema(schema);
+});
+beforeEach(() => {
+	namespace = `ledger-${Date.now()}-${n++}`;
+});
+
+async function guard(emails: string[], options: IDataObject = {}) {
+	const context = mockContext({
+		items: emails.map((email) => ({ json: { email } })),
+		parameters: { store: 'postgres', namespace, keySource: 'fields', keyFields: 'email', fingerprint: 'none', options },
+		credentials,
+	});
+	return new IdempotencyGuard().execute.call(context);
+}
+
+/** Runs the Ledger on items; `upstream` plays the Guard's output reached through pairedItem lineage. */
+async function ledger(
+	items: INodeExecutionData[],
+	parameters: Record<string, ParameterValue>,
+	upstream: INodeExecutionData[] = [],
+	more: { continueOnFail?: boolean } = {},
+) {
+	const context = mockContext({
+		items,
+		nodeName: 'Ledger',
+		parameters: { store: 'postgres', keySource: 'metadata', options: {}, ...parameters },
+		credentials,
+		...more,
+		extra: {
+			getParentNodes: () => [
+				{ name: 'Create contact', type: 'n8n-nodes-base.httpRequest', typeVersion: 4 },
+				{ name: 'Guard', type: 'n8n-nodes-idempotency.idempotencyGuard', typeVersion: 1 },
+			],
+			getWorkflowDataProxy: (itemIndex: number) => ({
+				$: (name: string) => {
+					if (name !== 'Guard') throw new Error(`no node ${name}`);
+					const paired = items[itemIndex].pairedItem as { item: number };
+					if (!upstream[paired.item]) throw new Error('no paired item');
+					return { item: upstream[paired.item] };
+				},
+			}),
+		},
+	});
+	return new StateLedger().execute.call(context);
+}
+
+const crmResponse = (id: string, from: number): INodeExecutionData => ({ json: { id, created: true }, pairedItem: { item: from } });
+
+describe('State Ledger node', () => {
+	it('marks processed through lineage when the write replaced the json, and duplicates then get the result', async () => {
+		const [fresh] = await guard(['a@x', 'b@x']);
+		const responses = [crmResponse('c-1', 0), crmResponse('c-2', 1)];
+		const [applied, rejected] = await ledger(responses, { operation: 'markProcessed', result: (i: number) => ({ contactId: responses[i].json.id }) }, fresh);
+		expect(rejected).toHaveLength(0);
+		expect(applied.map((i) => i.json.ledger)).toEqual([
+			expect.objectContaining({ operation: 'markProcessed', namespace, key: 'a@x', applied: true, noop: false, state: 'processed' }),
+			expect.objectContaining({ key: 'b@x', applied: true, state: 'processed' }),
+		]);
+		expect(applied[0].json.id).toBe('c-1');
+		expect(applied.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
+
+		const [, duplicate] = await guard(['a@x']);
+		expect((duplicate[0].json._idempotency as IDataObject).result).toEqual({ contactId: 'c-1' });
+	});
+
+	it('repeats the same transition as an applied no-op', async () => {
+		const [fresh] = await guard(['a@x']);
+		await ledger(fresh, { operation: 'markProcessed', result: '{"contactId":"c-1"}' });
+		const [applied] = await ledger(fresh, { operation: 'markProcessed', result: '{"contactId":"c-1"}' });
+		expect(applied[0].json.ledger).toMatchObject({ applied: true, noop: true });
+	});
+
+	it('rejects a stale worker whose lease was taken over (claim_lost) and leaves the new owner alone', async () => {
+		const [stale] = await guard(['a@x'], { leaseSeconds: 1 });
+		await sql(`UPDATE "${schema}".records SET lease_until = 0 WHERE namespace = $1`, [namespace]);
+		const [taken] = await guard(['a@x'], { onLeaseExpired: 'reclaim' });
+		const [applied, rejected] = await ledger(stale, { operation: 'markProcessed', result: '{"by":"stale"}' });
+		expect(applied).toHaveLength(0);
+		expect(rejected[0].json.ledger).toMatchObject({ applied: false, reason: 'claim_lost', state: 'processing' });
+		const [ok] = await ledger(taken, { operation: 'markProcessed', result: '{"by":"new"}' });
+		expect(ok[0].json.ledger).toMatchObject({ applied: true, state: 'processed' });
+	});
+
+	it('marks failed with the error of the write, so the Guard retries it', async () => {
+		const [fresh] = await guard(['a@x']);
+		const errorItem: INodeExecutionData = { json: { error: { message: 'CRM answered 503' } }, pairedItem: { item: 0 } };
+		const [applied] = await ledger([errorItem], { operation: 'markFailed' }, fresh);
+		expect(applied[0].json.ledger).toMatchObject({ applied: true, state: 'failed' });
+		const [get] = await ledger(fresh, { operation: 'get' });
+		expect(get[0].json).toMatchObject({ state: 'failed', lastError: 'CRM answered 503', attempt: 1 });
+		const [retry] = await guard(['a@x']);
+		expect(retry[0].json._idempotency).toMatchObject({ reason: 'retry_after_failure', attempt: 2 });
+	});
+
+	it('answers "what happened to key X?" with get and history, for explicit keys too', async () => {
+		const [fresh] = await guard(['a@x']);
+		await guard(['a@x']);
+		await ledger(fresh, { operation: 'markProcessed', result: '{"contactId":"c-1"}' });
+		const [got] = await ledger([{ json: {} }], { operation: 'get', keySource: 'explicit', namespace, key: 'a@x' });
+		expect(got[0].json).toMatchObject({ namespace, key: 'a@x', state: 'processed', attempt: 1, result: { contactId: 'c-1' }, duplicateCount: 0, workflowId: 'wf-1', executionId: 'ex-1' });
+		expect(got[0].json).not.toHaveProperty('claimToken');
+		expect((got[0].json.history as IDataObject[]).map((h) => h.event)).toEqual(['claimed', 'ambiguous_seen', 'processed']);
+		const [history] = await ledger([{ json: {} }], { operation: 'history', keySource: 'explicit', namespace, key: 'a@x' });
+		expect(history.map((h) => [h.json.event, h.json.node])).toEqual([
+			['claimed', 'Guard'],
+			['ambiguous_seen', 'Guard'],
+			['processed', 'Ledger'],
+		]);
+		const [unknown] = await ledger([{ json: {} }], { operation: 'get', keySource: 'explicit', namespace, key: 'nobody' });
+		expect(unknown[0].json).toMatchObject({ key: 'nobody', state: null, history: [] });
+	});
+
+	it('releases a key so the next delivery is new', async () => {
+		const [fresh] = await guard(['a@x']);
+		await ledger(fresh, { operation: 'markProcessed', result: '{}' });
+		const [applied] = await ledger([{ json: {} }], { operation: 'release', keySource: 'explicit', namespace, key: 'a@x' });
+		expect(applied[0].json.ledger).toMatchObject({ applied: true, state: null });
+		const [again] = await guard(['a@x']);
+		expect(again[0].json._idempotency).toMatchObject({ outcome: 'new', reason: 'first_seen' });
+	});
+
+	it('lists stuck claims, pages with a cursor, and counts stats', async () => {
+		await guard(['a', 'b', 'c', 'd']);
+		await sql(`UPDATE "${schema}".records SET lease_until = 1 WHERE namespace = $1 AND key IN ('a', 'b', 'c')`, [namespace]);
+		const [page1] = await ledger([{ json: {} }], { operation: 'list', namespace, stuckOnly: true, limit: 2 });
+		expect(page1).toHaveLength(2);
+		const cursor = page1[0].json.nextCursor as string;
+		expect(cursor).toBeTruthy();
+		const [page2] = await ledger([{ json: {} }], { operation: 'list', namespace, stuckOnly: true, limit: 2, cursor });
+		expect(page2.map((i) => i.json.key)).toHaveLength(1);
+		expect(page2[0].json.nextCursor).toBeNull();
+		expect(new Set([...page1, ...page2].map((i) => i.json.key))).toEqual(new Set(['a', 'b', 'c']));
+		const [stats] = await ledger([{ json: {} }], { operation: 'stats', namespace, sinceHours: 1 });
+		expect(stats[0].json).toMatchObject({ namespace, new: 4, duplicate: 0, ambiguous: 0, processed: 0, openExceptions: 0 });
+	});
+
+	it('refuses a result over 64 KB and malformed JSON with clear errors, changing nothing', async () => {
+		const [fresh] = await guard(['a@x']);
+		await expect(ledger(fresh, { operation: 'markProcessed', result: { blob: 'x'.repeat(70_000) } })).rejects.toThrow(/Item 0: Result is \d+ bytes; at most 65536/);
+		await expect(ledger(fresh, { operation: 'markProcessed', result: '{not json' })).rejects.toThrow(/Item 0: Result is not valid JSON/);
+		const rows = await sql<{ state: string }>(`SELECT state FROM "${schema}".records WHERE namespace = $1`, [namespace]);
+		expect(rows).toEqual([{ state: 'processing' }]);
+	});
+
+	it('names the item that has no metadata, and routes it to Rejected under continueOnFail', async () => {
+		const orphan: INodeExecutionData = { json: { id: 1 }, pairedItem: { item: 0 } };
+		await expect(ledger([orphan], { operation: 'markProcessed', result: '{}' })).rejects.toThrow(/Item 0 has no idempotency metadata/);
+		const [applied, rejected] = await ledger([orphan], { operation: 'markProcessed', result: '{}' }, [], { continueOnFail: true });
+		expect(applied).toHaveLength(0);
+		expect(rejected[0].json.error).toMatch(/no idempotency metadata/);
+	});
+});
