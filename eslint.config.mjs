@@ -25,6 +25,12 @@ export default tseslint.config(
 		},
 	},
 	{
+		// The store layer and the claim runner do not know n8n (SPEC §2): their errors are
+		// translated into NodeOperationError by the node layer.
+		files: ['nodes/shared/store/**/*.ts', 'nodes/shared/claims.ts'],
+		rules: { '@n8n/community-nodes/require-node-api-error': 'off' },
+	},
+	{
 		files: ['package.json'],
 		languageOptions: { parser: tseslint.parser, parserOptions: { extraFileExtensions: ['.json'] } },
 	},

@@ -1,11 +1,56 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 import { credentialTest } from '../shared/n8n/credentialTests';
-import { guardDescription } from './description';
+import { guardProperties } from './description';
 import { executeGuard } from './execute';
 
 /** Routes each item to New, Duplicate or Ambiguous by an atomic claim of its business key. */
 export class IdempotencyGuard implements INodeType {
-	description: INodeTypeDescription = guardDescription;
+	description: INodeTypeDescription = {
+		displayName: 'Idempotency Guard',
+		name: 'idempotencyGuard',
+		icon: 'file:idempotencyGuard.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle:
+			'={{ $parameter["keySource"] === "expression" ? "key: expression" : "key: " + $parameter["keyFields"] }}',
+		description:
+			'Lets each business event through once: routes items to New, Duplicate or Ambiguous by an atomic claim of their business key',
+		defaults: { name: 'Idempotency Guard' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['New', 'Duplicate', 'Ambiguous'],
+		credentials: [
+			{
+				name: 'idempotencyPostgresApi',
+				required: true,
+				testedBy: 'idempotencyPostgresApiTest',
+				displayOptions: { show: { store: ['postgres'] } },
+			},
+			{
+				name: 'idempotencyRedisApi',
+				required: true,
+				testedBy: 'idempotencyRedisApiTest',
+				displayOptions: { show: { store: ['redis'] } },
+			},
+		],
+		hints: [
+			{
+				message:
+					'Connect New to your write, then mark the key processed with a State Ledger node after it (and failed on its error output), so duplicates get the stored result and crashes are visible.',
+				type: 'info',
+				location: 'outputPane',
+				whenToDisplay: 'beforeExecution',
+			},
+		],
+		properties: guardProperties,
+	};
 
 	methods = { credentialTest };
 

@@ -19,6 +19,7 @@ import {
 	type NormalizeStep,
 } from '../shared/engine/keys';
 import { actorOf, iso } from '../shared/n8n/actor';
+import { itemError } from '../shared/n8n/errors';
 import { resolveStore } from '../shared/n8n/resolveStore';
 import { IdempotencyError, InvalidInputError } from '../shared/store/errors';
 import { validateNamespace } from '../shared/store/identifiers';
@@ -173,8 +174,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 		try {
 			namespace = validateNamespace(this.getNodeParameter('namespace', i));
 		} catch (error) {
-			const e = error as InvalidInputError;
-			fail(i, new NodeOperationError(node, `Item ${i}: ${e.message}`, { itemIndex: i, description: e.hint }));
+			fail(i, itemError(this, error, i));
 			continue;
 		}
 		const keyResult =

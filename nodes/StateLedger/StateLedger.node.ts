@@ -1,11 +1,46 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 import { credentialTest } from '../shared/n8n/credentialTests';
-import { ledgerDescription } from './description';
+import { configuredOutputs, ledgerProperties } from './description';
 import { executeLedger } from './execute';
 
 /** Records each key's processing state and answers "what happened to key X?". */
 export class StateLedger implements INodeType {
-	description: INodeTypeDescription = ledgerDescription;
+	description: INodeTypeDescription = {
+		displayName: 'State Ledger',
+		name: 'stateLedger',
+		icon: 'file:stateLedger.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] }}',
+		description:
+			'Records what happened to each business key (received, processing, processed, failed) and answers "what happened to key X?"',
+		defaults: { name: 'State Ledger' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		// Transitions have Applied and Rejected outputs; the other operations one.
+		outputs: `={{(${configuredOutputs})($parameter)}}`,
+		credentials: [
+			{
+				name: 'idempotencyPostgresApi',
+				required: true,
+				testedBy: 'idempotencyPostgresApiTest',
+				displayOptions: { show: { store: ['postgres'] } },
+			},
+			{
+				name: 'idempotencyRedisApi',
+				required: true,
+				testedBy: 'idempotencyRedisApiTest',
+				displayOptions: { show: { store: ['redis'] } },
+			},
+		],
+		properties: ledgerProperties,
+	};
 
 	methods = { credentialTest };
 

@@ -1,7 +1,7 @@
-// The State Ledger's editor description (SPEC §6).
+// The State Ledger's parameters (SPEC §6).
 
-import { NodeConnectionTypes, type INodeParameters, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
-import { namespaceProperty, storeCredentials, storeProperty } from '../shared/n8n/storeParameters';
+import type { INodeParameters, INodeProperties } from 'n8n-workflow';
+import { namespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
 
 export const TRANSITIONS = ['markProcessed', 'markFailed', 'markReceived', 'release'] as const;
 const KEYED = [...TRANSITIONS, 'get', 'history'];
@@ -21,7 +21,7 @@ export const configuredOutputs = (parameters: INodeParameters) => {
 
 const explicitOnly = { show: { keySource: ['explicit'], operation: KEYED } };
 
-const properties: INodeProperties[] = [
+export const ledgerProperties: INodeProperties[] = [
 	storeProperty,
 	{
 		displayName: 'Operation',
@@ -202,20 +202,3 @@ const properties: INodeProperties[] = [
 		],
 	},
 ];
-
-export const ledgerDescription: INodeTypeDescription = {
-	displayName: 'State Ledger',
-	name: 'stateLedger',
-	icon: 'file:stateLedger.svg',
-	group: ['transform'],
-	version: 1,
-	subtitle: '={{ $parameter["operation"] }}',
-	description:
-		'Records what happened to each business key (received, processing, processed, failed) and answers "what happened to key X?"',
-	defaults: { name: 'State Ledger' },
-	usableAsTool: true,
-	inputs: [NodeConnectionTypes.Main],
-	outputs: `={{(${configuredOutputs})($parameter)}}`,
-	credentials: storeCredentials,
-	properties,
-};

@@ -9,6 +9,7 @@ import {
 	type INodeExecutionData,
 } from 'n8n-workflow';
 import { actorOf, iso } from '../shared/n8n/actor';
+import { itemError, nodeError } from '../shared/n8n/errors';
 import { findMetadata, upstreamGuards } from '../shared/n8n/metadata';
 import { resolveStore } from '../shared/n8n/resolveStore';
 import { InvalidInputError } from '../shared/store/errors';
@@ -66,14 +67,23 @@ export function presentHistory(entry: HistoryEntry): IDataObject {
 	return out;
 }
 
+const INVALID = Symbol('invalid JSON');
+
+function parseJson(text: string): unknown {
+	try {
+		return JSON.parse(text);
+	} catch {
+		return INVALID;
+	}
+}
+
 /** Serialises a result for storage: JSON text of at most 64 KB. */
 export function resultJsonOf(value: unknown, itemIndex: number): string | null {
 	if (value === undefined || value === null || value === '') return null;
 	let parsed: unknown = value;
 	if (typeof value === 'string') {
-		try {
-			parsed = JSON.parse(value);
-		} catch {
+		parsed = parseJson(value);
+		if (parsed === INVALID) {
 			throw new InvalidInputError(
 				`Item ${itemIndex}: Result is not valid JSON`,
 				'Enter JSON, e.g. {"contactId": "123"}, or an expression such as {{ { contactId: $json.id } }}.',
@@ -128,16 +138,16 @@ export class KeyResolver {
 				'Place this node after an Idempotency Guard (directly or behind the write it guards), or set Key Source to Explicit.',
 			);
 		}
+		if (found.key === null) {
+			throw new InvalidInputError(
+				`Item ${itemIndex} has no business key (the Guard routed it as ${found.reason ?? 'missing_key'})`,
+				'Only items the Guard claimed can be marked; send keyless items to the Exception Router instead.',
+			);
+		}
 		return { namespace: validateNamespace(found.namespace), key: found.key, claimToken: found.claimToken };
 	}
 }
 
-function itemError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): NodeOperationError {
-	if (error instanceof NodeOperationError) return error;
-	const e = error as InvalidInputError;
-	const message = e.message.startsWith(`Item ${itemIndex}`) ? e.message : `Item ${itemIndex}: ${e.message}`;
-	return new NodeOperationError(ctx.getNode(), message, { itemIndex, description: e.hint });
-}
 
 async function transitions(
 	ctx: IExecuteFunctions,
@@ -171,9 +181,9 @@ async function transitions(
 			list.push({ index: i, request });
 			byNamespace.set(ref.namespace, list);
 		} catch (error) {
-			const nodeError = itemError(ctx, error, i);
-			if (!ctx.continueOnFail()) throw nodeError;
-			failed.push({ index: i, error: nodeError });
+			const problem = itemError(ctx, error, i);
+			if (!ctx.continueOnFail()) throw problem;
+			failed.push({ index: i, error: problem });
 		}
 	}
 
@@ -184,7 +194,7 @@ async function transitions(
 		try {
 			results = await store.transition(namespace, list.map((entry) => entry.request), actor);
 		} catch (error) {
-			if (!ctx.continueOnFail()) throw error;
+			if (!ctx.continueOnFail()) throw nodeError(ctx, error, 'The State Ledger failed');
 			for (const entry of list) {
 				const message = `The State Ledger failed: ${(error as Error).message}`;
 				outcome.set(entry.index, { json: { ...items[entry.index].json, error: message }, pairedItem: { item: entry.index } });
@@ -269,9 +279,9 @@ async function reads(ctx: IExecuteFunctions, store: IdempotencyStore, operation:
 				throw new InvalidInputError(`Unknown operation "${operation}"`);
 			}
 		} catch (error) {
-			const nodeError = itemError(ctx, error, i);
-			if (!ctx.continueOnFail()) throw nodeError;
-			out.push({ json: { ...items[i].json, error: nodeError.message }, pairedItem });
+			const problem = itemError(ctx, error, i);
+			if (!ctx.continueOnFail()) throw problem;
+			out.push({ json: { ...items[i].json, error: problem.message }, pairedItem });
 		}
 	}
 	return [out];
@@ -286,14 +296,11 @@ export async function executeLedger(this: IExecuteFunctions): Promise<INodeExecu
 	try {
 		store = await resolveStore(this);
 	} catch (error) {
-		throw new NodeOperationError(this.getNode(), (error as Error).message);
+		throw nodeError(this, error, 'The store is not set up');
 	}
 	try {
 		return isTransition ? await transitions(this, store, operation as TransitionKind) : await reads(this, store, operation);
 	} catch (error) {
-		if (error instanceof NodeOperationError) throw error;
-		throw new NodeOperationError(this.getNode(), `The State Ledger failed: ${(error as Error).message}`, {
-			description: 'Check that the store is reachable with this credential.',
-		});
+		throw nodeError(this, error, 'The State Ledger failed');
 	}
 }

@@ -6,6 +6,7 @@ import { StoreUnavailableError, InvalidInputError } from '../../nodes/shared/sto
 import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
 import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
 import { describeStoreConformance, raceRounds } from './conformance';
+import { describeExceptionConformance } from './exceptions.conformance';
 
 const schema = uniqueSchema('conformance');
 
@@ -37,7 +38,7 @@ describe('Postgres store specifics', () => {
 		const results = await Promise.all(stores.map((s) => s.health()));
 		expect(results.every((r) => r.ok)).toBe(true);
 		const versions = await sql<{ version: number }>(`SELECT version FROM "${own}".schema_migrations ORDER BY version`);
-		expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
+		expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
 		await Promise.all(stores.map((s) => s.close()));
 	});
 
@@ -81,4 +82,17 @@ describe('Postgres store specifics', () => {
 		await dropSchema(naiveSchema);
 		expect(Math.max(...newPerRound)).toBeGreaterThan(1);
 	});
+});
+
+describeExceptionConformance('Postgres', async () => {
+	const own = uniqueSchema('exceptions');
+	const store = postgresTestStore(own, 4);
+	return {
+		store,
+		openPeer: async () => postgresTestStore(own, 1),
+		cleanup: async () => {
+			await store.close();
+			await dropSchema(own);
+		},
+	};
 });

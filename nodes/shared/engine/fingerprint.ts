@@ -22,7 +22,8 @@ export function canonicalJson(value: unknown): string {
 
 /** The whole item json, less the Guard's own metadata. */
 export function fingerprintItem(json: Record<string, unknown>): string {
-	const { _idempotency: _ignored, ...rest } = json;
+	const rest = { ...json };
+	delete rest._idempotency;
 	return sha256Hex(canonicalJson(rest));
 }
 

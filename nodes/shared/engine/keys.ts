@@ -101,7 +101,6 @@ export function buildKeyFromValue(value: unknown, steps: readonly NormalizeStep[
 	return { ok: true, key: finishKey(result.part, hashKeys) };
 }
 
-// eslint-disable-next-line no-control-regex
 const UNSTORABLE = /[\u0000]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Long keys, keys a store cannot hold as text (NUL, broken Unicode) and, with hashKeys, every key. */

@@ -9,7 +9,8 @@ export const GUARD_TYPE = 'n8n-nodes-idempotency.idempotencyGuard';
 
 export interface FoundMetadata {
 	namespace: string;
-	key: string;
+	/** Null when the Guard found no business key (reason missing_key). */
+	key: string | null;
 	claimToken: string | null;
 	reason: string | null;
 	attempt: number;
@@ -22,7 +23,7 @@ export interface FoundMetadata {
 function parse(value: unknown, source: string): FoundMetadata | null {
 	if (!value || typeof value !== 'object') return null;
 	const meta = value as IDataObject;
-	if (typeof meta.namespace !== 'string' || typeof meta.key !== 'string') return null;
+	if (typeof meta.namespace !== 'string' || (typeof meta.key !== 'string' && meta.key !== null)) return null;
 	return {
 		namespace: meta.namespace,
 		key: meta.key,

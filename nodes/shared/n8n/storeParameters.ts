@@ -1,21 +1,7 @@
-// Parameters and credential slots every node of this package shares (SPEC §4).
+// Parameters every node of this package shares (SPEC §4). The credential slots are written out
+// in each node class, where n8n's lint rules look for them.
 
-import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
-
-export const storeCredentials: INodeCredentialDescription[] = [
-	{
-		name: 'idempotencyPostgresApi',
-		required: true,
-		testedBy: 'idempotencyPostgresApiTest',
-		displayOptions: { show: { store: ['postgres'] } },
-	},
-	{
-		name: 'idempotencyRedisApi',
-		required: true,
-		testedBy: 'idempotencyRedisApiTest',
-		displayOptions: { show: { store: ['redis'] } },
-	},
-];
+import type { INodeProperties } from 'n8n-workflow';
 
 export const storeProperty: INodeProperties = {
 	displayName: 'Store',

@@ -62,7 +62,6 @@ export function validateKeyPrefix(prefix: unknown): string {
 	return value;
 }
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 export function hasControlCharacters(value: string): boolean {

@@ -190,6 +190,67 @@ export interface PurgeResult {
 	history: number;
 }
 
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+export type Resolution = 'replay' | 'markProcessed' | 'discard';
+
+/** Something a person must decide, remembered once per open (namespace, key, reason). */
+export interface ExceptionRecord {
+	id: string;
+	namespace: string;
+	key: string;
+	reason: string;
+	owner: string;
+	severity: Severity;
+	/** The Router output (rule) it went to. */
+	route: string;
+	status: 'open' | 'resolved';
+	occurrences: number;
+	firstSeenAt: number;
+	lastSeenAt: number;
+	workflowId: string | null;
+	executionId: string | null;
+	resolution: Resolution | null;
+	resolvedBy: string | null;
+	resolvedAt: number | null;
+	note: string | null;
+}
+
+export interface OpenExceptionRequest {
+	key: string;
+	reason: string;
+	owner: string;
+	severity: Severity;
+	route: string;
+}
+
+export interface ResolveExceptionRequest {
+	/** The exception to resolve; or, when null, the open exceptions of (namespace, key). */
+	id: string | null;
+	namespace: string | null;
+	key: string | null;
+	resolution: Resolution;
+	resolvedBy: string | null;
+	note: string | null;
+	/** With resolution markProcessed: the result later duplicates receive (JSON text). */
+	resultJson: string | null;
+}
+
+export interface ResolveExceptionResult {
+	/** The exceptions now resolved (empty when none was open). */
+	exceptions: ExceptionRecord[];
+	/** The key's record after the resolution (null once released or unknown). */
+	record: KeyRecord | null;
+}
+
+export interface ExceptionQuery {
+	namespace?: string | null;
+	owner?: string | null;
+	reason?: string | null;
+	/** Only exceptions first seen at least this long ago. */
+	olderThanMs?: number | null;
+	limit: number;
+}
+
 export interface StoreHealth {
 	ok: boolean;
 	message: string;
@@ -224,6 +285,20 @@ export interface IdempotencyStore {
 	list(namespace: string, query: ListQuery, now?: number): Promise<ListPage>;
 	stats(namespace: string, sinceMs: number, now?: number): Promise<NamespaceStats>;
 	purge(namespace: string, now?: number): Promise<PurgeResult>;
+	/**
+	 * Opens exceptions, or — while one is open for the same (namespace, key, reason) — counts a
+	 * repeat on it (occurrences + 1, lastSeenAt). One round trip for the list.
+	 */
+	recordExceptions?(namespace: string, requests: OpenExceptionRequest[], actor: Actor, now?: number): Promise<ExceptionRecord[]>;
+	/**
+	 * Resolves atomically: the exception(s) become resolved and the key is acted on — `replay`
+	 * releases it (next delivery is new), `markProcessed` forces it to processed with the result,
+	 * `discard` leaves it as it is. The key's history records the action with the exception id.
+	 */
+	resolveException?(request: ResolveExceptionRequest, actor: Actor, now?: number): Promise<ResolveExceptionResult>;
+	getException?(id: string): Promise<ExceptionRecord | null>;
+	/** Open exceptions, oldest first. */
+	listOpenExceptions?(query: ExceptionQuery, now?: number): Promise<ExceptionRecord[]>;
 	health(): Promise<StoreHealth>;
 	close(): Promise<void>;
 }

@@ -8,6 +8,11 @@ import { IdempotencyError, StoreUnavailableError } from '../errors';
 import { quoteIdentifier, validateSchemaName } from '../identifiers';
 import type {
 	Actor,
+	ExceptionQuery,
+	ExceptionRecord,
+	OpenExceptionRequest,
+	ResolveExceptionRequest,
+	ResolveExceptionResult,
 	ClaimDecision,
 	ClaimPolicy,
 	ClaimRequest,
@@ -71,7 +76,7 @@ export class PostgresStore implements IdempotencyStore {
 	private readonly pool: Pool;
 	private readonly where: string;
 	private ready: Promise<void> | null = null;
-	private readonly sql: { claim: string; transition: string; purge: string };
+	private readonly sql: { claim: string; transition: string; purge: string; recordExceptions: string };
 	private readonly q: string;
 
 	constructor(config: PostgresStoreConfig) {
@@ -100,6 +105,7 @@ export class PostgresStore implements IdempotencyStore {
 			claim: loadSql('claim', this.q),
 			transition: loadSql('transition', this.q),
 			purge: loadSql('purge', this.q),
+			recordExceptions: loadSql('record_exceptions', this.q),
 		};
 	}
 
@@ -330,6 +336,12 @@ export class PostgresStore implements IdempotencyStore {
 			released: 0,
 			openExceptions: 0,
 		};
+		const open = await this.query(
+			`SELECT count(*)::bigint AS n FROM ${this.q}.exceptions WHERE namespace = $1 AND status = 'open'`,
+			[namespace],
+			'counting open exceptions',
+		);
+		stats.openExceptions = num(open[0].n);
 		for (const row of rows) {
 			const n = num(row.n);
 			switch (row.event) {
@@ -357,6 +369,101 @@ export class PostgresStore implements IdempotencyStore {
 	async purge(namespace: string, now?: number): Promise<PurgeResult> {
 		const rows = await this.query(this.sql.purge, [namespace, now ?? null], 'purging expired keys');
 		return { records: num(rows[0].records), history: num(rows[0].history) };
+	}
+
+	async recordExceptions(
+		namespace: string,
+		requests: OpenExceptionRequest[],
+		actor: Actor,
+		now?: number,
+	): Promise<ExceptionRecord[]> {
+		if (requests.length === 0) return [];
+		// One row per (key, reason): repeats inside this call add to its occurrences.
+		const distinct = new Map<string, { request: OpenExceptionRequest; occurrences: number }>();
+		for (const request of requests) {
+			const id = JSON.stringify([request.key, request.reason]);
+			const entry = distinct.get(id);
+			if (entry) entry.occurrences++;
+			else distinct.set(id, { request, occurrences: 1 });
+		}
+		const entries = [...distinct.values()];
+		const rows = await this.query(
+			this.sql.recordExceptions,
+			[
+				namespace,
+				entries.map((e) => e.request.key),
+				entries.map((e) => e.request.reason),
+				entries.map((e) => e.request.owner),
+				entries.map((e) => e.request.severity),
+				entries.map((e) => e.request.route),
+				entries.map((e) => e.occurrences),
+				now ?? null,
+				actor.workflowId,
+				actor.executionId,
+			],
+			'recording exceptions',
+		);
+		const byId = new Map(rows.map((row) => [JSON.stringify([row.key, row.reason]), toException(row)]));
+		return requests.map((request) => byId.get(JSON.stringify([request.key, request.reason]))!);
+	}
+
+	async resolveException(request: ResolveExceptionRequest, actor: Actor, now?: number): Promise<ResolveExceptionResult> {
+		if (request.id !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(request.id)) {
+			return { exceptions: [], record: null };
+		}
+		const rows = await this.query(
+			`SELECT r.exception_ids, (r.rec).*
+			 FROM ${this.q}.resolve_exception($1, $2, $3, $4, $5, $6, $7::jsonb,
+				coalesce($8::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint), $9, $10, $11) r`,
+			[
+				request.id,
+				request.namespace,
+				request.key,
+				request.resolution,
+				request.resolvedBy,
+				request.note,
+				request.resultJson,
+				now ?? null,
+				actor.workflowId,
+				actor.executionId,
+				actor.node,
+			],
+			'resolving an exception',
+		);
+		const row = rows[0];
+		const ids: string[] = row?.exception_ids ?? [];
+		const exceptions = ids.length
+			? (
+					await this.query(`SELECT * FROM ${this.q}.exceptions WHERE id = ANY ($1::uuid[]) ORDER BY first_seen_at`, [ids], 'reading exceptions')
+				).map(toException)
+			: [];
+		return { exceptions, record: row && row.namespace ? toRecord(row) : null };
+	}
+
+	async getException(id: string): Promise<ExceptionRecord | null> {
+		if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+		const rows = await this.query(`SELECT * FROM ${this.q}.exceptions WHERE id = $1`, [id], 'reading an exception');
+		return rows.length ? toException(rows[0]) : null;
+	}
+
+	async listOpenExceptions(query: ExceptionQuery, now?: number): Promise<ExceptionRecord[]> {
+		const values: unknown[] = [];
+		const where = [`status = 'open'`];
+		const add = (sqlText: string, value: unknown) => {
+			values.push(value);
+			where.push(sqlText.replace('?', `$${values.length}`));
+		};
+		if (query.namespace) add('namespace = ?', query.namespace);
+		if (query.owner) add('owner = ?', query.owner);
+		if (query.reason) add('reason = ?', query.reason);
+		if (query.olderThanMs) add('first_seen_at <= ?', (now ?? Date.now()) - query.olderThanMs);
+		values.push(Math.max(1, Math.min(1000, Math.floor(query.limit || 100))));
+		const rows = await this.query(
+			`SELECT * FROM ${this.q}.exceptions WHERE ${where.join(' AND ')} ORDER BY first_seen_at, id LIMIT $${values.length}`,
+			values,
+			'listing exceptions',
+		);
+		return rows.map(toException);
 	}
 
 	async health(): Promise<StoreHealth> {
@@ -400,6 +507,28 @@ function describeConnectionFailure(code: string | undefined, message: string): s
 		default:
 			return message.replace(/\bE[A-Z]{4,}\b\s*/g, '').trim() || 'connection lost';
 	}
+}
+
+function toException(row: QueryResultRow): ExceptionRecord {
+	return {
+		id: row.id,
+		namespace: row.namespace,
+		key: row.key,
+		reason: row.reason,
+		owner: row.owner,
+		severity: row.severity,
+		route: row.route,
+		status: row.status,
+		occurrences: num(row.occurrences),
+		firstSeenAt: num(row.first_seen_at),
+		lastSeenAt: num(row.last_seen_at),
+		workflowId: row.workflow_id ?? null,
+		executionId: row.execution_id ?? null,
+		resolution: row.resolution ?? null,
+		resolvedBy: row.resolved_by ?? null,
+		resolvedAt: numOrNull(row.resolved_at),
+		note: row.note ?? null,
+	};
 }
 
 function toRecord(row: QueryResultRow): KeyRecord {

@@ -16,6 +16,9 @@ CREATE FUNCTION {{schema}}.apply_transition(
 	p_workflow_id text,
 	p_execution_id text,
 	p_node text,
+	-- Extra facts for the history event (e.g. the exception a resolution came from); its
+	-- "resolution" member, when present, becomes the event's reason.
+	p_note jsonb,
 	OUT applied boolean, OUT noop boolean, OUT reject_reason text, OUT rec {{schema}}.records
 ) LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
@@ -101,7 +104,7 @@ BEGIN
 			-- A concurrent transition created the key first: decide again against its record.
 			SELECT * INTO again FROM {{schema}}.apply_transition(p_namespace, p_key,
 				p_kind, p_claim_token, p_verify_claim, p_force, p_result, p_error, p_retention_ms, p_now,
-				p_workflow_id, p_execution_id, p_node);
+				p_workflow_id, p_execution_id, p_node, p_note);
 			applied := again.applied; noop := again.noop; reject_reason := again.reject_reason; rec := again.rec;
 			RETURN;
 		END IF;
@@ -120,8 +123,11 @@ BEGIN
 
 	INSERT INTO {{schema}}.history (namespace, key, at, event, reason, workflow_id, execution_id, node, detail)
 	VALUES (p_namespace, p_key, p_now, event,
-		CASE WHEN event = 'forced' THEN p_kind END,
+		coalesce(p_note ->> 'resolution', CASE WHEN event = 'forced' THEN p_kind END),
 		p_workflow_id, p_execution_id, p_node,
-		CASE WHEN event = 'forced' THEN jsonb_build_object('from', from_state, 'to', coalesce(target, 'released'), 'kind', p_kind) END);
+		CASE
+			WHEN event = 'forced' THEN jsonb_build_object('from', from_state, 'to', coalesce(target, 'released'), 'kind', p_kind) || coalesce(p_note, '{}'::jsonb)
+			ELSE p_note
+		END);
 END
 $fn$;

@@ -12,5 +12,5 @@ FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7
 	error, retention_ms, ord)
 CROSS JOIN clock c
 CROSS JOIN LATERAL {{schema}}.apply_transition($1, t.key, t.kind, t.claim_token, t.verify, t.force,
-	t.result::jsonb, t.error, t.retention_ms, c.now_ms, $11, $12, $13) a
+	t.result::jsonb, t.error, t.retention_ms, c.now_ms, $11, $12, $13, NULL) a
 ORDER BY t.ord;

@@ -1,0 +1,50 @@
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+import { credentialTest } from '../shared/n8n/credentialTests';
+import { configuredOutputs, routerProperties } from './description';
+import { executeRouter } from './execute';
+
+/** Routes what needs a person to an owner, with a reason code, and remembers it until resolved. */
+export class ExceptionRouter implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Exception Router',
+		name: 'exceptionRouter',
+		icon: 'file:exceptionRouter.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] }}',
+		description:
+			'Sends what needs a person onward with an owner and a reason code, remembers it, and prepares a Slack message',
+		defaults: { name: 'Exception Router' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		// One output per rule, then Unrouted (route); one output for the other operations.
+		outputs: `={{(${configuredOutputs})($parameter)}}`,
+		credentials: [
+			{
+				name: 'idempotencyPostgresApi',
+				required: true,
+				testedBy: 'idempotencyPostgresApiTest',
+				displayOptions: { show: { store: ['postgres'] } },
+			},
+			{
+				name: 'idempotencyRedisApi',
+				required: true,
+				testedBy: 'idempotencyRedisApiTest',
+				displayOptions: { show: { store: ['redis'] } },
+			},
+		],
+		properties: routerProperties,
+	};
+
+	methods = { credentialTest };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return executeRouter.call(this);
+	}
+}

@@ -1,0 +1,313 @@
+// The Exception Router's execute(): `route` picks an owner by the first matching rule, remembers
+// the exception (one round trip per namespace) and adds a Slack message; `resolve`, `listOpen`
+// and `get` work on the remembered queue.
+
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+} from 'n8n-workflow';
+import { slackMessage } from '../shared/engine/slack';
+import { actorOf, iso } from '../shared/n8n/actor';
+import { itemError, nodeError } from '../shared/n8n/errors';
+import { findMetadata, upstreamGuards, type FoundMetadata } from '../shared/n8n/metadata';
+import { resolveStore } from '../shared/n8n/resolveStore';
+import { InvalidInputError } from '../shared/store/errors';
+import { validateNamespace } from '../shared/store/identifiers';
+import type {
+	ExceptionRecord,
+	IdempotencyStore,
+	OpenExceptionRequest,
+	Resolution,
+	Severity,
+} from '../shared/store/types';
+import { presentRecord, resultJsonOf } from '../StateLedger/execute';
+
+interface RuleValues {
+	outputName?: string;
+	reasons?: string[];
+	condition?: boolean;
+	owner?: string;
+	severity?: Severity;
+}
+
+interface Routed {
+	index: number;
+	namespace: string;
+	key: string;
+	reason: string;
+	owner: string;
+	severity: Severity;
+	route: string;
+	output: number;
+	attempt: number | null;
+}
+
+function storeRequired(ctx: IExecuteFunctions): never {
+	throw new NodeOperationError(ctx.getNode(), 'This store does not support exceptions');
+}
+
+export function presentException(exception: ExceptionRecord, executionUrl: string | null): IDataObject {
+	return {
+		id: exception.id,
+		namespace: exception.namespace,
+		key: exception.key,
+		reason: exception.reason,
+		owner: exception.owner,
+		severity: exception.severity,
+		route: exception.route,
+		status: exception.status,
+		occurrences: exception.occurrences,
+		firstSeenAt: iso(exception.firstSeenAt),
+		lastSeenAt: iso(exception.lastSeenAt),
+		workflowId: exception.workflowId,
+		executionId: exception.executionId,
+		executionUrl,
+		resolution: exception.resolution,
+		resolvedBy: exception.resolvedBy,
+		resolvedAt: iso(exception.resolvedAt),
+		note: exception.note,
+	};
+}
+
+function executionUrlOf(ctx: IExecuteFunctions, workflowId: string | null, executionId: string | null): string | null {
+	if (!workflowId || !executionId) return null;
+	try {
+		const base = String(ctx.getInstanceBaseUrl() ?? '').replace(/\/+$/, '');
+		return base ? `${base}/workflow/${encodeURIComponent(workflowId)}/executions/${encodeURIComponent(executionId)}` : null;
+	} catch {
+		return null;
+	}
+}
+
+
+async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<INodeExecutionData[][]> {
+	const items = ctx.getInputData();
+	const rules = ((ctx.getNodeParameter('rules', 0, {}) as { rule?: RuleValues[] }).rule ?? []) as RuleValues[];
+	const outputs: INodeExecutionData[][] = Array.from({ length: rules.length + 1 }, () => []);
+	const unrouted = rules.length;
+	const fixedReason = ctx.getNodeParameter('reason', 0, 'fromItem') as string;
+	const keySource = ctx.getNodeParameter('keySource', 0, 'metadata') as 'metadata' | 'explicit';
+	const persist = (ctx.getNodeParameter('options', 0, {}) as { persist?: boolean }).persist !== false;
+	const guards = keySource === 'metadata' ? upstreamGuards(ctx) : [];
+	const actor = actorOf(ctx);
+	const executionUrl = executionUrlOf(ctx, actor.workflowId, actor.executionId);
+
+	const routed: Routed[] = [];
+	const failed = new Map<number, NodeOperationError>();
+	for (let i = 0; i < items.length; i++) {
+		try {
+			let meta: FoundMetadata | null = null;
+			let namespace: string;
+			let key: string;
+			if (keySource === 'explicit') {
+				namespace = validateNamespace(ctx.getNodeParameter('namespace', i));
+				key = String(ctx.getNodeParameter('key', i, '') ?? '').trim();
+				if (!key) throw new InvalidInputError('Key is empty', 'Enter the business key of this item, or use Key Source = From Guard Metadata.');
+			} else {
+				meta = findMetadata(ctx, i, guards);
+				if (!meta) {
+					throw new InvalidInputError(
+						'The item carries no _idempotency and no upstream Idempotency Guard is on its lineage',
+						'Connect the Router after a Guard (e.g. its Ambiguous output, or a write behind it), or set Key Source to Explicit.',
+					);
+				}
+				namespace = validateNamespace(meta.namespace);
+				// A missing_key item has no key: the exception is about the item, keyed by its execution.
+				key = meta.key ?? `missing-key:${actor.executionId ?? 'manual'}:${i}`;
+			}
+			const reason = fixedReason === 'fromItem' ? (meta?.reason ?? null) : fixedReason;
+			if (!reason) {
+				throw new InvalidInputError(
+					'The item has no reason (its _idempotency.reason is empty)',
+					'Set Reason to a fixed code, e.g. write_failed or write_timeout.',
+				);
+			}
+			let output = unrouted;
+			for (let r = 0; r < rules.length; r++) {
+				const rule = rules[r];
+				const reasons = rule.reasons ?? [];
+				if (reasons.length > 0 && !reasons.includes(reason)) continue;
+				const condition = ctx.getNodeParameter(`rules.rule[${r}].condition`, i, true);
+				if (condition === false || condition === 'false') continue;
+				output = r;
+				break;
+			}
+			const rule = output === unrouted ? null : rules[output];
+			const fallbackOwner = String(ctx.getNodeParameter('fallbackOwner', i, '') ?? '').trim();
+			const owner = String(rule?.owner ?? '').trim() || fallbackOwner;
+			if (!owner) {
+				throw new InvalidInputError(
+					'No owner: the matching rule has none and Fallback Owner is empty',
+					'Set an owner on every rule or a Fallback Owner, so no exception is left without a person.',
+				);
+			}
+			routed.push({
+				index: i,
+				namespace,
+				key,
+				reason,
+				owner,
+				severity: rule?.severity ?? 'medium',
+				route: rule ? (String(rule.outputName ?? '').trim() || `Rule ${output + 1}`) : 'Unrouted',
+				output,
+				attempt: meta ? meta.attempt : null,
+			});
+		} catch (error) {
+			const problem = itemError(ctx, error, i);
+			if (!ctx.continueOnFail()) throw problem;
+			failed.set(i, problem);
+		}
+	}
+
+	const stored = new Map<number, ExceptionRecord>();
+	if (persist && routed.length > 0) {
+		if (!store.recordExceptions) storeRequired(ctx);
+		const byNamespace = new Map<string, Routed[]>();
+		for (const r of routed) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r]);
+		for (const [namespace, list] of byNamespace) {
+			const requests: OpenExceptionRequest[] = list.map((r) => ({ key: r.key, reason: r.reason, owner: r.owner, severity: r.severity, route: r.route }));
+			const records = await store.recordExceptions(namespace, requests, actor);
+			list.forEach((r, n) => stored.set(r.index, records[n]));
+		}
+	}
+
+	const now = Date.now();
+	for (const r of routed) {
+		const exception: ExceptionRecord = stored.get(r.index) ?? {
+			id: '',
+			namespace: r.namespace,
+			key: r.key,
+			reason: r.reason,
+			owner: r.owner,
+			severity: r.severity,
+			route: r.route,
+			status: 'open',
+			occurrences: 1,
+			firstSeenAt: now,
+			lastSeenAt: now,
+			workflowId: actor.workflowId,
+			executionId: actor.executionId,
+			resolution: null,
+			resolvedBy: null,
+			resolvedAt: null,
+			note: null,
+		};
+		// The owner and route are this routing's, even when an open exception was counted.
+		const shown = { ...exception, owner: r.owner, severity: r.severity, route: r.route };
+		const item = items[r.index];
+		const json: IDataObject = {
+			...item.json,
+			exception: { ...presentException(shown, executionUrl), id: shown.id || null, attempt: r.attempt },
+			slack: slackMessage(shown, { attempt: r.attempt, executionUrl, route: r.route }) as unknown as IDataObject,
+		};
+		const out: INodeExecutionData = { json, pairedItem: { item: r.index } };
+		if (item.binary) out.binary = item.binary;
+		outputs[r.output].push(out);
+	}
+	for (const [index, error] of failed) {
+		outputs[unrouted].push({ json: { ...items[index].json, error: error.message }, pairedItem: { item: index } });
+	}
+	// Keep input order within each output.
+	for (const list of outputs) list.sort((a, b) => (a.pairedItem as { item: number }).item - (b.pairedItem as { item: number }).item);
+	return outputs;
+}
+
+async function others(ctx: IExecuteFunctions, store: IdempotencyStore, operation: string): Promise<INodeExecutionData[][]> {
+	const items = ctx.getInputData();
+	const out: INodeExecutionData[] = [];
+	const actor = actorOf(ctx);
+	for (let i = 0; i < items.length; i++) {
+		const pairedItem = { item: i };
+		try {
+			if (!store.resolveException || !store.getException || !store.listOpenExceptions) storeRequired(ctx);
+			if (operation === 'get') {
+				const id = String(ctx.getNodeParameter('exceptionId', i, '') ?? '').trim();
+				if (!id) throw new InvalidInputError('Exception ID is empty', "Pass the Router's exception.id.");
+				const exception = await store.getException(id);
+				if (!exception) throw new InvalidInputError(`No exception has the ID "${id}"`, "Use the exception.id from the Router's output.");
+				out.push({ json: presentException(exception, executionUrlOf(ctx, exception.workflowId, exception.executionId)), pairedItem });
+			} else if (operation === 'resolve') {
+				const id = String(ctx.getNodeParameter('exceptionId', i, '') ?? '').trim() || null;
+				const resolution = ctx.getNodeParameter('resolution', i, 'replay') as Resolution;
+				if (!['replay', 'markProcessed', 'discard'].includes(resolution)) {
+					throw new InvalidInputError(`Resolution "${resolution}" is not one of replay, markProcessed, discard`);
+				}
+				let namespace: string | null = null;
+				let key: string | null = null;
+				if (!id) {
+					namespace = validateNamespace(ctx.getNodeParameter('namespace', i));
+					key = String(ctx.getNodeParameter('key', i, '') ?? '').trim();
+					if (!key) throw new InvalidInputError('Give an Exception ID, or a namespace and key', 'Set Exception ID to the exception.id from the Router.');
+				}
+				const result = await store.resolveException(
+					{
+						id,
+						namespace,
+						key,
+						resolution,
+						resolvedBy: String(ctx.getNodeParameter('resolvedBy', i, '') ?? '').trim() || null,
+						note: String(ctx.getNodeParameter('note', i, '') ?? '').trim() || null,
+						resultJson: resolution === 'markProcessed' ? resultJsonOf(ctx.getNodeParameter('result', i, null), i) : null,
+					},
+					actor,
+				);
+				if (id && result.exceptions.length === 0) {
+					const existing = await store.getException(id);
+					if (!existing) throw new InvalidInputError(`No exception has the ID "${id}"`, "Use the exception.id from the Router's output.");
+					out.push({ json: { resolved: [presentException(existing, null)], alreadyResolved: true, record: null }, pairedItem });
+					continue;
+				}
+				out.push({
+					json: {
+						resolved: result.exceptions.map((e) => presentException(e, null)),
+						alreadyResolved: false,
+						record: result.record ? presentRecord(result.record) : null,
+					},
+					pairedItem,
+				});
+			} else if (operation === 'listOpen') {
+				const namespace = String(ctx.getNodeParameter('namespace', i, '') ?? '').trim();
+				const minutes = Number(ctx.getNodeParameter('olderThanMinutes', i, 0) ?? 0);
+				const list = await store.listOpenExceptions({
+					namespace: namespace ? validateNamespace(namespace) : null,
+					owner: String(ctx.getNodeParameter('owner', i, '') ?? '').trim() || null,
+					reason: String(ctx.getNodeParameter('reason', i, '') ?? '').trim() || null,
+					olderThanMs: minutes > 0 ? minutes * 60_000 : null,
+					limit: Number(ctx.getNodeParameter('limit', i, 100) ?? 100),
+				});
+				for (const exception of list) {
+					out.push({ json: presentException(exception, executionUrlOf(ctx, exception.workflowId, exception.executionId)), pairedItem });
+				}
+			} else {
+				throw new InvalidInputError(`Unknown operation "${operation}"`);
+			}
+		} catch (error) {
+			const problem = itemError(ctx, error, i);
+			if (!ctx.continueOnFail()) throw problem;
+			out.push({ json: { ...items[i].json, error: problem.message }, pairedItem });
+		}
+	}
+	return [out];
+}
+
+export async function executeRouter(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const operation = this.getNodeParameter('operation', 0, 'route') as string;
+	const items = this.getInputData();
+	if (items.length === 0) {
+		const rules = ((this.getNodeParameter('rules', 0, {}) as { rule?: unknown[] }).rule ?? []).length;
+		return operation === 'route' ? Array.from({ length: rules + 1 }, () => []) : [[]];
+	}
+	let store: IdempotencyStore;
+	try {
+		store = await resolveStore(this);
+	} catch (error) {
+		throw nodeError(this, error, 'The store is not set up');
+	}
+	try {
+		return operation === 'route' ? await route(this, store) : await others(this, store, operation);
+	} catch (error) {
+		throw nodeError(this, error, 'The Exception Router failed');
+	}
+}

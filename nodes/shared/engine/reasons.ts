@@ -1,0 +1,114 @@
+// Every reason code in words: the one place to read or change what a code means to a person and
+// what they should do next. The codes themselves are contract (SPEC §5, §7).
+
+export interface ReasonText {
+	/** A short label, e.g. for a Slack header. */
+	label: string;
+	/** What happened, in plain words. */
+	explanation: string;
+	/** What the owner should do. */
+	nextAction: string;
+}
+
+export const REASONS: Record<string, ReasonText> = {
+	first_seen: {
+		label: 'First seen',
+		explanation: 'The key was seen for the first time.',
+		nextAction: 'Nothing to do.',
+	},
+	in_progress: {
+		label: 'Still in progress',
+		explanation: 'Another execution holds a live claim on this key and has not finished.',
+		nextAction: 'Wait for that execution; if it never finishes, the key shows up as lease_expired. Then replay or mark processed.',
+	},
+	lease_expired: {
+		label: 'Claim went stale',
+		explanation: 'An earlier execution claimed this key and never reported back within its lease: it may have crashed before or after the write.',
+		nextAction: 'Check the target system: if the record exists, resolve as markProcessed (with its id); if not, resolve as replay.',
+	},
+	reclaimed: {
+		label: 'Reclaimed',
+		explanation: 'A stale claim was taken over by a new execution.',
+		nextAction: 'Nothing to do unless the write is not an upsert.',
+	},
+	already_processed: {
+		label: 'Already processed',
+		explanation: 'The key was processed before; this delivery is a duplicate.',
+		nextAction: 'Nothing to do.',
+	},
+	payload_mismatch: {
+		label: 'Same key, different payload',
+		explanation: 'A delivery arrived for a known key with different content (for example another amount).',
+		nextAction: 'Compare the two payloads with the sender: if the change is a correction, replay; if it is an error, discard.',
+	},
+	retry_after_failure: {
+		label: 'Retrying after a failure',
+		explanation: 'The last attempt failed; this delivery retries it.',
+		nextAction: 'Nothing to do unless it keeps failing.',
+	},
+	previously_failed: {
+		label: 'Failed before',
+		explanation: 'An earlier attempt at this key failed and automatic retries are off.',
+		nextAction: 'Read the last error in the State Ledger; fix the cause, then replay.',
+	},
+	max_attempts: {
+		label: 'Retries exhausted',
+		explanation: 'The write failed on every allowed attempt.',
+		nextAction: 'Read the last error in the State Ledger; fix the cause, then replay.',
+	},
+	missing_key: {
+		label: 'No business key',
+		explanation: 'The item lacks the fields the business key is built from, so it cannot be de-duplicated.',
+		nextAction: 'Fix the sender or the Guard key fields; then send the event again.',
+	},
+	duplicate_in_batch: {
+		label: 'Repeated in one batch',
+		explanation: 'The same key appeared more than once in one input.',
+		nextAction: 'If the payloads differ, decide which one is right; otherwise nothing to do.',
+	},
+	store_unavailable: {
+		label: 'Idempotency store down',
+		explanation: 'The idempotency store could not be reached, so nothing could be decided safely.',
+		nextAction: 'Restore the store connection, then replay the delivery.',
+	},
+	write_failed: {
+		label: 'Write failed',
+		explanation: 'The write surely did not happen (the target refused it).',
+		nextAction: 'Fix the cause shown in the execution, then replay.',
+	},
+	write_timeout: {
+		label: 'Write outcome unknown',
+		explanation: 'The write timed out: the target may have committed it anyway.',
+		nextAction: 'Check the target system: if the record exists, resolve as markProcessed (with its id); if not, replay.',
+	},
+	custom: {
+		label: 'Needs a look',
+		explanation: 'A workflow flagged this item for a person.',
+		nextAction: 'Open the execution and decide.',
+	},
+};
+
+/** Reason codes a router rule can match, in the order the editor lists them. */
+export const ROUTABLE_REASONS = [
+	'payload_mismatch',
+	'lease_expired',
+	'in_progress',
+	'missing_key',
+	'max_attempts',
+	'previously_failed',
+	'duplicate_in_batch',
+	'store_unavailable',
+	'write_failed',
+	'write_timeout',
+	'custom',
+] as const;
+
+export function reasonText(code: string): ReasonText {
+	return (
+		REASONS[code] ?? {
+			label: code,
+			explanation: `Reason "${code}".`,
+			nextAction: 'Open the execution and decide.',
+		}
+	);
+}

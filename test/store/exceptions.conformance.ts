@@ -1,0 +1,124 @@
+// Conformance for the Exception Router's queue, run against every store: de-duplication while
+// open, each resolution's effect on the key and its history, listing filters, stats.
+
+import { randomUUID } from 'crypto';
+import type { IdempotencyStore, OpenExceptionRequest } from '../../nodes/shared/store/types';
+import { actor, basePolicy, type StoreFixture } from './conformance';
+
+export function describeExceptionConformance(name: string, open: () => Promise<StoreFixture>): void {
+	describe(`${name} exception queue conformance`, () => {
+		let fixture: StoreFixture;
+		let store: Required<IdempotencyStore>;
+		let ns: string;
+		const T0 = Date.now();
+		const request = (key: string, reason = 'payload_mismatch', over: Partial<OpenExceptionRequest> = {}): OpenExceptionRequest => ({
+			key,
+			reason,
+			owner: 'U024BE7LH',
+			severity: 'high',
+			route: 'Finance',
+			...over,
+		});
+
+		beforeAll(async () => {
+			fixture = await open();
+			store = fixture.store as Required<IdempotencyStore>;
+		});
+		afterAll(async () => {
+			await fixture?.cleanup();
+		});
+		beforeEach(() => {
+			ns = `exc-${randomUUID()}`;
+		});
+
+		it('opens one exception per (namespace, key, reason) and counts repeats while it is open', async () => {
+			const [first] = await store.recordExceptions(ns, [request('inv-1')], actor, T0);
+			expect(first).toMatchObject({ namespace: ns, key: 'inv-1', reason: 'payload_mismatch', owner: 'U024BE7LH', severity: 'high', route: 'Finance', status: 'open', occurrences: 1, firstSeenAt: T0, lastSeenAt: T0, resolution: null });
+			expect(first.id).toBeTruthy();
+			const [second] = await store.recordExceptions(ns, [request('inv-1')], { ...actor, executionId: 'ex-2' }, T0 + 5);
+			expect(second).toMatchObject({ id: first.id, occurrences: 2, firstSeenAt: T0, lastSeenAt: T0 + 5, executionId: 'ex-2' });
+			const [other] = await store.recordExceptions(ns, [request('inv-1', 'lease_expired')], actor, T0 + 6);
+			expect(other.id).not.toBe(first.id);
+			const both = await store.recordExceptions(ns, [request('inv-2'), request('inv-2'), request('inv-3')], actor, T0 + 7);
+			expect(both[0].id).toBe(both[1].id);
+			expect(both[1].occurrences).toBe(2);
+			expect(both[2].occurrences).toBe(1);
+			expect((await store.getException(first.id))?.occurrences).toBe(2);
+		});
+
+		it('counts open exceptions in stats', async () => {
+			await store.recordExceptions(ns, [request('a'), request('b'), request('a')], actor, T0);
+			expect((await store.stats(ns, 3_600_000, T0 + 1)).openExceptions).toBe(2);
+		});
+
+		it('replay releases the key so the next delivery is new, and records it in history', async () => {
+			await store.claim(ns, [{ key: 'k', fingerprint: 'a' }], basePolicy, actor, T0);
+			await store.claim(ns, [{ key: 'k', fingerprint: 'b' }], basePolicy, actor, T0 + 1);
+			const [exception] = await store.recordExceptions(ns, [request('k')], actor, T0 + 2);
+			const resolved = await store.resolveException({ id: exception.id, namespace: null, key: null, resolution: 'replay', resolvedBy: 'jane', note: 'sender corrected the amount', resultJson: null }, actor, T0 + 3);
+			expect(resolved.exceptions).toHaveLength(1);
+			expect(resolved.exceptions[0]).toMatchObject({ id: exception.id, status: 'resolved', resolution: 'replay', resolvedBy: 'jane', resolvedAt: T0 + 3, note: 'sender corrected the amount' });
+			expect(resolved.record).toBeNull();
+			expect(await store.get(ns, 'k')).toBeNull();
+			const history = await store.history(ns, 'k');
+			const last = history[history.length - 1];
+			expect(last).toMatchObject({ event: 'released', reason: 'replay' });
+			expect(last.detail).toMatchObject({ resolution: 'replay', resolvedBy: 'jane', exceptionIds: [exception.id] });
+			const [again] = await store.claim(ns, [{ key: 'k', fingerprint: 'b' }], basePolicy, actor, T0 + 4);
+			expect(again).toMatchObject({ outcome: 'new', reason: 'first_seen' });
+			expect((await store.stats(ns, 3_600_000, T0 + 5)).openExceptions).toBe(0);
+		});
+
+		it('markProcessed sets the key processed with the result later duplicates receive', async () => {
+			await store.claim(ns, [{ key: 'k', fingerprint: null }], { ...basePolicy, leaseMs: 10 }, actor, T0);
+			await store.claim(ns, [{ key: 'k', fingerprint: null }], basePolicy, actor, T0 + 100);
+			await store.recordExceptions(ns, [request('k', 'lease_expired')], actor, T0 + 101);
+			const resolved = await store.resolveException({ id: null, namespace: ns, key: 'k', resolution: 'markProcessed', resolvedBy: 'ops', note: null, resultJson: '{"contactId":"c-7"}' }, actor, T0 + 102);
+			expect(resolved.exceptions.map((e) => e.status)).toEqual(['resolved']);
+			expect(resolved.record).toMatchObject({ state: 'processed', result: { contactId: 'c-7' } });
+			const [dup] = await store.claim(ns, [{ key: 'k', fingerprint: null }], basePolicy, actor, T0 + 103);
+			expect(dup).toMatchObject({ outcome: 'duplicate', reason: 'already_processed', result: { contactId: 'c-7' } });
+			const events = (await store.history(ns, 'k')).map((h) => `${h.event}:${h.reason}`);
+			expect(events).toContain('forced:markProcessed');
+		});
+
+		it('discard leaves the key as it is and closes the exception, on the record', async () => {
+			await store.claim(ns, [{ key: 'k', fingerprint: null }], basePolicy, actor, T0);
+			const [exception] = await store.recordExceptions(ns, [request('k', 'in_progress')], actor, T0 + 1);
+			const resolved = await store.resolveException({ id: exception.id, namespace: null, key: null, resolution: 'discard', resolvedBy: null, note: 'test', resultJson: null }, actor, T0 + 2);
+			expect(resolved.record).toMatchObject({ state: 'processing', attempt: 1 });
+			expect(resolved.exceptions[0]).toMatchObject({ status: 'resolved', resolution: 'discard' });
+			const last = (await store.history(ns, 'k')).pop();
+			expect(last).toMatchObject({ event: 'forced', reason: 'discard' });
+			// A new occurrence after resolution opens a new exception.
+			const [next] = await store.recordExceptions(ns, [request('k', 'in_progress')], actor, T0 + 3);
+			expect(next.id).not.toBe(exception.id);
+			expect(next.occurrences).toBe(1);
+		});
+
+		it('treats resolving a resolved or unknown exception as nothing to do', async () => {
+			const [exception] = await store.recordExceptions(ns, [request('k')], actor, T0);
+			await store.resolveException({ id: exception.id, namespace: null, key: null, resolution: 'discard', resolvedBy: null, note: null, resultJson: null }, actor, T0 + 1);
+			const again = await store.resolveException({ id: exception.id, namespace: null, key: null, resolution: 'replay', resolvedBy: null, note: null, resultJson: null }, actor, T0 + 2);
+			expect(again.exceptions).toEqual([]);
+			expect((await store.getException(exception.id))?.resolution).toBe('discard');
+			const unknown = await store.resolveException({ id: randomUUID(), namespace: null, key: null, resolution: 'replay', resolvedBy: null, note: null, resultJson: null }, actor, T0);
+			expect(unknown.exceptions).toEqual([]);
+			expect(await store.getException('not-an-id')).toBeNull();
+		});
+
+		it('lists open exceptions oldest first, by owner, reason, age and namespace', async () => {
+			await store.recordExceptions(ns, [request('a', 'payload_mismatch', { owner: 'finance' })], actor, T0 - 120_000);
+			await store.recordExceptions(ns, [request('b', 'lease_expired', { owner: 'revops' })], actor, T0 - 60_000);
+			await store.recordExceptions(ns, [request('c', 'payload_mismatch', { owner: 'revops' })], actor, T0);
+			const all = await store.listOpenExceptions({ namespace: ns, limit: 10 }, T0);
+			expect(all.map((e) => e.key)).toEqual(['a', 'b', 'c']);
+			expect((await store.listOpenExceptions({ namespace: ns, owner: 'revops', limit: 10 }, T0)).map((e) => e.key)).toEqual(['b', 'c']);
+			expect((await store.listOpenExceptions({ namespace: ns, reason: 'payload_mismatch', limit: 10 }, T0)).map((e) => e.key)).toEqual(['a', 'c']);
+			expect((await store.listOpenExceptions({ namespace: ns, olderThanMs: 90_000, limit: 10 }, T0)).map((e) => e.key)).toEqual(['a']);
+			expect(await store.listOpenExceptions({ namespace: ns, limit: 2 }, T0)).toHaveLength(2);
+			const everywhere = await store.listOpenExceptions({ owner: 'finance', limit: 1000 }, T0);
+			expect(everywhere.some((e) => e.namespace === ns && e.key === 'a')).toBe(true);
+		});
+	});
+}
