@@ -1,0 +1,577 @@
+// The Redis adapter: marshals store calls into the Lua scripts under lua/ (one script per atomic
+// operation, see scripts.ts) and their replies back into the store types. Reads that need no
+// atomicity (get, history, list) are plain commands on keys of one hash slot.
+
+import { randomUUID } from 'crypto';
+import { Cluster, Redis } from 'ioredis';
+import { InvalidInputError } from '../errors';
+import { validateKeyPrefix } from '../identifiers';
+import {
+	MAX_CHUNK,
+	RecordState,
+	type Actor,
+	type ClaimDecision,
+	type ClaimPolicy,
+	type ClaimRequest,
+	type HistoryEntry,
+	type IdempotencyStore,
+	type KeyRecord,
+	type ListPage,
+	type ListQuery,
+	type NamespaceStats,
+	type PurgeResult,
+	type StoreHealth,
+	type TransitionKind,
+	type TransitionRequest,
+	type TransitionResult,
+} from '../types';
+import {
+	decodeCursor,
+	encodeCursor,
+	nullableArg,
+	toClaimDecision,
+	toHistoryEntry,
+	toRecord,
+	type ListCursor,
+} from './codec';
+import { createClient, describeTarget, translateError, type RedisStoreConfig } from './connection';
+import { NamespaceKeys } from './keys';
+import { defineScripts, type ScriptArg, type ScriptName, type ScriptRunner } from './scripts';
+
+export type { RedisStoreConfig } from './connection';
+
+export interface RedisStoreOptions {
+	/** Prepended to every key; default `idem:`. */
+	keyPrefix?: string;
+	/** How errors name the server, e.g. `Redis at cache:6379`; derived from the client if absent. */
+	target?: string;
+}
+
+export const DEFAULT_KEY_PREFIX = 'idem:';
+const HOUR_MS = 3_600_000;
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 1000;
+/** Index entries one list call looks at before it returns a (possibly short) page and a cursor. */
+const LIST_SCAN_BUDGET = 1000;
+const PURGE_BATCH = 500;
+const FORGET_BATCH = 1000;
+
+const STATES = new Set<string>(Object.values(RecordState));
+const KINDS = new Set<TransitionKind>(['markProcessed', 'markFailed', 'markReceived', 'release']);
+
+export class RedisStore implements IdempotencyStore {
+	readonly kind = 'redis' as const;
+	readonly keyPrefix: string;
+	private readonly client: Redis | Cluster;
+	private readonly ownsClient: boolean;
+	private readonly target: string;
+	private readonly scripts: Record<ScriptName, ScriptRunner>;
+	private lastConnectionError: Error | null = null;
+	private closed = false;
+	private readonly onError = (error: Error) => {
+		this.lastConnectionError = error;
+	};
+	private readonly onReady = () => {
+		this.lastConnectionError = null;
+	};
+
+	/**
+	 * From a credential's settings (the store owns and closes the connection), or from an ioredis
+	 * client the caller owns and closes.
+	 */
+	constructor(source: RedisStoreConfig | Redis | Cluster, options: RedisStoreOptions = {}) {
+		if (isClient(source)) {
+			this.client = source;
+			this.ownsClient = false;
+			this.keyPrefix = validateKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+			this.target = options.target ?? describeClient(source);
+		} else {
+			this.keyPrefix = validateKeyPrefix(options.keyPrefix ?? source.keyPrefix ?? DEFAULT_KEY_PREFIX);
+			this.client = createClient(source);
+			this.ownsClient = true;
+			this.target = options.target ?? describeTarget(source);
+		}
+		// An 'error' event without a listener would crash the n8n process.
+		this.client.on('error', this.onError);
+		this.client.on('ready', this.onReady);
+		this.scripts = defineScripts(this.client);
+	}
+
+	private keys(namespace: string): NamespaceKeys {
+		return new NamespaceKeys(this.keyPrefix, namespace);
+	}
+
+	private async call<T>(doing: string, work: () => Promise<T>): Promise<T> {
+		try {
+			await this.reviveCluster();
+			return await work();
+		} catch (error) {
+			throw translateError(error, this.target, doing, this.lastConnectionError);
+		}
+	}
+
+	/**
+	 * A cluster client gives up for good after its retries (so that calls fail fast while the
+	 * cluster is down); the next call starts it again, so a pooled store recovers on its own.
+	 */
+	private async reviveCluster(): Promise<void> {
+		if (this.ownsClient && !this.closed && this.client instanceof Cluster && this.client.status === 'end') {
+			await this.client.connect().catch(() => undefined);
+		}
+	}
+
+	private async serverTime(): Promise<number> {
+		const [seconds, micros] = await this.client.time();
+		return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+	}
+
+	async claim(
+		namespace: string,
+		requests: ClaimRequest[],
+		policy: ClaimPolicy,
+		actor: Actor,
+		now?: number,
+	): Promise<ClaimDecision[]> {
+		if (requests.length === 0) return [];
+		if (requests.length > MAX_CHUNK) {
+			throw new InvalidInputError(`A claim takes at most ${MAX_CHUNK} keys, got ${requests.length}`);
+		}
+		checkPolicy(policy);
+		const keys = this.keys(namespace);
+		const scriptKeys = [...keys.scriptKeys];
+		const args: ScriptArg[] = [
+			nowArg(now),
+			Math.round(policy.leaseMs),
+			Math.round(policy.retentionMs),
+			policy.onInProgress,
+			policy.onLeaseExpired,
+			policy.onFailed,
+			policy.maxAttempts,
+			policy.onPayloadMismatch,
+			...actorArgs(actor),
+		];
+		for (const request of requests) {
+			scriptKeys.push(keys.record(request.key), keys.history(request.key));
+			args.push(
+				request.key,
+				nullableArg(textOrNull('fingerprint', request.fingerprint)),
+				randomUUID(),
+				repeatCount('repeats.duplicates', request.repeats?.duplicates),
+				repeatCount('repeats.mismatches', request.repeats?.mismatches),
+			);
+		}
+		const replies = await this.call('claiming keys', () => this.scripts.claim(scriptKeys, args));
+		return requests.map((request, i) => toClaimDecision(request.key, (replies as unknown[])[i]));
+	}
+
+	/** One script call per 1000 requests, in order; each transition is atomic on its own. */
+	async transition(
+		namespace: string,
+		requests: TransitionRequest[],
+		actor: Actor,
+		now?: number,
+	): Promise<TransitionResult[]> {
+		for (const request of requests) {
+			if (!KINDS.has(request.kind)) throw new InvalidInputError(`Unknown transition "${String(request.kind)}"`);
+		}
+		const results: TransitionResult[] = [];
+		for (let i = 0; i < requests.length; i += MAX_CHUNK) {
+			results.push(...(await this.transitionChunk(namespace, requests.slice(i, i + MAX_CHUNK), actor, now)));
+		}
+		return results;
+	}
+
+	private async transitionChunk(
+		namespace: string,
+		requests: TransitionRequest[],
+		actor: Actor,
+		now: number | undefined,
+	): Promise<TransitionResult[]> {
+		const keys = this.keys(namespace);
+		const scriptKeys = [...keys.scriptKeys];
+		const args: ScriptArg[] = [nowArg(now), ...actorArgs(actor)];
+		for (const request of requests) {
+			scriptKeys.push(keys.record(request.key), keys.history(request.key));
+			args.push(
+				request.key,
+				request.kind,
+				nullableArg(textOrNull('claim token', request.claimToken)),
+				request.verifyClaim ? '1' : '0',
+				request.force ? '1' : '0',
+				nullableArg(textOrNull('result', request.resultJson)),
+				nullableArg(textOrNull('error message', request.errorMessage)),
+				Math.round(requireNumber('retentionMs', request.retentionMs ?? 0, 0)),
+			);
+		}
+		const replies = await this.call('recording a transition', () => this.scripts.transition(scriptKeys, args));
+		return requests.map((request, i) => {
+			const [applied, noop, rejectReason, record] = (replies as unknown[])[i] as [
+				number,
+				number,
+				TransitionResult['rejectReason'],
+				string[] | null,
+			];
+			return {
+				key: request.key,
+				applied: applied === 1,
+				noop: noop === 1,
+				rejectReason: rejectReason ?? null,
+				record: record ? toRecord(namespace, request.key, record) : null,
+			};
+		});
+	}
+
+	async get(namespace: string, key: string): Promise<KeyRecord | null> {
+		const recordKey = this.keys(namespace).record(key);
+		const hash = await this.call('reading a key', () => this.client.hgetall(recordKey));
+		return toRecord(namespace, key, hash);
+	}
+
+	async history(namespace: string, key: string): Promise<HistoryEntry[]> {
+		const historyKey = this.keys(namespace).history(key);
+		const entries = await this.call('reading history', () => this.client.lrange(historyKey, 0, -1));
+		return entries.map(toHistoryEntry);
+	}
+
+	/**
+	 * Pages through an index: key order without filters, updatedAt for a state, leaseUntil for
+	 * stuck claims. Records that are gone or past retention are skipped; index entries of records
+	 * Redis has expired are dropped on the way. A page may come back short (with a cursor) when
+	 * many entries in a row had to be skipped.
+	 */
+	async list(namespace: string, query: ListQuery, now?: number): Promise<ListPage> {
+		const keys = this.keys(namespace);
+		const limit = Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(query.limit || DEFAULT_LIST_LIMIT)));
+		const cursor = decodeCursor(query.cursor);
+		const state = query.state ?? null;
+		if (state !== null && !STATES.has(state)) throw new InvalidInputError(`Unknown state "${String(state)}"`);
+		const olderThanMs =
+			query.olderThanMs === null || query.olderThanMs === undefined
+				? null
+				: requireNumber('olderThanMs', query.olderThanMs, 0);
+		if (now !== undefined) requireNumber('now', now);
+		if (query.stuckOnly && state !== null && state !== 'processing') return { records: [], nextCursor: null };
+
+		return this.call('listing keys', async () => {
+			const at = now ?? (await this.serverTime());
+			const updatedBefore = olderThanMs === null ? null : at - olderThanMs;
+			const reader = query.stuckOnly
+				? new ScoreOrderReader(this.client, keys.leaseIndex, at, cursor)
+				: state !== null
+					? new ScoreOrderReader(this.client, keys.stateIndex(state), updatedBefore ?? Infinity, cursor)
+					: new KeyOrderReader(this.client, keys.keysIndex, cursor);
+			const wanted = (record: KeyRecord): boolean =>
+				!(record.expiresAt !== null && record.expiresAt <= at) &&
+				(state === null || record.state === state) &&
+				(!query.stuckOnly ||
+					(record.state === 'processing' && record.leaseUntil !== null && record.leaseUntil <= at)) &&
+				(updatedBefore === null || record.updatedAt <= updatedBefore);
+
+			const found: Array<{ record: KeyRecord; at: ListCursor }> = [];
+			const gone: string[] = [];
+			let scanned = 0;
+			let lastScanned: ListCursor | null = cursor;
+			let exhausted = false;
+			scan: while (scanned < LIST_SCAN_BUDGET) {
+				const batch = await reader.next(Math.min(500, Math.max(limit + 1, 100), LIST_SCAN_BUDGET - scanned));
+				const pipeline = this.client.pipeline();
+				for (const entry of batch.entries) pipeline.hgetall(keys.record(entry.key));
+				const hashes = batch.entries.length ? await execPipeline(pipeline) : [];
+				for (let i = 0; i < batch.entries.length; i++) {
+					const entry = batch.entries[i];
+					scanned++;
+					lastScanned = entry;
+					const record = toRecord(namespace, entry.key, hashes[i] as Record<string, string>);
+					if (record === null) {
+						gone.push(entry.key);
+					} else if (wanted(record)) {
+						found.push({ record, at: entry });
+						if (found.length > limit) break scan;
+					}
+				}
+				if (batch.done) {
+					exhausted = true;
+					break;
+				}
+			}
+			for (let i = 0; i < gone.length; i += FORGET_BATCH) {
+				const batch = gone.slice(i, i + FORGET_BATCH);
+				await this.scripts.forget([...keys.scriptKeys, ...batch.map((key) => keys.record(key))], batch);
+			}
+			const records = found.slice(0, limit).map((entry) => entry.record);
+			let nextCursor: string | null = null;
+			if (found.length > limit) nextCursor = encodeCursor(found[limit - 1].at);
+			else if (!exhausted && lastScanned) nextCursor = encodeCursor(lastScanned);
+			return { records, nextCursor };
+		});
+	}
+
+	/** Sums the hourly counters of the hours that overlap [now - sinceMs, now]. */
+	async stats(namespace: string, sinceMs: number, now?: number): Promise<NamespaceStats> {
+		const keys = this.keys(namespace);
+		requireNumber('sinceMs', sinceMs, 0);
+		if (now !== undefined) requireNumber('now', now);
+		return this.call('reading stats', async () => {
+			const until = now ?? (await this.serverTime());
+			const since = until - sinceMs;
+			const reply = (await this.scripts.stats(keys.scriptKeys, [hourOf(since), hourOf(until)])) as Array<
+				string | number
+			>;
+			const stats: NamespaceStats = {
+				namespace,
+				since,
+				until,
+				new: 0,
+				duplicate: 0,
+				ambiguous: 0,
+				ambiguousByReason: {},
+				processed: 0,
+				failed: 0,
+				released: 0,
+				openExceptions: 0,
+			};
+			for (let i = 0; i + 1 < reply.length; i += 2) {
+				const counter = String(reply[i]);
+				const count = Number(reply[i + 1]);
+				if (counter.startsWith('ambiguous:')) {
+					const reason = counter.slice('ambiguous:'.length);
+					stats.ambiguous += count;
+					stats.ambiguousByReason[reason] = (stats.ambiguousByReason[reason] ?? 0) + count;
+				} else if (
+					counter === 'new' ||
+					counter === 'duplicate' ||
+					counter === 'processed' ||
+					counter === 'failed' ||
+					counter === 'released'
+				) {
+					stats[counter] += count;
+				}
+			}
+			return stats;
+		});
+	}
+
+	/** Forgets records past retention with their history, in batches of the expiry index. */
+	async purge(namespace: string, now?: number): Promise<PurgeResult> {
+		const keys = this.keys(namespace);
+		if (now !== undefined) requireNumber('now', now);
+		return this.call('purging expired keys', async () => {
+			const at = now ?? (await this.serverTime());
+			const purged: PurgeResult = { records: 0, history: 0 };
+			for (;;) {
+				const batch = await this.client.zrangebyscore(keys.expiryIndex, '-inf', at, 'LIMIT', 0, PURGE_BATCH);
+				if (batch.length === 0) return purged;
+				const scriptKeys = [...keys.scriptKeys];
+				for (const key of batch) scriptKeys.push(keys.record(key), keys.history(key));
+				// Every candidate leaves the range [-inf, at]: deleted, or re-scored to its later expiry.
+				const [records, history] = (await this.scripts.purge(scriptKeys, [at, ...batch])) as [number, number];
+				purged.records += Number(records);
+				purged.history += Number(history);
+			}
+		});
+	}
+
+	async health(): Promise<StoreHealth> {
+		try {
+			await this.call('checking the connection', () => this.client.ping());
+			// Proves that this user may run the scripts on keys under the prefix, without writing.
+			await this.call('running a read-only script', () =>
+				this.scripts.stats(this.keys('health-check').scriptKeys, [0, 0]),
+			);
+		} catch (error) {
+			return { ok: false, message: (error as Error).message };
+		}
+		const warning = await this.persistenceWarning();
+		return {
+			ok: true,
+			message: `Connected to ${this.target}; keys are stored under "${this.keyPrefix}"`,
+			...(warning ? { warning } : {}),
+		};
+	}
+
+	private async persistenceWarning(): Promise<string | undefined> {
+		try {
+			const appendonly = (await this.client.config('GET', 'appendonly')) as unknown as string[];
+			const save = (await this.client.config('GET', 'save')) as unknown as string[];
+			if (appendonly[1] === 'no' && (save[1] ?? '') === '') {
+				return (
+					'Redis persistence is off (appendonly no, no save points): after a Redis restart every key ' +
+					'counts as new again. Turn on AOF (appendonly yes) or RDB snapshots for idempotency that ' +
+					'survives restarts.'
+				);
+			}
+		} catch {
+			// CONFIG is disabled or not allowed for this user (managed Redis): persistence is unknown.
+		}
+		return undefined;
+	}
+
+	async close(): Promise<void> {
+		this.closed = true;
+		this.client.off('error', this.onError);
+		this.client.off('ready', this.onReady);
+		if (!this.ownsClient) return;
+		// Never let a dead connection keep the process alive, nor make close() wait for it.
+		this.client.on('error', () => undefined);
+		if (this.client.status === 'ready') {
+			try {
+				await this.client.quit();
+				return;
+			} catch {
+				// fall through
+			}
+		}
+		this.client.disconnect();
+	}
+}
+
+export function createRedisStore(config: RedisStoreConfig): RedisStore {
+	return new RedisStore(config);
+}
+
+// --- reading indexes page by page -------------------------------------------------------------
+
+interface IndexBatch {
+	entries: ListCursor[];
+	/** No entries beyond this batch. */
+	done: boolean;
+}
+
+/** The keys index, in Redis' byte order of keys (ZRANGEBYLEX), after a cursor's key. */
+class KeyOrderReader {
+	private after: string | null;
+
+	constructor(
+		private readonly client: Redis | Cluster,
+		private readonly index: string,
+		cursor: ListCursor | null,
+	) {
+		this.after = cursor?.key ?? null;
+	}
+
+	async next(count: number): Promise<IndexBatch> {
+		const from = this.after === null ? '-' : `(${this.after}`;
+		const keys = await this.client.zrangebylex(this.index, from, '+', 'LIMIT', 0, count);
+		if (keys.length > 0) this.after = keys[keys.length - 1];
+		return { entries: keys.map((key) => ({ score: 0, key })), done: keys.length < count };
+	}
+}
+
+/**
+ * A scored index in (score, key) order up to `maxScore`, after a cursor. The start is found by the
+ * cursor key's rank; when that key has moved since, by its score, skipping the keys of that score
+ * that sort before it (Redis orders equal scores by bytes).
+ */
+class ScoreOrderReader {
+	private rank: number | null = null;
+
+	constructor(
+		private readonly client: Redis | Cluster,
+		private readonly index: string,
+		private readonly maxScore: number,
+		private readonly cursor: ListCursor | null,
+	) {}
+
+	private async startRank(): Promise<number> {
+		if (this.cursor === null) return 0;
+		const { score, key } = this.cursor;
+		const [current, rank] = await execPipeline(this.client.pipeline().zscore(this.index, key).zrank(this.index, key));
+		if (current !== null && Number(current) === score && rank !== null) return Number(rank) + 1;
+		return this.client.zcount(this.index, '-inf', `(${score}`);
+	}
+
+	private isAfterCursor(entry: ListCursor): boolean {
+		if (this.cursor === null || entry.score > this.cursor.score) return true;
+		if (entry.score < this.cursor.score) return false;
+		return Buffer.compare(Buffer.from(entry.key, 'utf8'), Buffer.from(this.cursor.key, 'utf8')) > 0;
+	}
+
+	async next(count: number): Promise<IndexBatch> {
+		if (this.rank === null) this.rank = await this.startRank();
+		const flat = await this.client.zrange(this.index, this.rank, this.rank + count - 1, 'WITHSCORES');
+		this.rank += flat.length / 2;
+		const entries: ListCursor[] = [];
+		for (let i = 0; i + 1 < flat.length; i += 2) {
+			const entry = { key: flat[i], score: Number(flat[i + 1]) };
+			if (entry.score > this.maxScore) return { entries, done: true };
+			if (this.isAfterCursor(entry)) entries.push(entry);
+		}
+		return { entries, done: flat.length / 2 < count };
+	}
+}
+
+// --- argument checks ----------------------------------------------------------------------------
+
+async function execPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+	const results = (await pipeline.exec()) ?? [];
+	return results.map(([error, value]) => {
+		if (error) throw error;
+		return value;
+	});
+}
+
+function isClient(source: unknown): source is Redis | Cluster {
+	return (
+		source instanceof Redis ||
+		source instanceof Cluster ||
+		typeof (source as { defineCommand?: unknown }).defineCommand === 'function'
+	);
+}
+
+function describeClient(client: Redis | Cluster): string {
+	if (client instanceof Cluster || (client as { isCluster?: boolean }).isCluster) return 'the Redis Cluster';
+	const { host, port } = (client as Redis).options ?? {};
+	return `Redis at ${host ?? 'localhost'}:${port ?? 6379}`;
+}
+
+function hourOf(time: number): number {
+	return Math.floor(time / HOUR_MS) * HOUR_MS;
+}
+
+function requireNumber(name: string, value: unknown, min = -Infinity): number {
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+		throw new InvalidInputError(`${name} must be a number${min > -Infinity ? ` of at least ${min}` : ''}`);
+	}
+	return value;
+}
+
+function repeatCount(name: string, value: number | undefined): number {
+	return value === undefined ? 0 : Math.floor(requireNumber(name, value, 0));
+}
+
+function nowArg(now: number | undefined): string {
+	return now === undefined ? '' : String(Math.round(requireNumber('now', now)));
+}
+
+function textOrNull(name: string, value: unknown): string | null {
+	if (value === null || value === undefined) return null;
+	if (typeof value !== 'string') throw new InvalidInputError(`The ${name} must be text or null`);
+	return value;
+}
+
+function actorArgs(actor: Actor): string[] {
+	return [
+		nullableArg(textOrNull('workflow id', actor.workflowId)),
+		nullableArg(textOrNull('execution id', actor.executionId)),
+		nullableArg(textOrNull('node name', actor.node)),
+	];
+}
+
+const POLICY_CHOICES: { [K in keyof ClaimPolicy]?: readonly string[] } = {
+	onInProgress: ['ambiguous', 'duplicate', 'pending'],
+	onLeaseExpired: ['ambiguous', 'reclaim'],
+	onFailed: ['retry', 'ambiguous'],
+	onPayloadMismatch: ['ambiguous', 'duplicate'],
+};
+
+function checkPolicy(policy: ClaimPolicy): void {
+	requireNumber('leaseMs', policy.leaseMs, 1);
+	requireNumber('retentionMs', policy.retentionMs, 0);
+	requireNumber('maxAttempts', policy.maxAttempts, 0);
+	for (const [name, choices] of Object.entries(POLICY_CHOICES)) {
+		const value = policy[name as keyof ClaimPolicy];
+		if (!choices?.includes(value as string)) {
+			throw new InvalidInputError(`${name} must be one of ${choices?.join(', ')}, got "${String(value)}"`);
+		}
+	}
+}

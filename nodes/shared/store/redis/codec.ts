@@ -1,0 +1,121 @@
+// Translates between the store types and what the Lua scripts take and give back: nullable text
+// as script arguments, record hashes, history entries, claim replies and list cursors.
+
+import { InvalidInputError } from '../errors';
+import type {
+	ClaimDecision,
+	HistoryEntry,
+	HistoryEvent,
+	KeyRecord,
+	Outcome,
+	Reason,
+	RecordState,
+} from '../types';
+
+/** Script argument for nullable text: 'n' is null, 's' + text is text (so '' stays ''). */
+export function nullableArg(value: string | null | undefined): string {
+	return value === null || value === undefined ? 'n' : `s${value}`;
+}
+
+/** A stored JSON text back as a value; text that is not JSON is handed back as it is. */
+function parseJson(text: string | null | undefined): unknown {
+	if (text === null || text === undefined) return null;
+	try {
+		return JSON.parse(text);
+	} catch {
+		return text;
+	}
+}
+
+const numOrNull = (value: string | null | undefined): number | null =>
+	value === null || value === undefined ? null : Number(value);
+
+/** A record hash (HGETALL as an object or as field/value pairs) as a KeyRecord. */
+export function toRecord(
+	namespace: string,
+	key: string,
+	hash: Record<string, string> | string[],
+): KeyRecord | null {
+	const fields: Record<string, string> = Array.isArray(hash) ? pairsToObject(hash) : hash;
+	if (fields.state === undefined) return null;
+	return {
+		namespace,
+		key,
+		state: fields.state as RecordState,
+		attempt: Number(fields.attempt ?? 0),
+		claimToken: fields.claimToken ?? null,
+		fingerprint: fields.fingerprint ?? null,
+		result: parseJson(fields.result),
+		lastError: fields.lastError ?? null,
+		firstSeenAt: Number(fields.firstSeenAt),
+		lastSeenAt: Number(fields.lastSeenAt),
+		updatedAt: Number(fields.updatedAt),
+		leaseUntil: numOrNull(fields.leaseUntil),
+		expiresAt: numOrNull(fields.expiresAt),
+		duplicateCount: Number(fields.duplicateCount ?? 0),
+		workflowId: fields.workflowId ?? null,
+		executionId: fields.executionId ?? null,
+	};
+}
+
+function pairsToObject(pairs: string[]): Record<string, string> {
+	const object: Record<string, string> = {};
+	for (let i = 0; i + 1 < pairs.length; i += 2) object[pairs[i]] = pairs[i + 1];
+	return object;
+}
+
+export function toHistoryEntry(json: string): HistoryEntry {
+	const raw = JSON.parse(json) as Record<string, unknown>;
+	const text = (value: unknown) => (typeof value === 'string' ? value : null);
+	return {
+		at: Number(raw.at),
+		event: raw.event as HistoryEvent,
+		reason: text(raw.reason),
+		workflowId: text(raw.workflowId),
+		executionId: text(raw.executionId),
+		node: text(raw.node),
+		detail: (raw.detail as Record<string, unknown> | undefined) ?? null,
+	};
+}
+
+/** One item of claim.lua's reply. */
+export function toClaimDecision(key: string, reply: unknown): ClaimDecision {
+	const [outcome, reason, state, attempt, claimToken, firstSeenAt, lastSeenAt, leaseUntil, result] =
+		reply as [string, string, string, number, string | null, number, number, number | null, string | null];
+	return {
+		key,
+		outcome: outcome as Outcome | 'pending',
+		reason: reason as Reason,
+		state: state as RecordState,
+		attempt: Number(attempt),
+		claimToken: claimToken ?? null,
+		firstSeenAt: Number(firstSeenAt),
+		lastSeenAt: Number(lastSeenAt),
+		leaseUntil: leaseUntil === null || leaseUntil === undefined ? null : Number(leaseUntil),
+		result: parseJson(result),
+	};
+}
+
+/** Where a list page stopped: the index score and key of its last record. Opaque to callers. */
+export interface ListCursor {
+	score: number;
+	key: string;
+}
+
+export function encodeCursor(cursor: ListCursor): string {
+	return Buffer.from(JSON.stringify([cursor.score, cursor.key]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string | null | undefined): ListCursor | null {
+	if (cursor === null || cursor === undefined || cursor === '') return null;
+	try {
+		const [score, key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+		if (typeof score === 'number' && Number.isFinite(score) && typeof key === 'string') return { score, key };
+	} catch {
+		// reported below
+	}
+	throw new InvalidInputError(
+		'The list cursor is not valid',
+		'Pass the nextCursor of the previous page unchanged, or leave the cursor empty to start at the beginning.',
+	);
+}

@@ -1,0 +1,133 @@
+// Opens the ioredis client for an Idempotency Store (Redis) credential and says, in words a user
+// can act on, what went wrong when Redis cannot be used. The client connects on first use and
+// gives up on a call within a few seconds when Redis is down, instead of queueing it forever.
+
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { IdempotencyError, InvalidInputError, StoreUnavailableError } from '../errors';
+
+export interface RedisStoreConfig {
+	host: string;
+	port: number;
+	username?: string;
+	password?: string;
+	database: number;
+	tls: boolean;
+	/** Prepended to every key; default `idem:`. */
+	keyPrefix: string;
+	mode: 'standalone' | 'cluster';
+	/** Cluster mode: comma-separated `host:port` seed nodes; empty = host and port. */
+	clusterNodes?: string;
+}
+
+const CONNECT_TIMEOUT_MS = 2_500;
+// A claim of 1000 keys takes milliseconds; a reply this late means the connection is gone.
+const COMMAND_TIMEOUT_MS = 15_000;
+
+function connectionOptions(config: RedisStoreConfig): RedisOptions {
+	return {
+		username: config.username || undefined,
+		password: config.password || undefined,
+		tls: config.tls ? {} : undefined,
+		connectTimeout: CONNECT_TIMEOUT_MS,
+		commandTimeout: COMMAND_TIMEOUT_MS,
+		// One reconnect attempt per call: a call against a Redis that is down fails in seconds.
+		maxRetriesPerRequest: 1,
+		connectionName: 'n8n-nodes-idempotency',
+		keepAlive: 30_000,
+		// How long close() waits for a socket to end before destroying it (ioredis keeps a timer).
+		disconnectTimeout: 500,
+	};
+}
+
+export function parseClusterNodes(
+	config: Pick<RedisStoreConfig, 'host' | 'port' | 'clusterNodes'>,
+): Array<{ host: string; port: number }> {
+	const listed = (config.clusterNodes ?? '')
+		.split(',')
+		.map((entry) => entry.trim())
+		.filter((entry) => entry.length > 0);
+	if (listed.length === 0) return [{ host: config.host, port: config.port }];
+	return listed.map((entry) => {
+		const match = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(entry);
+		const port = match?.[2] ? Number(match[2]) : 6379;
+		if (!match || !Number.isInteger(port) || port < 1 || port > 65535) {
+			throw new InvalidInputError(
+				`Cluster node "${entry}" is not a host:port pair`,
+				'List the cluster nodes as host:port, separated by commas, e.g. redis-1:6379, redis-2:6379.',
+			);
+		}
+		return { host: match[1], port };
+	});
+}
+
+export function createClient(config: RedisStoreConfig): Redis | Cluster {
+	if (config.mode === 'cluster') {
+		if (config.database && config.database !== 0) {
+			throw new InvalidInputError(
+				`Redis Cluster has only database 0, but database ${config.database} is set`,
+				'Set Database to 0 in the Idempotency Store (Redis) credential, or use standalone mode.',
+			);
+		}
+		return new Cluster(parseClusterNodes(config), {
+			lazyConnect: true,
+			enableOfflineQueue: true,
+			slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+			clusterRetryStrategy: (times) => (times > 2 ? null : 200 * times),
+			redisOptions: connectionOptions(config),
+		});
+	}
+	return new Redis({
+		...connectionOptions(config),
+		host: config.host,
+		port: config.port,
+		db: config.database || 0,
+		lazyConnect: true,
+		// Calls made while the first connection is being set up wait for it (bounded above).
+		enableOfflineQueue: true,
+		retryStrategy: (times) => Math.min(times * 200, 1_000),
+	});
+}
+
+export function describeTarget(config: RedisStoreConfig): string {
+	if (config.mode === 'cluster') {
+		try {
+			return `the Redis Cluster at ${parseClusterNodes(config)
+				.map((node) => `${node.host}:${node.port}`)
+				.join(', ')}`;
+		} catch {
+			return `the Redis Cluster at ${config.clusterNodes}`;
+		}
+	}
+	return `Redis at ${config.host}:${config.port}`;
+}
+
+// Replies that mean Redis cannot serve us now (or not as this user), not that the call was wrong.
+const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOAUTH|WRONGPASS|NOPERM|OOM|MISCONF)\b/;
+
+/**
+ * The error a store call throws: StoreUnavailableError when Redis could not be reached or could
+ * not serve the call, IdempotencyError when Redis refused the call itself.
+ */
+export function translateError(
+	error: unknown,
+	target: string,
+	doing: string,
+	lastConnectionError: Error | null,
+): Error {
+	if (error instanceof IdempotencyError) return error;
+	const err = error as { name?: string; message?: string } | null;
+	const message = err?.message ?? String(error);
+	if (err?.name === 'ReplyError' && !UNAVAILABLE_REPLY.test(message)) {
+		return new IdempotencyError(`${target} refused ${doing}: ${message}`, { cause: error });
+	}
+	// ioredis reports a down server as "max retries reached"; the socket error says why.
+	const why =
+		lastConnectionError?.message && (err?.name === 'MaxRetriesPerRequestError' || /Connection is closed/.test(message))
+			? lastConnectionError.message
+			: message;
+	return new StoreUnavailableError(
+		`${target} is unavailable while ${doing}: ${why}. Check that Redis is running and that host, port, ` +
+			'username, password and TLS in the Idempotency Store (Redis) credential are right.',
+		{ cause: error },
+	);
+}

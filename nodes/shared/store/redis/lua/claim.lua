@@ -1,0 +1,189 @@
+--[[
+Claim: decides a chunk of claims of one namespace atomically (the Guard's decision table, SPEC §5).
+It mirrors nodes/shared/engine/decide.ts rule for rule; every decision but a wait poll appends one
+history event, followed by one per in-batch repeat the Guard decided (duplicate_in_batch). Keys
+are decided in order, so a key repeated in the chunk sees its own claim.
+
+KEYS[1..9]        the namespace's indexes and stats (see includes/common.lua)
+KEYS[10 + 2(i-1)] record hash of item i
+KEYS[11 + 2(i-1)] history list of item i
+
+ARGV[1]  now, epoch ms ('' = Redis TIME)
+ARGV[2]  leaseMs             ARGV[3] retentionMs (0 = forever)
+ARGV[4]  onInProgress        ambiguous | duplicate | pending
+ARGV[5]  onLeaseExpired      ambiguous | reclaim
+ARGV[6]  onFailed            retry | ambiguous
+ARGV[7]  maxAttempts
+ARGV[8]  onPayloadMismatch   ambiguous | duplicate
+ARGV[9..11] actor: workflowId, executionId, node (nullable: 'n' = null, 's' .. text)
+ARGV[12 + 5(i-1)] key of item i
+ARGV[13 + 5(i-1)] fingerprint of item i (nullable)
+ARGV[14 + 5(i-1)] a fresh claim token, used only when item i's outcome is new
+ARGV[15 + 5(i-1)] later items of the input with this key and the same fingerprint (history only)
+ARGV[16 + 5(i-1)] later items of the input with this key and another fingerprint (history only)
+
+Returns one array per item, in order:
+  { outcome, reason, state, attempt, claimToken | nil, firstSeenAt, lastSeenAt, leaseUntil | nil,
+    resultJson | nil }
+]]
+
+--@include "common.lua"
+--@include "counters.lua"
+--@include "record.lua"
+
+local now = clock(ARGV[1])
+local leaseMs = tonumber(ARGV[2])
+local retentionMs = tonumber(ARGV[3])
+local onInProgress = ARGV[4]
+local onLeaseExpired = ARGV[5]
+local onFailed = ARGV[6]
+local maxAttempts = tonumber(ARGV[7])
+local onPayloadMismatch = ARGV[8]
+local actor = readActor(9)
+local FIRST_ITEM_ARG = 12
+local ARGS_PER_ITEM = 5
+local items = (#KEYS - FIRST_ITEM_KEY + 1) / 2
+
+-- decide.ts: returns outcome, reason, effect.
+local function decide(record, fingerprint)
+	if record == nil or isExpired(record, now) then
+		return 'new', 'first_seen', 'create'
+	end
+	if fingerprint ~= nil and record.fingerprint ~= nil and fingerprint ~= record.fingerprint then
+		return onPayloadMismatch, 'payload_mismatch', 'seen'
+	end
+	local state = record.state
+	if state == 'received' then
+		return 'new', 'first_seen', 'claim'
+	end
+	if state == 'processing' then
+		local leaseUntil = tonumber(record.leaseUntil)
+		if leaseUntil ~= nil and leaseUntil > now then
+			if onInProgress == 'pending' then
+				return 'pending', 'in_progress', 'none'
+			end
+			return onInProgress, 'in_progress', 'seen'
+		end
+		if onLeaseExpired == 'reclaim' then
+			return 'new', 'reclaimed', 'claim'
+		end
+		return 'ambiguous', 'lease_expired', 'seen'
+	end
+	if state == 'processed' then
+		return 'duplicate', 'already_processed', 'seen'
+	end
+	-- failed
+	if tonumber(record.attempt) >= maxAttempts then
+		return 'ambiguous', 'max_attempts', 'seen'
+	end
+	if onFailed == 'retry' then
+		return 'new', 'retry_after_failure', 'claim'
+	end
+	return 'ambiguous', 'previously_failed', 'seen'
+end
+
+-- decide.ts historyEventFor
+local function historyEvent(outcome, reason)
+	if outcome == 'new' then
+		if reason == 'reclaimed' then
+			return 'reclaimed'
+		end
+		return 'claimed'
+	end
+	if outcome == 'duplicate' then
+		return 'duplicate_seen'
+	end
+	return 'ambiguous_seen'
+end
+
+expectNamespaceKeys()
+for i = 1, items do
+	expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1])
+end
+
+local replies = {}
+for i = 1, items do
+	local rk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1)]
+	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
+	local arg = FIRST_ITEM_ARG + ARGS_PER_ITEM * (i - 1)
+	local key = ARGV[arg]
+	local fingerprint = nullable(ARGV[arg + 1])
+	local token = ARGV[arg + 2]
+	local repeatedSame = tonumber(ARGV[arg + 3])
+	local repeatedOther = tonumber(ARGV[arg + 4])
+
+	local record = loadRecord(rk)
+	local outcome, reason, effect = decide(record, fingerprint)
+	local after = record
+
+	if effect == 'create' then
+		-- A fresh life: an expired record is replaced whole; its history stays.
+		redis.call('DEL', rk)
+		after = patchRecord(rk, nil, {
+			state = 'processing',
+			attempt = 1,
+			claimToken = token,
+			fingerprint = fingerprint or false,
+			firstSeenAt = now,
+			lastSeenAt = now,
+			updatedAt = now,
+			leaseUntil = now + leaseMs,
+			retentionMs = retentionMs,
+			duplicateCount = 0,
+			workflowId = actor.workflowId or false,
+			executionId = actor.executionId or false,
+		})
+		reindex(key, record, after)
+		redis.call('PERSIST', hk)
+	elseif effect == 'claim' then
+		after = patchRecord(rk, record, {
+			state = 'processing',
+			attempt = tonumber(record.attempt) + 1,
+			claimToken = token,
+			fingerprint = record.fingerprint or fingerprint or false,
+			lastSeenAt = now,
+			updatedAt = now,
+			leaseUntil = now + leaseMs,
+			expiresAt = false,
+			retentionMs = retentionMs,
+			workflowId = actor.workflowId or false,
+			executionId = actor.executionId or false,
+		})
+		reindex(key, record, after)
+		redis.call('PERSIST', rk)
+		redis.call('PERSIST', hk)
+	elseif effect == 'seen' then
+		local patch = { lastSeenAt = now }
+		if outcome == 'duplicate' then
+			patch.duplicateCount = (tonumber(record.duplicateCount) or 0) + 1
+		end
+		after = patchRecord(rk, record, patch)
+	end
+
+	if effect ~= 'none' then
+		recordEvent(hk, now, historyEvent(outcome, reason), reason, actor, nil)
+	end
+	for _ = 1, repeatedSame do
+		recordEvent(hk, now, 'duplicate_seen', 'duplicate_in_batch', actor, nil)
+	end
+	for _ = 1, repeatedOther do
+		recordEvent(hk, now, 'ambiguous_seen', 'duplicate_in_batch', actor, nil)
+	end
+
+	local claimToken = false
+	if outcome == 'new' then
+		claimToken = token
+	end
+	replies[i] = {
+		outcome,
+		reason,
+		after.state,
+		tonumber(after.attempt),
+		claimToken,
+		tonumber(after.firstSeenAt),
+		tonumber(after.lastSeenAt),
+		tonumber(after.leaseUntil) or false,
+		after.result or false,
+	}
+end
+return replies

@@ -1,0 +1,49 @@
+--[[
+Purge: forgets records past retention (expiresAt <= now) with their whole history, for a batch
+of candidates the caller read from the expiry index. Each candidate is checked again here, so a
+key claimed again since that read is kept. Index entries of records Redis already expired are
+dropped.
+
+KEYS[1..9]        the namespace's indexes and stats (see includes/common.lua)
+KEYS[10 + 2(i-1)] record hash of candidate i
+KEYS[11 + 2(i-1)] history list of candidate i
+
+ARGV[1]     now, epoch ms
+ARGV[1 + i] key of candidate i
+
+Returns { records deleted, history entries deleted }
+]]
+
+--@include "common.lua"
+--@include "counters.lua"
+--@include "record.lua"
+
+local now = tonumber(ARGV[1])
+local candidates = (#KEYS - FIRST_ITEM_KEY + 1) / 2
+
+expectNamespaceKeys()
+for i = 1, candidates do
+	expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1])
+end
+
+local records = 0
+local history = 0
+for i = 1, candidates do
+	local rk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1)]
+	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
+	local key = ARGV[1 + i]
+	local record = loadRecord(rk)
+	if record == nil then
+		unindex(key)
+	elseif isExpired(record, now) then
+		history = history + redis.call('LLEN', hk)
+		records = records + 1
+		redis.call('DEL', rk, hk)
+		unindex(key)
+	elseif record.expiresAt then
+		redis.call('ZADD', EXPIRY_INDEX, record.expiresAt, key)
+	else
+		redis.call('ZREM', EXPIRY_INDEX, key)
+	end
+end
+return { records, history }
