@@ -372,6 +372,10 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
 				expect(again).toMatchObject({ applied: true, noop: true });
 				const late = await settle('markFailed', 'k', stale.claimToken, T0 + 2 * MINUTE + 4);
 				expect(late).toMatchObject({ applied: false, rejectReason: 'claim_lost' });
+				// Nor may the stale worker undo the new owner's write by releasing the key.
+				const undo = (await store.transition(ns, [transitionRequest('release', 'k', stale.claimToken)], actor, T0 + 2 * MINUTE + 5))[0];
+				expect(undo).toMatchObject({ applied: false, rejectReason: 'claim_lost' });
+				expect((await store.get(ns, 'k'))?.state).toBe('processed');
 			});
 
 			it('lets a release make the next delivery new again', async () => {

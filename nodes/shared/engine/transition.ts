@@ -63,7 +63,11 @@ export function planTransition(
 	const tokenRefused = request.verifyClaim && !ownsClaim;
 
 	if (kind === 'release') {
-		if (record.state === 'processing' && tokenRefused) return reject('claim_lost');
+		// A live claim needs its token. Any other state may be released by an operator without a
+		// token — but a token that is not the record's is a stale worker, never allowed to undo
+		// the write of the execution that took its key over.
+		const staleToken = request.verifyClaim && request.claimToken !== null && !ownsClaim;
+		if ((record.state === 'processing' && tokenRefused) || staleToken) return reject('claim_lost');
 		return { action: 'delete', state: null, rejectReason: null, event: 'released' };
 	}
 	if (kind === 'markReceived') {

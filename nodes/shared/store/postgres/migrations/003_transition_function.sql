@@ -57,7 +57,10 @@ BEGIN
 		IF p_kind = 'markReceived' THEN action := 'create'; event := 'received';
 		ELSE action := 'reject'; reject_reason := 'not_found'; END IF;
 	ELSIF p_kind = 'release' THEN
-		IF cur.state = 'processing' AND refused THEN action := 'reject'; reject_reason := 'claim_lost';
+		-- A live claim needs its token; a token that is not the record's (a stale worker) is
+		-- refused in every state; an operator without a token may release a settled key.
+		IF (cur.state = 'processing' AND refused) OR (p_verify_claim AND p_claim_token IS NOT NULL AND NOT owns) THEN
+			action := 'reject'; reject_reason := 'claim_lost';
 		ELSE action := 'delete'; event := 'released'; END IF;
 	ELSIF p_kind = 'markReceived' THEN
 		IF cur.state = 'received' THEN action := 'noop';
