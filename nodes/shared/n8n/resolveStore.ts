@@ -1,11 +1,12 @@
 // Turns the node's `store` parameter and its credential into a pooled store from the registry.
 
 import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
+import { assertNotQueueMode, defaultDataDir } from '../store/embedded/EmbeddedStore';
 import { InvalidInputError } from '../store/errors';
 import { storeFor, type StoreConfig } from '../store/registry';
 import type { IdempotencyStore } from '../store/types';
 
-export type StoreKind = 'postgres' | 'redis';
+export type StoreKind = 'postgres' | 'redis' | 'embedded';
 
 export function postgresConfig(data: ICredentialDataDecryptedObject): StoreConfig {
 	return {
@@ -50,5 +51,9 @@ export async function resolveStore(ctx: IExecuteFunctions): Promise<IdempotencyS
 		const data = await ctx.getCredentials('idempotencyRedisApi');
 		return storeFor(redisConfig(data), ctx.getNode().credentials?.idempotencyRedisApi?.id ?? undefined);
 	}
-	throw new InvalidInputError(`Unknown store "${String(kind)}"`, 'Choose Postgres or Redis as the Store.');
+	if (kind === 'embedded') {
+		assertNotQueueMode();
+		return storeFor({ kind: 'embedded', config: { dataDir: defaultDataDir() } });
+	}
+	throw new InvalidInputError(`Unknown store "${String(kind)}"`, 'Choose Postgres, Redis or Embedded as the Store.');
 }

@@ -19,6 +19,12 @@ export const storeProperty: INodeProperties = {
 			value: 'redis',
 			description: 'Fastest; enable AOF persistence so a Redis restart does not forget claims',
 		},
+		{
+			name: 'Embedded (Single Instance)',
+			value: 'embedded',
+			description:
+				'Zero setup: Postgres (PGlite) in a folder under the n8n user folder. One n8n instance only — not in queue mode.',
+		},
 	],
 	default: 'postgres',
 	description: 'Where keys, their state and their history are kept, shared by every execution and worker',

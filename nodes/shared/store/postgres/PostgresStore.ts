@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { Pool, type PoolConfig, type QueryResultRow } from 'pg';
+import type { PoolConfig, QueryResultRow } from 'pg';
 import { IdempotencyError, StoreUnavailableError } from '../errors';
 import { quoteIdentifier, validateSchemaName } from '../identifiers';
 import type {
@@ -27,6 +27,7 @@ import type {
 	TransitionRequest,
 	TransitionResult,
 } from '../types';
+import { poolExecutor, type SqlExecutor } from './executor';
 import { migrate } from './migrate';
 
 export interface PostgresStoreConfig {
@@ -70,37 +71,31 @@ const UNAVAILABLE_CODES = new Set([
 	'08004',
 ]);
 
+export interface PostgresStoreOptions {
+	kind: 'postgres' | 'embedded';
+	schema: string;
+	executor: SqlExecutor;
+	/** Where the data is, for error messages: "host:port" or a folder. */
+	where: string;
+}
+
 export class PostgresStore implements IdempotencyStore {
-	readonly kind = 'postgres' as const;
+	readonly kind: 'postgres' | 'embedded';
 	readonly schema: string;
-	private readonly pool: Pool;
+	private readonly executor: SqlExecutor;
 	private readonly where: string;
 	private ready: Promise<void> | null = null;
 	private readonly sql: { claim: string; transition: string; purge: string; recordExceptions: string };
 	private readonly q: string;
 
-	constructor(config: PostgresStoreConfig) {
-		this.schema = validateSchemaName(config.schema);
+	constructor(options: PostgresStoreConfig | PostgresStoreOptions) {
+		// Validate before anything connects.
+		this.schema = validateSchemaName(options.schema);
+		const resolved = 'executor' in options ? options : fromConfig(options);
+		this.kind = resolved.kind;
 		this.q = quoteIdentifier(this.schema);
-		const poolConfig: PoolConfig = config.connectionString
-			? { connectionString: config.connectionString }
-			: {
-					host: config.host,
-					port: config.port,
-					database: config.database,
-					user: config.user,
-					password: config.password || undefined,
-				};
-		if (config.ssl === 'require') poolConfig.ssl = { rejectUnauthorized: false };
-		if (config.ssl === 'verify-full') poolConfig.ssl = { rejectUnauthorized: true };
-		poolConfig.max = Math.max(1, Math.floor(config.maxConnections || 10));
-		poolConfig.connectionTimeoutMillis = 10_000;
-		poolConfig.idleTimeoutMillis = 30_000;
-		poolConfig.application_name = 'n8n-nodes-idempotency';
-		this.pool = new Pool(poolConfig);
-		// An idle client that loses its connection must not crash the n8n process.
-		this.pool.on('error', () => undefined);
-		this.where = config.connectionString ? describeUrl(config.connectionString) : `${config.host}:${config.port}`;
+		this.executor = resolved.executor;
+		this.where = resolved.where;
 		this.sql = {
 			claim: loadSql('claim', this.q),
 			transition: loadSql('transition', this.q),
@@ -112,7 +107,7 @@ export class PostgresStore implements IdempotencyStore {
 	/** Applies migrations once per store; a failed attempt is retried on the next call. */
 	private async ensureReady(): Promise<void> {
 		if (!this.ready) {
-			this.ready = migrate(this.pool, this.schema)
+			this.ready = migrate(this.executor, this.schema)
 				.then(() => undefined)
 				.catch((error) => {
 					this.ready = null;
@@ -125,8 +120,7 @@ export class PostgresStore implements IdempotencyStore {
 	private async query<R extends QueryResultRow>(text: string, values: unknown[], doing: string): Promise<R[]> {
 		await this.ensureReady();
 		try {
-			const result = await this.pool.query<R>(text, values);
-			return result.rows;
+			return await this.executor.query<R>(text, values);
 		} catch (error) {
 			throw this.translate(error, doing);
 		}
@@ -143,11 +137,12 @@ export class PostgresStore implements IdempotencyStore {
 			)
 		) {
 			return new StoreUnavailableError(
-				`Postgres at ${this.where} is unavailable while ${doing} (${describeConnectionFailure(err?.code, message)})`,
+				`${this.kind === 'embedded' ? 'The embedded store' : 'Postgres'} at ${this.where} is unavailable while ${doing} (${describeConnectionFailure(err?.code, message)})`,
 				{ cause: error },
 			);
 		}
-		return new IdempotencyError(`Postgres error while ${doing}: ${message}`, { cause: error });
+		const label = this.kind === 'embedded' ? 'Embedded store' : 'Postgres';
+		return new IdempotencyError(`${label} error while ${doing}: ${message}`, { cause: error });
 	}
 
 	async claim(
@@ -477,14 +472,15 @@ export class PostgresStore implements IdempotencyStore {
 			if (!rows[0]?.can_write) {
 				return { ok: false, message: `User may not write to ${this.schema}.records` };
 			}
-			return { ok: true, message: `Connected to Postgres at ${this.where}; schema ${this.schema} is ready` };
+			const label = this.kind === 'embedded' ? 'Opened the embedded store' : 'Connected to Postgres';
+			return { ok: true, message: `${label} at ${this.where}; schema ${this.schema} is ready` };
 		} catch (error) {
 			return { ok: false, message: (error as Error).message };
 		}
 	}
 
 	async close(): Promise<void> {
-		await this.pool.end();
+		await this.executor.close();
 	}
 }
 
@@ -579,6 +575,30 @@ function describeUrl(url: string): string {
 	} catch {
 		return 'the configured address';
 	}
+}
+
+function fromConfig(config: PostgresStoreConfig): PostgresStoreOptions {
+	const poolConfig: PoolConfig = config.connectionString
+		? { connectionString: config.connectionString }
+		: {
+				host: config.host,
+				port: config.port,
+				database: config.database,
+				user: config.user,
+				password: config.password || undefined,
+			};
+	if (config.ssl === 'require') poolConfig.ssl = { rejectUnauthorized: false };
+	if (config.ssl === 'verify-full') poolConfig.ssl = { rejectUnauthorized: true };
+	poolConfig.max = Math.max(1, Math.floor(config.maxConnections || 10));
+	poolConfig.connectionTimeoutMillis = 10_000;
+	poolConfig.idleTimeoutMillis = 30_000;
+	poolConfig.application_name = 'n8n-nodes-idempotency';
+	return {
+		kind: 'postgres',
+		schema: config.schema,
+		executor: poolExecutor(poolConfig),
+		where: config.connectionString ? describeUrl(config.connectionString) : `${config.host}:${config.port}`,
+	};
 }
 
 export function createPostgresStore(config: PostgresStoreConfig): PostgresStore {

@@ -4,8 +4,8 @@
 
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import type { Pool } from 'pg';
 import { quoteIdentifier } from '../identifiers';
+import type { SqlExecutor } from './executor';
 
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
 
@@ -27,39 +27,28 @@ export function loadMigrations(schema: string): Migration[] {
 		}));
 }
 
-export async function migrate(pool: Pool, schema: string): Promise<number[]> {
+export async function migrate(executor: SqlExecutor, schema: string): Promise<number[]> {
 	const quoted = quoteIdentifier(schema);
 	const migrations = loadMigrations(schema);
-	const client = await pool.connect();
-	try {
-		await client.query('BEGIN');
-		await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`n8n-nodes-idempotency:${schema}`]);
-		await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
-		await client.query(
+	return executor.transaction(async (query) => {
+		await query('SELECT pg_advisory_xact_lock(hashtext($1))', [`n8n-nodes-idempotency:${schema}`]);
+		await query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+		await query(
 			`CREATE TABLE IF NOT EXISTS ${quoted}.schema_migrations (
 				version integer PRIMARY KEY,
 				name text NOT NULL,
 				applied_at timestamptz NOT NULL DEFAULT now()
 			)`,
 		);
-		const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${quoted}.schema_migrations`);
-		const applied = new Set(rows.map((row) => row.version));
+		const rows = await query<{ version: number }>(`SELECT version FROM ${quoted}.schema_migrations`);
+		const applied = new Set(rows.map((row) => Number(row.version)));
 		const done: number[] = [];
 		for (const migration of migrations) {
 			if (applied.has(migration.version)) continue;
-			await client.query(migration.sql);
-			await client.query(`INSERT INTO ${quoted}.schema_migrations (version, name) VALUES ($1, $2)`, [
-				migration.version,
-				migration.name,
-			]);
+			await query(migration.sql);
+			await query(`INSERT INTO ${quoted}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
 			done.push(migration.version);
 		}
-		await client.query('COMMIT');
 		return done;
-	} catch (error) {
-		await client.query('ROLLBACK').catch(() => undefined);
-		throw error;
-	} finally {
-		client.release();
-	}
+	});
 }

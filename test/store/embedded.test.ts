@@ -1,0 +1,71 @@
+// The conformance suites on the embedded store (PGlite in a temporary data folder), plus its
+// refusal of queue mode.
+
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { assertNotQueueMode, createEmbeddedStore, defaultDataDir } from '../../nodes/shared/store/embedded/EmbeddedStore';
+import { InvalidInputError } from '../../nodes/shared/store/errors';
+import type { IdempotencyStore } from '../../nodes/shared/store/types';
+import { describeStoreConformance, type StoreFixture } from './conformance';
+import { describeExceptionConformance } from './exceptions.conformance';
+
+function fixture(label: string): () => Promise<StoreFixture> {
+	return async () => {
+		const dir = mkdtempSync(join(tmpdir(), `idem-embedded-${label}-`));
+		const store = createEmbeddedStore(dir);
+		return {
+			store,
+			// One PGlite per folder per process: peers share it, as executions in n8n do.
+			openPeer: async () => ({ ...bind(store), close: async () => undefined }) as IdempotencyStore,
+			cleanup: async () => {
+				await store.close();
+				rmSync(dir, { recursive: true, force: true });
+			},
+		};
+	};
+}
+
+function bind(store: IdempotencyStore): IdempotencyStore {
+	const proto = Object.getPrototypeOf(store) as Record<string, unknown>;
+	const bound: Record<string, unknown> = { kind: store.kind };
+	for (const name of Object.getOwnPropertyNames(proto)) {
+		const value = (store as unknown as Record<string, unknown>)[name];
+		if (typeof value === 'function' && name !== 'constructor') bound[name] = (value as (...a: unknown[]) => unknown).bind(store);
+	}
+	return bound as unknown as IdempotencyStore;
+}
+
+describeStoreConformance('Embedded (PGlite)', fixture('conformance'));
+describeExceptionConformance('Embedded (PGlite)', fixture('exceptions'));
+
+describe('embedded store specifics', () => {
+	it('refuses queue mode with an error that says to use Postgres or Redis', () => {
+		expect(() => assertNotQueueMode({ EXECUTIONS_MODE: 'queue' })).toThrow(InvalidInputError);
+		expect(() => assertNotQueueMode({ EXECUTIONS_MODE: 'queue' })).toThrow(/queue mode/);
+		try {
+			assertNotQueueMode({ EXECUTIONS_MODE: 'queue' });
+		} catch (error) {
+			expect((error as InvalidInputError).hint).toMatch(/Postgres or Redis/);
+		}
+		expect(() => assertNotQueueMode({ EXECUTIONS_MODE: 'regular' })).not.toThrow();
+		expect(() => assertNotQueueMode({})).not.toThrow();
+	});
+
+	it('keeps its data in the n8n user folder', () => {
+		expect(defaultDataDir({ N8N_USER_FOLDER: '/data/n8n' })).toBe('/data/n8n/.n8n/idempotency');
+	});
+
+	it('keeps claims across a restart of the process (the folder is reopened)', async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'idem-embedded-restart-'));
+		const policy = { leaseMs: 60_000, retentionMs: 0, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' } as const;
+		const actor = { workflowId: 'w', executionId: 'e', node: 'n' };
+		const first = createEmbeddedStore(dir);
+		expect((await first.claim('ns', [{ key: 'k', fingerprint: null }], policy, actor))[0].outcome).toBe('new');
+		await first.close();
+		const second = createEmbeddedStore(dir);
+		expect((await second.claim('ns', [{ key: 'k', fingerprint: null }], policy, actor))[0]).toMatchObject({ outcome: 'ambiguous', reason: 'in_progress' });
+		await second.close();
+		rmSync(dir, { recursive: true, force: true });
+	});
+});
