@@ -1,0 +1,131 @@
+// A small in-memory reference model of SPEC §5–6 for property tests: the engine's decide() and
+// planTransition() plus the effects every store documents. Tokens come from the store under
+// test (they are random), so the model records whatever token the store handed out.
+
+import { decide } from '../../nodes/shared/engine/decide';
+import { planTransition } from '../../nodes/shared/engine/transition';
+import type { ClaimDecision, ClaimPolicy, RecordState, TransitionKind, TransitionResult } from '../../nodes/shared/store/types';
+
+export interface ModelRecord {
+	state: RecordState;
+	attempt: number;
+	claimToken: string | null;
+	fingerprint: string | null;
+	firstSeenAt: number;
+	lastSeenAt: number;
+	leaseUntil: number | null;
+	expiresAt: number | null;
+	retentionMs: number;
+	duplicateCount: number;
+}
+
+export interface Expected {
+	outcome?: string;
+	reason?: string;
+	state?: RecordState | null;
+	attempt?: number;
+	applied?: boolean;
+	noop?: boolean;
+	rejectReason?: string | null;
+}
+
+export class ReferenceModel {
+	readonly records = new Map<string, ModelRecord>();
+	readonly historyLength = new Map<string, number>();
+
+	private addHistory(key: string, n = 1): void {
+		this.historyLength.set(key, (this.historyLength.get(key) ?? 0) + n);
+	}
+
+	/** Decides like the stores, then adopts the token the store returned. */
+	claim(key: string, fingerprint: string | null, policy: ClaimPolicy, now: number, actual: ClaimDecision): Expected {
+		const record = this.records.get(key) ?? null;
+		const d = decide({ record, fingerprint, now, policy });
+		if (d.effect === 'create') {
+			this.records.set(key, {
+				state: 'processing',
+				attempt: 1,
+				claimToken: actual.claimToken,
+				fingerprint,
+				firstSeenAt: now,
+				lastSeenAt: now,
+				leaseUntil: now + policy.leaseMs,
+				expiresAt: null,
+				retentionMs: policy.retentionMs,
+				duplicateCount: 0,
+			});
+		} else if (d.effect === 'claim' && record) {
+			Object.assign(record, {
+				state: 'processing',
+				attempt: record.attempt + 1,
+				claimToken: actual.claimToken,
+				fingerprint: record.fingerprint ?? fingerprint,
+				lastSeenAt: now,
+				leaseUntil: now + policy.leaseMs,
+				expiresAt: null,
+				retentionMs: policy.retentionMs,
+			});
+		} else if (d.effect === 'seen' && record) {
+			record.lastSeenAt = now;
+			if (d.outcome === 'duplicate') record.duplicateCount++;
+		}
+		if (d.outcome !== 'pending') this.addHistory(key);
+		const after = this.records.get(key)!;
+		return { outcome: d.outcome, reason: d.reason, state: after.state, attempt: after.attempt };
+	}
+
+	transition(
+		key: string,
+		kind: TransitionKind,
+		claimToken: string | null,
+		verifyClaim: boolean,
+		force: boolean,
+		now: number,
+		retentionMs: number,
+	): Expected {
+		const current = this.records.get(key) ?? null;
+		const live = current && !(current.expiresAt !== null && current.expiresAt <= now) ? current : null;
+		const plan = planTransition(current, { kind, claimToken, verifyClaim, force }, now);
+		if (plan.action === 'reject') return { applied: false, noop: false, rejectReason: plan.rejectReason, state: live?.state ?? null };
+		if (plan.action === 'noop') return { applied: true, noop: true, rejectReason: null, state: live?.state ?? null };
+		this.addHistory(key);
+		if (plan.action === 'delete') {
+			this.records.delete(key);
+			return { applied: true, noop: false, rejectReason: null, state: null };
+		}
+		const settles = plan.state === 'processed' || plan.state === 'failed';
+		if (plan.action === 'create') {
+			this.records.set(key, {
+				state: plan.state!,
+				attempt: 0,
+				claimToken: null,
+				fingerprint: null,
+				firstSeenAt: now,
+				lastSeenAt: now,
+				leaseUntil: null,
+				expiresAt: settles && retentionMs > 0 ? now + retentionMs : null,
+				retentionMs,
+				duplicateCount: 0,
+			});
+		} else if (live) {
+			live.state = plan.state!;
+			live.leaseUntil = null;
+			live.expiresAt = settles && live.retentionMs > 0 ? now + live.retentionMs : null;
+		}
+		return { applied: true, noop: false, rejectReason: null, state: plan.state };
+	}
+
+	/** What a store's get() must show for the key (null when unknown or released). */
+	visible(key: string): ModelRecord | null {
+		return this.records.get(key) ?? null;
+	}
+}
+
+export function pickTransition(result: TransitionResult): Expected {
+	return {
+		applied: result.applied,
+		noop: result.noop,
+		rejectReason: result.rejectReason,
+		state: result.record?.state ?? null,
+	};
+}
