@@ -7,10 +7,11 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function validateSchemaName(schema: unknown): string {
 	const value = typeof schema === 'string' ? schema.trim() : '';
-	if (!SCHEMA.test(value)) {
+	// pg_* and information_schema belong to Postgres itself.
+	if (!SCHEMA.test(value) || value.startsWith('pg_') || value === 'information_schema') {
 		throw new InvalidInputError(
 			`Schema name "${String(schema)}" is not allowed`,
-			'Use 1–63 lowercase letters, digits and underscores, starting with a letter or underscore (for example n8n_idempotency).',
+			'Use 1–63 lowercase letters, digits and underscores, starting with a letter or underscore and not with pg_ (for example n8n_idempotency).',
 		);
 	}
 	return value;
