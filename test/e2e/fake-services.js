@@ -1,0 +1,218 @@
+// Stand-ins for the systems the example workflows write to: a CRM, a finance ledger and a
+// Slack incoming webhook. Plain HTTP servers on 127.0.0.1 (random ports) that count every
+// business write, so a scenario can assert "exactly one CRM write" from the far side.
+'use strict';
+
+const http = require('http');
+
+function readBody(req) {
+	return new Promise((resolve, reject) => {
+		let data = '';
+		req.setEncoding('utf8');
+		req.on('data', (c) => (data += c));
+		req.on('end', () => {
+			if (!data) return resolve({});
+			try {
+				resolve(JSON.parse(data));
+			} catch {
+				resolve({ _raw: data });
+			}
+		});
+		req.on('error', reject);
+	});
+}
+
+function send(res, status, body) {
+	const text = JSON.stringify(body);
+	res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+	res.end(text);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A server whose behaviour can be steered between requests. `plan` holds one-shot or standing
+// instructions: delay the answer after committing (the "timeout after commit" case) or fail
+// before committing.
+function createService(name, handler) {
+	const state = { requests: [], plan: { delayMs: 0, delayNext: 0, failNext: 0, failStatus: 500 } };
+	const server = http.createServer(async (req, res) => {
+		try {
+			const body = req.method === 'GET' ? {} : await readBody(req);
+			const url = new URL(req.url, 'http://x');
+			state.requests.push({ method: req.method, path: url.pathname, body, headers: req.headers, at: Date.now() });
+			if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true });
+			if (state.plan.failNext > 0) {
+				state.plan.failNext--;
+				return send(res, state.plan.failStatus, { error: `${name} unavailable (planned failure)` });
+			}
+			const result = handler(req.method, url, body);
+			if (!result) return send(res, 404, { error: `${name}: no route ${req.method} ${url.pathname}` });
+			// The write is committed (handler ran) before any delay: a client that times out now
+			// cannot know that it succeeded.
+			let delay = state.plan.delayMs;
+			if (state.plan.delayNext > 0) {
+				state.plan.delayNext--;
+				delay = Math.max(delay, state.plan.delayNextMs);
+			}
+			if (delay) await sleep(delay);
+			if (!res.destroyed) send(res, result.status || 200, result.body);
+		} catch (err) {
+			send(res, 500, { error: String(err && err.message) });
+		}
+	});
+	server.keepAliveTimeout = 1000;
+	return {
+		name,
+		state,
+		server,
+		url: null,
+		async start() {
+			await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+			this.url = `http://127.0.0.1:${server.address().port}`;
+			return this;
+		},
+		close() {
+			server.closeAllConnections?.();
+			return new Promise((resolve) => server.close(() => resolve()));
+		},
+		// Commit the next `count` writes, then hold each answer for `ms` (longer than the client timeout).
+		delayAfterCommit(ms, count = 1) {
+			state.plan.delayNext = count;
+			state.plan.delayNextMs = ms;
+		},
+		// Answer the next `count` requests with an error without committing anything.
+		failNext(count = 1, status = 500) {
+			state.plan.failNext = count;
+			state.plan.failStatus = status;
+		},
+		setDelay(ms) {
+			state.plan.delayMs = ms;
+		},
+		// Resolves once `predicate()` holds, e.g. "the CRM has committed the write" before a crash.
+		async waitFor(predicate, timeoutMs = 30_000) {
+			const deadline = Date.now() + timeoutMs;
+			while (!predicate()) {
+				if (Date.now() > deadline) throw new Error(`${name}: condition not met within ${timeoutMs} ms`);
+				await sleep(50);
+			}
+		},
+	};
+}
+
+function normaliseEmail(v) {
+	return String(v ?? '').trim().toLowerCase();
+}
+
+// CRM: POST /contacts upserts by email (or `key` when given) and answers { id, created }.
+// Every POST counts as a write, an upsert of an existing contact too: a duplicate delivery
+// that reaches the CRM is exactly what the Guard must prevent.
+function createCrm() {
+	const contacts = new Map(); // key -> { id, data, writes }
+	let seq = 0;
+	const svc = createService('crm', (method, url, body) => {
+		if (method === 'POST' && url.pathname === '/contacts') {
+			const key = body.key != null ? String(body.key) : normaliseEmail(body.email);
+			let c = contacts.get(key);
+			const created = !c;
+			if (!c) {
+				c = { id: `crm_${++seq}`, writes: 0 };
+				contacts.set(key, c);
+			}
+			c.writes++;
+			c.data = body;
+			return { status: created ? 201 : 200, body: { id: c.id, created } };
+		}
+		if (method === 'GET' && url.pathname === '/contacts') {
+			return { body: [...contacts.entries()].map(([key, c]) => ({ key, ...c })) };
+		}
+		return null;
+	});
+	svc.contacts = contacts;
+	svc.writeCount = (key) => (key === undefined ? sum(contacts) : contacts.get(key)?.writes || 0);
+	svc.contactId = (key) => contacts.get(key)?.id;
+	svc.reset = () => {
+		contacts.clear();
+		svc.state.requests.length = 0;
+	};
+	return svc;
+}
+
+// Ledger: POST /invoices keyed by supplierId + invoiceNumber + period; answers { id }.
+function createLedger() {
+	const invoices = new Map();
+	let seq = 0;
+	const svc = createService('ledger', (method, url, body) => {
+		if (method === 'POST' && url.pathname === '/invoices') {
+			const key = [body.supplierId, body.invoiceNumber, body.period].join('|');
+			let inv = invoices.get(key);
+			if (!inv) {
+				inv = { id: `inv_${++seq}`, writes: 0 };
+				invoices.set(key, inv);
+			}
+			inv.writes++;
+			inv.data = body;
+			return { status: 201, body: { id: inv.id } };
+		}
+		return null;
+	});
+	svc.invoices = invoices;
+	svc.writeCount = (key) => (key === undefined ? sum(invoices) : invoices.get(key)?.writes || 0);
+	svc.reset = () => {
+		invoices.clear();
+		svc.state.requests.length = 0;
+	};
+	return svc;
+}
+
+// What a test needs from an Exception Router message (nodes/shared/engine/slack.ts): the
+// text reads "<mark> <label> (<reason>) for key <key> in <namespace> — owner <owner>. <next>",
+// the last context block "Exception <id> · route <route>".
+function parseExceptionMessage(msg) {
+	const text = String(msg.text || '');
+	const blocksText = JSON.stringify(msg.blocks || []);
+	return {
+		reason: (text.match(/\(([a-z_]+)\) for key /) || [])[1] || null,
+		owner: (text.match(/ — owner (.+?)\. /) || [])[1] || null,
+		exceptionId: (blocksText.match(/Exception ([0-9a-zA-Z-]+) ·/) || [])[1] || null,
+		occurrences: Number((blocksText.match(/\*Occurrences\*\\n(\d+)/) || [])[1]) || null,
+	};
+}
+
+// Slack: any POST is an incoming-webhook message ({ text, blocks }); answers "ok" like Slack.
+function createSlack() {
+	const messages = [];
+	const svc = createService('slack', (method, url, body) => {
+		if (method !== 'POST') return null;
+		messages.push({ path: url.pathname, ...body, parsed: parseExceptionMessage(body) });
+		return { body: { ok: true } };
+	});
+	svc.messages = messages;
+	svc.reset = () => {
+		messages.length = 0;
+		svc.state.requests.length = 0;
+	};
+	return svc;
+}
+
+function sum(map) {
+	let n = 0;
+	for (const v of map.values()) n += v.writes;
+	return n;
+}
+
+async function startFakeServices() {
+	const [crm, ledger, slack] = await Promise.all([createCrm().start(), createLedger().start(), createSlack().start()]);
+	return {
+		crm,
+		ledger,
+		slack,
+		reset() {
+			crm.reset();
+			ledger.reset();
+			slack.reset();
+		},
+		close: () => Promise.all([crm.close(), ledger.close(), slack.close()]),
+	};
+}
+
+module.exports = { startFakeServices, createCrm, createLedger, createSlack, parseExceptionMessage };
