@@ -10,9 +10,9 @@ import {
 } from 'n8n-workflow';
 import { slackMessage } from '../shared/engine/slack';
 import { actorOf, iso } from '../shared/n8n/actor';
-import { itemError, nodeError } from '../shared/n8n/errors';
+import { itemError } from '../shared/n8n/errors';
 import { findMetadata, upstreamGuards, type FoundMetadata } from '../shared/n8n/metadata';
-import { resolveStore } from '../shared/n8n/resolveStore';
+import { withStore } from '../shared/n8n/resolveStore';
 import { InvalidInputError } from '../shared/store/errors';
 import { validateNamespace } from '../shared/store/identifiers';
 import type {
@@ -299,15 +299,7 @@ export async function executeRouter(this: IExecuteFunctions): Promise<INodeExecu
 		const rules = ((this.getNodeParameter('rules', 0, {}) as { rule?: unknown[] }).rule ?? []).length;
 		return operation === 'route' ? Array.from({ length: rules + 1 }, () => []) : [[]];
 	}
-	let store: IdempotencyStore;
-	try {
-		store = await resolveStore(this);
-	} catch (error) {
-		throw nodeError(this, error, 'The store is not set up');
-	}
-	try {
-		return operation === 'route' ? await route(this, store) : await others(this, store, operation);
-	} catch (error) {
-		throw nodeError(this, error, 'The Exception Router failed');
-	}
+	return withStore(this, 'The Exception Router failed', (store) =>
+		operation === 'route' ? route(this, store) : others(this, store, operation),
+	);
 }

@@ -11,7 +11,7 @@ import {
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError, nodeError } from '../shared/n8n/errors';
 import { findMetadata, upstreamGuards } from '../shared/n8n/metadata';
-import { resolveStore } from '../shared/n8n/resolveStore';
+import { withStore } from '../shared/n8n/resolveStore';
 import { InvalidInputError } from '../shared/store/errors';
 import { validateNamespace } from '../shared/store/identifiers';
 import {
@@ -292,15 +292,7 @@ export async function executeLedger(this: IExecuteFunctions): Promise<INodeExecu
 	const items = this.getInputData();
 	const isTransition = (TRANSITIONS as readonly string[]).includes(operation);
 	if (items.length === 0) return isTransition ? [[], []] : [[]];
-	let store: IdempotencyStore;
-	try {
-		store = await resolveStore(this);
-	} catch (error) {
-		throw nodeError(this, error, 'The store is not set up');
-	}
-	try {
-		return isTransition ? await transitions(this, store, operation as TransitionKind) : await reads(this, store, operation);
-	} catch (error) {
-		throw nodeError(this, error, 'The State Ledger failed');
-	}
+	return withStore(this, 'The State Ledger failed', (store) =>
+		isTransition ? transitions(this, store, operation as TransitionKind) : reads(this, store, operation),
+	);
 }

@@ -3,6 +3,7 @@
 import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 import { assertNotQueueMode, defaultDataDir } from '../store/embedded/EmbeddedStore';
 import { InvalidInputError } from '../store/errors';
+import { nodeError } from './errors';
 import { storeFor, type StoreConfig } from '../store/registry';
 import type { IdempotencyStore } from '../store/types';
 
@@ -56,4 +57,22 @@ export async function resolveStore(ctx: IExecuteFunctions): Promise<IdempotencyS
 		return storeFor({ kind: 'embedded', config: { dataDir: defaultDataDir() } });
 	}
 	throw new InvalidInputError(`Unknown store "${String(kind)}"`, 'Choose Postgres, Redis or Embedded as the Store.');
+}
+
+/**
+ * Runs one execution's work against the node's store; a store that cannot be set up, and any
+ * error the work does not turn into a NodeOperationError itself, fail the node with `what`.
+ */
+export async function withStore<T>(ctx: IExecuteFunctions, what: string, work: (store: IdempotencyStore) => Promise<T>): Promise<T> {
+	let store: IdempotencyStore;
+	try {
+		store = await resolveStore(ctx);
+	} catch (error) {
+		throw nodeError(ctx, error, 'The store is not set up');
+	}
+	try {
+		return await work(store);
+	} catch (error) {
+		throw nodeError(ctx, error, what);
+	}
 }
