@@ -8,16 +8,24 @@ import { Cluster, Redis } from 'ioredis';
 import { decide } from '../../nodes/shared/engine/decide';
 import { planTransition } from '../../nodes/shared/engine/transition';
 import { IdempotencyError, InvalidInputError, StoreUnavailableError } from '../../nodes/shared/store/errors';
-import { NamespaceKeys, namespaceTag } from '../../nodes/shared/store/redis/keys';
+import type { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
+import { NamespaceKeys, namespaceTag, openExceptionsEverywhere } from '../../nodes/shared/store/redis/keys';
 import { RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
 import type {
 	Actor,
 	ClaimPolicy,
+	ExceptionRecord,
+	HistoryEntry,
 	KeyRecord,
+	OpenExceptionRequest,
+	ResolveExceptionRequest,
 	TransitionKind,
 	TransitionRequest,
 } from '../../nodes/shared/store/types';
+import { dropSchema, postgresTestStore, uniqueSchema } from '../helpers/postgres';
+import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
 import { describeStoreConformance, raceRounds } from './conformance';
+import { describeExceptionConformance } from './exceptions.conformance';
 
 // Redis Cluster's own slot function (a dependency of ioredis, which routes cluster calls with it).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -43,6 +51,23 @@ function configFromUrl(url: string, keyPrefix: string): RedisStoreConfig {
 }
 
 const config = configFromUrl(REDIS_URL, PREFIX);
+const actor0: Actor = { workflowId: 'wf-1', executionId: 'ex-1', node: 'Guard' };
+
+const HOSTILE_NAMESPACES = [
+	'a}b',
+	'}',
+	'{',
+	'{}',
+	'{x}',
+	`"'\``,
+	'%s%d%%',
+	'[.*+?^$()]',
+	'a:r:b',
+	'~YX0', // the tag of 'a}': as a namespace of its own it must get a different tag
+	'ns with spaces',
+	'ñ 日本 🧾',
+	'x'.repeat(200),
+];
 const openStore = () => new RedisStore(config);
 
 async function deleteKeys(admin: Redis, pattern: string): Promise<void> {
@@ -84,6 +109,17 @@ describeStoreConformance('Redis', async () => {
 		},
 		cleanup: async () => {
 			await Promise.all([store, ...peers].map((s) => s.close()));
+		},
+	};
+});
+
+describeExceptionConformance('Redis', async () => {
+	const store = openStore();
+	return {
+		store,
+		openPeer: async () => openStore(),
+		cleanup: async () => {
+			await store.close();
 		},
 	};
 });
@@ -133,6 +169,24 @@ describe('Redis store specifics', () => {
 		...extra,
 	});
 	const transitionOne = async (req: TransitionRequest, now: number) => (await store.transition(ns, [req], actor, now))[0];
+	const exceptionRequest = (key: string, reason = 'write_timeout', over: Partial<OpenExceptionRequest> = {}): OpenExceptionRequest => ({
+		key,
+		reason,
+		owner: 'ops',
+		severity: 'high',
+		route: 'Finance',
+		...over,
+	});
+	const resolution = (over: Partial<ResolveExceptionRequest>): ResolveExceptionRequest => ({
+		id: null,
+		namespace: null,
+		key: null,
+		resolution: 'discard',
+		resolvedBy: null,
+		note: null,
+		resultJson: null,
+		...over,
+	});
 
 	describe('claim effects, field by field', () => {
 		it('creates a record with every field the claim owns', async () => {
@@ -250,6 +304,10 @@ describe('Redis store specifics', () => {
 								const after = await store.get(ns, key);
 								const history = await store.history(ns, key);
 								const label = { setup, kind, token, verifyClaim, force };
+								// Fencing: a stale worker's token never releases a key, whatever its state.
+								if (kind === 'release' && token === 'other' && verifyClaim && !force && setup !== 'none' && setup !== 'expired') {
+									expect({ ...label, rejectReason: result.rejectReason }).toEqual({ ...label, rejectReason: 'claim_lost' });
+								}
 
 								expect({ ...label, applied: result.applied, noop: result.noop, rejectReason: result.rejectReason }).toEqual({
 									...label,
@@ -394,6 +452,133 @@ describe('Redis store specifics', () => {
 					expect((await store.get(ns, key))?.state ?? null).toBe(plan.action === 'delete' ? null : plan.state ?? before?.state ?? null);
 				}
 			}
+		});
+	});
+
+	describe('exception queue', () => {
+		const everywhere = openExceptionsEverywhere(PREFIX);
+
+		it('gives ids `<uuid>.<namespace tag>` that find the exception without its namespace', async () => {
+			for (const namespace of ['crm.leads-2', 'a}b', 'ñ 日本 🧾']) {
+				const [exception] = await store.recordExceptions(namespace, [exceptionRequest(`k-${ns}`)], actor, T0);
+				expect(exception.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[A-Za-z0-9_.~-]+$/);
+				expect(exception.id.slice(37)).toBe(namespaceTag(namespace));
+				expect(await store.getException(exception.id)).toEqual(exception);
+				// Pasted with a capitalised uuid or surrounding blanks, it is the same id.
+				expect(await store.getException(` ${exception.id.slice(0, 36).toUpperCase()}${exception.id.slice(36)} `)).toEqual(exception);
+			}
+		});
+
+		it('treats text that is no id, or no exception’s id, as nothing to find or resolve', async () => {
+			const uuid = randomUUID();
+			const [real] = await store.recordExceptions(ns, [exceptionRequest('k')], actor, T0);
+			const ids = ['', 'not-an-id', uuid, `${uuid}.`, `${uuid}.a b`, `${uuid}.~!!`, `${uuid}.~_w`, `${uuid}.~YX0`, `${uuid}.${namespaceTag(ns)}`, `${real.id.slice(0, 36)}.other-ns`, `${real.id}x`, 'x'.repeat(10_000)];
+			for (const id of ids) {
+				expect({ id, found: await store.getException(id) }).toEqual({ id, found: null });
+				expect({ id, resolved: await store.resolveException(resolution({ id, resolution: 'replay' }), actor, T0 + 1) }).toEqual({ id, resolved: { exceptions: [], record: null } });
+			}
+			expect((await store.getException(real.id))?.status).toBe('open');
+			await expect(store.resolveException(resolution({ id: real.id, resolution: 'later' as 'replay' }), actor, T0)).rejects.toThrow(InvalidInputError);
+			await expect(store.resolveException(resolution({ id: real.id, resolution: 'markProcessed', resultJson: '{oops' }), actor, T0)).rejects.toThrow(InvalidInputError);
+			await expect(store.recordExceptions(ns, [exceptionRequest('k', 'r', { severity: 'urgent' as 'high' })], actor, T0)).rejects.toThrow(InvalidInputError);
+			expect((await store.getException(real.id))?.status).toBe('open');
+		});
+
+		it('writes the resolution into the key’s history exactly like Postgres does', async () => {
+			const d = await claimOne('r', T0);
+			const [replayed] = await store.recordExceptions(ns, [exceptionRequest('r')], actor, T0 + 1);
+			await store.resolveException(resolution({ id: replayed.id, resolution: 'replay', resolvedBy: 'jane' }), actor, T0 + 2);
+			expect((await store.history(ns, 'r')).pop()).toEqual<HistoryEntry>({
+				at: T0 + 2, event: 'released', reason: 'replay', workflowId: 'wf-1', executionId: 'ex-1', node: 'Guard',
+				detail: { resolution: 'replay', exceptionIds: [replayed.id], resolvedBy: 'jane', note: null },
+			});
+			expect(d.outcome).toBe('new');
+
+			await claimOne('m', T0, { retentionMs: DAY });
+			const two = await store.recordExceptions(ns, [exceptionRequest('m', 'in_progress'), exceptionRequest('m', 'lease_expired')], actor, T0 + 1);
+			const done = await store.resolveException(resolution({ namespace: ns, key: 'm', resolution: 'markProcessed', note: 'posted by hand', resultJson: '{"id":9}' }), actor, T0 + 3);
+			expect(done.exceptions.map((e) => e.id).sort()).toEqual(two.map((e) => e.id).sort());
+			expect(done.record).toMatchObject({ state: 'processed', attempt: 1, result: { id: 9 }, expiresAt: T0 + 3 + DAY, leaseUntil: null });
+			const forced = (await store.history(ns, 'm')).pop();
+			expect(forced).toMatchObject({ event: 'forced', reason: 'markProcessed' });
+			expect(forced?.detail).toEqual({ from: 'processing', to: 'processed', kind: 'markProcessed', resolution: 'markProcessed', exceptionIds: done.exceptions.map((e) => e.id), resolvedBy: null, note: 'posted by hand' });
+
+			const [discarded] = await store.recordExceptions(ns, [exceptionRequest('m')], actor, T0 + 4);
+			const left = await store.resolveException(resolution({ id: discarded.id, resolution: 'discard', resolvedBy: 'ops' }), actor, T0 + 5);
+			expect(left.record).toEqual(await store.get(ns, 'm'));
+			expect((await store.history(ns, 'm')).pop()?.detail).toEqual({ from: 'processed', to: 'processed', kind: 'discard', resolution: 'discard', exceptionIds: [discarded.id], resolvedBy: 'ops', note: null });
+		});
+
+		it('acts on a key without a record: markProcessed creates it (attempt 0, 30 days), replay finds nothing to release', async () => {
+			const [a, b, c] = await store.recordExceptions(ns, [exceptionRequest('new'), exceptionRequest('nothing'), exceptionRequest('unseen')], actor, T0);
+			const created = await store.resolveException(resolution({ id: a.id, resolution: 'markProcessed', resultJson: '{"ok":1}' }), actor, T0 + 1);
+			expect(created.record).toMatchObject({ state: 'processed', attempt: 0, claimToken: null, result: { ok: 1 }, firstSeenAt: T0 + 1, expiresAt: T0 + 1 + 30 * DAY });
+			expect((await store.list(ns, { state: 'processed', limit: 10 }, T0 + 2)).records.map((r) => r.key)).toEqual(['new']);
+			const replayed = await store.resolveException(resolution({ id: b.id, resolution: 'replay' }), actor, T0 + 1);
+			expect(replayed).toMatchObject({ exceptions: [{ status: 'resolved' }], record: null });
+			expect(await store.history(ns, 'nothing')).toEqual([]);
+			const discarded = await store.resolveException(resolution({ id: c.id, resolution: 'discard' }), actor, T0 + 1);
+			expect(discarded.record).toBeNull();
+			expect((await store.history(ns, 'unseen')).map((h) => [h.event, h.reason, h.detail?.from])).toEqual([['forced', 'discard', null]]);
+			// The history of a key that has no record does not stay in Redis for good.
+			expect(await admin.pttl(keysOf(ns).history('unseen'))).toBeGreaterThan(30 * DAY);
+		});
+
+		it('counts a replay as released and open exceptions in stats, and keeps the indexes in step', async () => {
+			const d = await claimOne('k', T0, { retentionMs: DAY });
+			await transitionOne(request('markProcessed', 'k', { claimToken: d.claimToken }), T0 + 1);
+			const [exception] = await store.recordExceptions(ns, [exceptionRequest('k'), exceptionRequest('j')], actor, T0 + 2);
+			expect((await store.stats(ns, 3_600_000, T0 + 3)).openExceptions).toBe(2);
+			await store.resolveException(resolution({ id: exception.id, resolution: 'replay' }), actor, T0 + 4);
+			expect(await store.stats(ns, 3_600_000, T0 + 5)).toMatchObject({ new: 1, processed: 1, released: 1, openExceptions: 1 });
+			for (const index of [keysOf(ns).keysIndex, keysOf(ns).stateIndex('processed'), keysOf(ns).expiryIndex]) {
+				expect(await admin.zscore(index, 'k')).toBeNull();
+			}
+			expect(await admin.zrange(keysOf(ns).openExceptionsIndex, 0, -1)).toHaveLength(1);
+			expect(await admin.zscore(everywhere, exception.id)).toBeNull();
+		});
+
+		it('lists across namespaces from an index that drops stale ids and is rewritten by the next occurrence', async () => {
+			const other = `${ns}-other`;
+			const [a] = await store.recordExceptions(ns, [exceptionRequest('a', 'r', { owner: ns })], actor, T0 - 2000);
+			const [b] = await store.recordExceptions(other, [exceptionRequest('b', 'r', { owner: ns })], actor, T0 - 1000);
+			const [c] = await store.recordExceptions(ns, [exceptionRequest('c', 'r', { owner: ns })], actor, T0);
+			const listed = async (query: Partial<Parameters<RedisStore['listOpenExceptions']>[0]> = {}) =>
+				(await store.listOpenExceptions({ owner: ns, limit: 10, ...query }, T0 + 1)).map((e) => e.key);
+			expect(await listed()).toEqual(['a', 'b', 'c']);
+			expect(await listed({ olderThanMs: 1000 })).toEqual(['a', 'b']);
+			expect(await listed({ limit: 1 })).toEqual(['a']);
+			expect(await listed({ namespace: other })).toEqual(['b']);
+
+			// What a failed best-effort write leaves behind: a resolved id still indexed, an unknown id.
+			await store.resolveException(resolution({ id: a.id, resolution: 'discard' }), actor, T0 + 1);
+			const unknown = `${randomUUID()}.${namespaceTag(ns)}`;
+			await admin.zadd(everywhere, T0 - 3000, a.id, T0 - 3000, unknown);
+			expect(await listed()).toEqual(['b', 'c']);
+			expect(await admin.zscore(everywhere, a.id)).toBeNull();
+			expect(await admin.zscore(everywhere, unknown)).toBeNull();
+
+			// The index write after the script was lost: the namespace still knows, and a repeat heals it.
+			await admin.zrem(everywhere, b.id);
+			expect(await listed()).toEqual(['c']);
+			expect(await listed({ namespace: other })).toEqual(['b']);
+			const [again] = await store.recordExceptions(other, [exceptionRequest('b', 'r', { owner: ns })], actor, T0 + 2);
+			expect(again).toMatchObject({ id: b.id, occurrences: 2 });
+			expect(await listed()).toEqual(['b', 'c']);
+			expect(c.status).toBe('open');
+		});
+
+		it('resolves nothing and changes nothing when a script fails part way (a foreign key in the way)', async () => {
+			await claimOne('k', T0);
+			const [exception] = await store.recordExceptions(ns, [exceptionRequest('k')], actor, T0 + 1);
+			await admin.set(keysOf(ns).history('k'), 'not a list');
+			await expect(store.resolveException(resolution({ id: exception.id, resolution: 'replay' }), actor, T0 + 2)).rejects.toThrow(IdempotencyError);
+			expect(await store.getException(exception.id)).toEqual(exception);
+			expect((await store.get(ns, 'k'))?.state).toBe('processing');
+
+			await admin.set(keysOf(ns).openExceptions('blocked'), 'not a hash');
+			await expect(store.recordExceptions(ns, [exceptionRequest('first'), exceptionRequest('blocked')], actor, T0 + 3)).rejects.toThrow(IdempotencyError);
+			expect(await store.listOpenExceptions({ namespace: ns, limit: 10 }, T0 + 4)).toEqual([exception]);
 		});
 	});
 
@@ -607,29 +792,16 @@ describe('Redis store specifics', () => {
 	});
 
 	describe('key layout', () => {
-		const hostileNamespaces = [
-			'a}b',
-			'}',
-			'{',
-			'{}',
-			'{x}',
-			`"'\``,
-			'%s%d%%',
-			'[.*+?^$()]',
-			'a:r:b',
-			'~YX0', // the tag of 'a}': as a namespace of its own it must get a different tag
-			'ns with spaces',
-			'ñ 日本 🧾',
-			'x'.repeat(200),
-		];
-
 		it('keeps every key of a namespace in one cluster slot, for any namespace', async () => {
-			for (const namespace of hostileNamespaces) {
+			for (const namespace of HOSTILE_NAMESPACES) {
 				const [d] = await store.claim(namespace, [{ key: 'k}{', fingerprint: null }, { key: 'other', fingerprint: null }], { ...basePolicy, retentionMs: DAY }, actor, T0);
 				await store.transition(namespace, [request('markProcessed', 'k}{', { claimToken: d.claimToken })], actor, T0 + 1);
+				const [exception] = await store.recordExceptions(namespace, [exceptionRequest('k}{'), exceptionRequest('other')], actor, T0 + 2);
+				await store.resolveException({ id: exception.id, namespace: null, key: null, resolution: 'discard', resolvedBy: null, note: null, resultJson: null }, actor, T0 + 3);
 				const prefix = `${PREFIX}{${namespaceTag(namespace)}}`.replace(/[*?[\]\\]/g, '\\$&');
 				const created = await keysUnder(admin, `${prefix}*`);
-				expect(created.length).toBeGreaterThanOrEqual(9);
+				// records, histories, indexes, stats, exceptions (x:, xo:, xid: per exception)
+				expect(created.length).toBeGreaterThanOrEqual(15);
 				expect(new Set(created.map((key) => clusterKeySlot(key))).size).toBe(1);
 				expect(clusterKeySlot(created[0])).toBe(clusterKeySlot(`{${namespaceTag(namespace)}}`));
 			}
@@ -637,7 +809,7 @@ describe('Redis store specifics', () => {
 
 		it('keeps hostile namespaces apart from each other', async () => {
 			const token = randomUUID();
-			const names = [...hostileNamespaces.map((n) => `${n}${token}`), `a}${token}`, `~${Buffer.from(`a}${token}`).toString('base64url')}`];
+			const names = [...HOSTILE_NAMESPACES.map((n) => `${n}${token}`), `a}${token}`, `~${Buffer.from(`a}${token}`).toString('base64url')}`];
 			for (const name of names) {
 				const [d] = await store.claim(name, [{ key: 'same', fingerprint: null }], basePolicy, actor, T0);
 				expect({ name, outcome: d.outcome }).toEqual({ name, outcome: 'new' });
@@ -782,26 +954,164 @@ describe('Redis store specifics', () => {
 	});
 });
 
-// Against a real Redis Cluster when one is given (REDIS_CLUSTER_NODES=host:port,host:port): the
-// same conformance suite, where every script's keys must share one slot or Redis refuses them.
-const CLUSTER_NODES = process.env.REDIS_CLUSTER_NODES;
-const describeCluster = CLUSTER_NODES ? describe : describe.skip;
+// The exception queue and its effect on keys, step by step against the Postgres store (the
+// reference the Redis scripts follow): same requests, same clock, same answers. Ids and claim
+// tokens differ by design and are compared through the pairs the two stores hand out.
+describe('Redis exception queue agrees with Postgres', () => {
+	const schema = uniqueSchema('redis_twin');
+	let redis: RedisStore;
+	let postgres: PostgresStore;
+	beforeAll(() => {
+		redis = openStore();
+		postgres = postgresTestStore(schema, 2);
+	});
+	afterAll(async () => {
+		await redis.close();
+		await postgres.close();
+		await dropSchema(schema);
+	});
 
-describeCluster('Redis Cluster', () => {
+	it('records, resolves, lists and counts 250 random steps like the Postgres store', async () => {
+		let seed = 7;
+		const rand = () => {
+			seed = (seed * 1103515245 + 12345) % 2147483648;
+			return seed / 2147483648;
+		};
+		const pick = <T>(values: readonly T[]): T => values[Math.floor(rand() * values.length)];
+		const ns = `twin-${randomUUID()}`;
+		const keys = ['a', 'b', 'c'];
+		const MINUTE = 60_000;
+		const policy: ClaimPolicy = { leaseMs: MINUTE, retentionMs: 10 * MINUTE, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' };
+		// Postgres id <-> Redis id, in the order both stores first showed them.
+		const redisIdOf = new Map<string, string>();
+		const postgresIdOf = new Map<string, string>();
+		const pair = (fromPostgres: ExceptionRecord[], fromRedis: ExceptionRecord[]) => {
+			fromPostgres.forEach((e, i) => {
+				const r = fromRedis[i];
+				if (!r || redisIdOf.has(e.id) || postgresIdOf.has(r.id)) return;
+				redisIdOf.set(e.id, r.id);
+				postgresIdOf.set(r.id, e.id);
+			});
+		};
+		const asPostgres = (e: ExceptionRecord) => ({ ...e, id: postgresIdOf.get(e.id) ?? `unpaired ${e.id}` });
+		const recordView = (r: KeyRecord | null) => r && { ...r, claimToken: r.claimToken !== null };
+		const historyView = (entries: HistoryEntry[], idOf: (id: string) => string) =>
+			entries.map((h) => {
+				const ids = h.detail?.exceptionIds as string[] | undefined;
+				return ids ? { ...h, detail: { ...h.detail, exceptionIds: ids.map(idOf).sort() } } : h;
+			});
+		const tokens = { redis: new Map<string, string | null>(), postgres: new Map<string, string | null>() };
+		let now = 1_700_000_000_000;
+		const expectSameKey = async (step: number | string, op: string, k: string) => {
+			expect({ step, op, k, record: recordView(await redis.get(ns, k)) }).toEqual({ step, op, k, record: recordView(await postgres.get(ns, k)) });
+			const rh = historyView(await redis.history(ns, k), (id) => postgresIdOf.get(id) ?? id);
+			const ph = historyView(await postgres.history(ns, k), (id) => id);
+			expect({ step, op, k, history: rh }).toEqual({ step, op, k, history: ph });
+		};
+
+		for (let step = 0; step < 250; step++) {
+			const touched: string[] = [];
+			now += pick([1, 1, 1000, MINUTE, 11 * MINUTE]); // every exception opens at its own ms
+			const key = pick(keys);
+			const roll = rand();
+			let op: string;
+			if (roll < 0.25) {
+				op = 'claim';
+				const fingerprint = pick([null, 'x', 'y']);
+				const p = { ...policy, onLeaseExpired: pick(['ambiguous', 'reclaim'] as const) };
+				const [pd] = await postgres.claim(ns, [{ key, fingerprint }], p, actor0, now);
+				const [rd] = await redis.claim(ns, [{ key, fingerprint }], p, actor0, now);
+				expect({ step, op, ...rd, claimToken: !!rd.claimToken }).toEqual({ step, op, ...pd, claimToken: !!pd.claimToken });
+				if (pd.claimToken) tokens.postgres.set(key, pd.claimToken);
+				if (rd.claimToken) tokens.redis.set(key, rd.claimToken);
+			} else if (roll < 0.4) {
+				op = 'transition';
+				const kind = pick(['markProcessed', 'markFailed', 'release'] as const);
+				const token = pick(['own', 'none', 'stale'] as const);
+				const base = { kind, key, verifyClaim: rand() < 0.7, force: rand() < 0.15, resultJson: `{"step":${step}}`, errorMessage: 'e', retentionMs: 10 * MINUTE };
+				const tokenOf = (own: string | null | undefined) => (token === 'own' ? (own ?? null) : token === 'stale' ? randomUUID() : null);
+				const [pt] = await postgres.transition(ns, [{ ...base, claimToken: tokenOf(tokens.postgres.get(key)) }], actor0, now);
+				const [rt] = await redis.transition(ns, [{ ...base, claimToken: tokenOf(tokens.redis.get(key)) }], actor0, now);
+				expect({ step, op, ...rt, record: recordView(rt.record) }).toEqual({ step, op, ...pt, record: recordView(pt.record) });
+			} else if (roll < 0.65) {
+				op = 'recordExceptions';
+				const request: OpenExceptionRequest = { key, reason: pick(['write_timeout', 'lease_expired']), owner: pick(['finance', 'revops']), severity: pick(['low', 'high'] as const), route: pick(['A', 'B']) };
+				const requests = Array.from({ length: pick([1, 1, 2, 3]) }, () => request);
+				const actorNow = { ...actor0, executionId: `ex-${step}` };
+				const pe = await postgres.recordExceptions(ns, requests, actorNow, now);
+				const re = await redis.recordExceptions(ns, requests, actorNow, now);
+				pair(pe, re);
+				expect({ step, op, exceptions: re.map(asPostgres) }).toEqual({ step, op, exceptions: pe });
+			} else if (roll < 0.85) {
+				op = 'resolveException';
+				const known = [...redisIdOf.keys()];
+				const byId = known.length > 0 && rand() < 0.6;
+				const postgresId = byId ? pick(known) : null;
+				const request: ResolveExceptionRequest = {
+					id: postgresId,
+					namespace: byId ? null : ns,
+					key: byId ? null : key,
+					resolution: pick(['replay', 'markProcessed', 'discard'] as const),
+					resolvedBy: pick([null, 'jane']),
+					note: pick([null, 'checked']),
+					resultJson: pick([null, `{"by":"hand","step":${step}}`]),
+				};
+				const pr = await postgres.resolveException(request, actor0, now);
+				if (postgresId) touched.push((await postgres.getException(postgresId))!.key);
+				const rr = await redis.resolveException({ ...request, id: postgresId && redisIdOf.get(postgresId)! }, actor0, now);
+				expect({ step, op, exceptions: rr.exceptions.map(asPostgres), record: recordView(rr.record) }).toEqual({ step, op, exceptions: pr.exceptions, record: recordView(pr.record) });
+			} else {
+				op = 'listOpenExceptions';
+				const query = { namespace: ns, owner: pick([null, 'finance']), reason: pick([null, 'write_timeout']), olderThanMs: pick([null, 5 * MINUTE]), limit: pick([1, 3, 100]) };
+				const pl = await postgres.listOpenExceptions(query, now);
+				const rl = await redis.listOpenExceptions(query, now);
+				expect({ step, op, exceptions: rl.map(asPostgres) }).toEqual({ step, op, exceptions: pl });
+			}
+			// The key this step acted on (a resolution by id acts on its exception's key).
+			for (const k of new Set([key, ...touched])) await expectSameKey(step, op, k);
+			expect({ step, op, stats: await redis.stats(ns, 7 * 86_400_000, now) }).toEqual({ step, op, stats: await postgres.stats(ns, 7 * 86_400_000, now) });
+		}
+		for (const k of keys) await expectSameKey('end', 'end', k);
+		for (const [postgresId, redisId] of redisIdOf) {
+			expect(asPostgres((await redis.getException(redisId))!)).toEqual(await postgres.getException(postgresId));
+		}
+		expect(redisIdOf.size).toBeGreaterThan(20);
+	});
+});
+
+// On a Redis Cluster: the one REDIS_CLUSTER_NODES names (host:port,host:port), else three local
+// masters this file starts and stops (test/helpers/redisCluster.ts). The same conformance suites
+// run there, where Redis refuses any script whose keys are not all in one slot (CROSSSLOT).
+describe('Redis Cluster', () => {
 	const clusterPrefix = `test:${randomBytes(4).toString('hex')}:`;
-	const [first] = (CLUSTER_NODES ?? '127.0.0.1:7000').split(',');
-	const clusterConfig: RedisStoreConfig = {
-		host: first.split(':')[0],
-		port: Number(first.split(':')[1]),
-		database: 0,
-		tls: false,
-		keyPrefix: clusterPrefix,
-		mode: 'cluster',
-		clusterNodes: CLUSTER_NODES,
-	};
+	const T0 = 1_700_000_000_000;
+	const actor: Actor = { workflowId: 'w', executionId: 'e', node: 'n' };
+	let local: LocalCluster | null = null;
+	let clusterConfig: RedisStoreConfig;
+	const seeds = () =>
+		clusterConfig.clusterNodes!.split(',').map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1]) }));
+	const openClusterStore = () => new RedisStore(clusterConfig);
+
+	beforeAll(async () => {
+		const nodes = process.env.REDIS_CLUSTER_NODES || (local = await startLocalCluster()).nodes;
+		const [first] = nodes.split(',');
+		clusterConfig = {
+			host: first.split(':')[0],
+			port: Number(first.split(':')[1]),
+			database: 0,
+			tls: false,
+			keyPrefix: clusterPrefix,
+			mode: 'cluster',
+			clusterNodes: nodes,
+		};
+	});
 
 	afterAll(async () => {
-		const admin = new Cluster(clusterConfig.clusterNodes!.split(',').map((n) => ({ host: n.split(':')[0], port: Number(n.split(':')[1]) })));
+		if (local) {
+			await local.stop(); // its data goes with it
+			return;
+		}
+		const admin = new Cluster(seeds(), { redisOptions: TEST_CLIENT_OPTIONS });
 		await admin.ping(); // connects, so that the masters are known
 		for (const node of admin.nodes('master')) {
 			const keys = await keysUnder(node as unknown as Redis, `${clusterPrefix}*`);
@@ -811,11 +1121,11 @@ describeCluster('Redis Cluster', () => {
 	});
 
 	describeStoreConformance('Redis Cluster', async () => {
-		const stores: RedisStore[] = [new RedisStore(clusterConfig)];
+		const stores: RedisStore[] = [openClusterStore()];
 		return {
 			store: stores[0],
 			openPeer: async () => {
-				const peer = new RedisStore(clusterConfig);
+				const peer = openClusterStore();
 				stores.push(peer);
 				return peer;
 			},
@@ -825,11 +1135,20 @@ describeCluster('Redis Cluster', () => {
 		};
 	});
 
+	describeExceptionConformance('Redis Cluster', async () => {
+		const store = openClusterStore();
+		return {
+			store,
+			openPeer: async () => openClusterStore(),
+			cleanup: async () => {
+				await store.close();
+			},
+		};
+	});
+
 	it('lists, counts and purges namespaces spread over the cluster', async () => {
-		const store = new RedisStore(clusterConfig);
+		const store = openClusterStore();
 		const policy: ClaimPolicy = { leaseMs: 1000, retentionMs: 1000, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' };
-		const actor: Actor = { workflowId: 'w', executionId: 'e', node: 'n' };
-		const T0 = 1_700_000_000_000;
 		try {
 			expect((await store.health()).ok).toBe(true);
 			for (let i = 0; i < 20; i++) {
@@ -841,6 +1160,43 @@ describeCluster('Redis Cluster', () => {
 				expect(await store.purge(ns, T0 + 5000)).toEqual({ records: 3, history: 6 });
 			}
 		} finally {
+			await store.close();
+		}
+	});
+
+	it('refuses a script whose keys span two slots (so the next test can fail)', async () => {
+		const admin = new Cluster(seeds(), { redisOptions: TEST_CLIENT_OPTIONS });
+		try {
+			expect(clusterKeySlot(`${clusterPrefix}{a}`)).not.toBe(clusterKeySlot(`${clusterPrefix}{b}`));
+			await expect(admin.eval('return 1', 2, `${clusterPrefix}{a}`, `${clusterPrefix}{b}`)).rejects.toThrow(/CROSSSLOT/);
+		} finally {
+			await admin.quit();
+		}
+	});
+
+	it('runs every script on namespaces and keys of any shape, each within one slot', async () => {
+		const store = openClusterStore();
+		const admin = new Cluster(seeds(), { redisOptions: TEST_CLIENT_OPTIONS });
+		const policy: ClaimPolicy = { leaseMs: 1000, retentionMs: 1000, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' };
+		const key = 'k}{:x:h';
+		try {
+			for (const namespace of HOSTILE_NAMESPACES) {
+				const label = { namespace };
+				const keys = new NamespaceKeys(clusterPrefix, namespace);
+				const [d] = await store.claim(namespace, [key, 'gone', 'kept'].map((k) => ({ key: k, fingerprint: null })), policy, actor, T0); // claim.lua
+				await store.transition(namespace, [{ kind: 'markProcessed', key, claimToken: d.claimToken, verifyClaim: true, force: false, retentionMs: 0 }], actor, T0 + 1); // transition.lua
+				await admin.del(keys.record('gone'));
+				expect({ ...label, keys: (await store.list(namespace, { limit: 10 }, T0 + 2)).records.map((r) => r.key) }).toEqual({ ...label, keys: ['kept', key] }); // forget.lua (byte order)
+				const [a, b] = await store.recordExceptions(namespace, [{ key, reason: 'write_timeout', owner: 'ops', severity: 'high', route: 'R' }, { key: 'kept', reason: 'in_progress', owner: 'ops', severity: 'low', route: 'R' }], actor, T0 + 3); // record_exceptions.lua
+				expect({ ...label, namespace: (await store.getException(a.id))?.namespace }).toEqual({ ...label, namespace });
+				expect((await store.listOpenExceptions({ owner: 'ops', limit: 1000 }, T0 + 4)).map((e) => e.id)).toEqual(expect.arrayContaining([a.id, b.id]));
+				expect((await store.stats(namespace, 3_600_000, T0 + 4)).openExceptions).toBe(2); // stats.lua
+				expect((await store.resolveException({ id: a.id, namespace: null, key: null, resolution: 'replay', resolvedBy: null, note: null, resultJson: null }, actor, T0 + 5)).exceptions).toHaveLength(1); // resolve_exception.lua
+				expect((await store.resolveException({ id: null, namespace, key: 'kept', resolution: 'markProcessed', resolvedBy: null, note: null, resultJson: '{"ok":true}' }, actor, T0 + 6)).record?.state).toBe('processed');
+				expect(await store.purge(namespace, T0 + 6 + 31 * 86_400_000)).toEqual({ records: 1, history: 2 }); // purge.lua
+			}
+		} finally {
+			await admin.quit();
 			await store.close();
 		}
 	});

@@ -289,16 +289,16 @@ export interface IdempotencyStore {
 	 * Opens exceptions, or — while one is open for the same (namespace, key, reason) — counts a
 	 * repeat on it (occurrences + 1, lastSeenAt). One round trip for the list.
 	 */
-	recordExceptions?(namespace: string, requests: OpenExceptionRequest[], actor: Actor, now?: number): Promise<ExceptionRecord[]>;
+	recordExceptions(namespace: string, requests: OpenExceptionRequest[], actor: Actor, now?: number): Promise<ExceptionRecord[]>;
 	/**
 	 * Resolves atomically: the exception(s) become resolved and the key is acted on — `replay`
 	 * releases it (next delivery is new), `markProcessed` forces it to processed with the result,
 	 * `discard` leaves it as it is. The key's history records the action with the exception id.
 	 */
-	resolveException?(request: ResolveExceptionRequest, actor: Actor, now?: number): Promise<ResolveExceptionResult>;
-	getException?(id: string): Promise<ExceptionRecord | null>;
+	resolveException(request: ResolveExceptionRequest, actor: Actor, now?: number): Promise<ResolveExceptionResult>;
+	getException(id: string): Promise<ExceptionRecord | null>;
 	/** Open exceptions, oldest first. */
-	listOpenExceptions?(query: ExceptionQuery, now?: number): Promise<ExceptionRecord[]>;
+	listOpenExceptions(query: ExceptionQuery, now?: number): Promise<ExceptionRecord[]>;
 	health(): Promise<StoreHealth>;
 	close(): Promise<void>;
 }

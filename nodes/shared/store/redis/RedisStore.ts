@@ -1,6 +1,7 @@
 // The Redis adapter: marshals store calls into the Lua scripts under lua/ (one script per atomic
 // operation, see scripts.ts) and their replies back into the store types. Reads that need no
-// atomicity (get, history, list) are plain commands on keys of one hash slot.
+// atomicity (get, history, list, exceptions) are plain commands; all but the cross-namespace
+// exception list read keys of one hash slot.
 
 import { randomUUID } from 'crypto';
 import { Cluster, Redis } from 'ioredis';
@@ -13,13 +14,18 @@ import {
 	type ClaimDecision,
 	type ClaimPolicy,
 	type ClaimRequest,
+	type ExceptionQuery,
+	type ExceptionRecord,
 	type HistoryEntry,
 	type IdempotencyStore,
 	type KeyRecord,
 	type ListPage,
 	type ListQuery,
 	type NamespaceStats,
+	type OpenExceptionRequest,
 	type PurgeResult,
+	type ResolveExceptionRequest,
+	type ResolveExceptionResult,
 	type StoreHealth,
 	type TransitionKind,
 	type TransitionRequest,
@@ -30,12 +36,13 @@ import {
 	encodeCursor,
 	nullableArg,
 	toClaimDecision,
+	toException,
 	toHistoryEntry,
 	toRecord,
 	type ListCursor,
 } from './codec';
 import { createClient, describeTarget, translateError, type RedisStoreConfig } from './connection';
-import { NamespaceKeys } from './keys';
+import { exceptionId, NamespaceKeys, openExceptionsEverywhere, parseExceptionId } from './keys';
 import { defineScripts, type ScriptArg, type ScriptName, type ScriptRunner } from './scripts';
 
 export type { RedisStoreConfig } from './connection';
@@ -58,6 +65,8 @@ const FORGET_BATCH = 1000;
 
 const STATES = new Set<string>(Object.values(RecordState));
 const KINDS = new Set<TransitionKind>(['markProcessed', 'markFailed', 'markReceived', 'release']);
+const SEVERITIES = new Set<string>(['low', 'medium', 'high', 'critical']);
+const RESOLUTIONS = new Set<string>(['replay', 'markProcessed', 'discard']);
 
 export class RedisStore implements IdempotencyStore {
 	readonly kind = 'redis' as const;
@@ -66,6 +75,8 @@ export class RedisStore implements IdempotencyStore {
 	private readonly ownsClient: boolean;
 	private readonly target: string;
 	private readonly scripts: Record<ScriptName, ScriptRunner>;
+	/** Open exception ids of every namespace (see keys.ts): another slot than any namespace. */
+	private readonly openExceptionsEverywhere: string;
 	private lastConnectionError: Error | null = null;
 	private closed = false;
 	private readonly onError = (error: Error) => {
@@ -95,6 +106,7 @@ export class RedisStore implements IdempotencyStore {
 		this.client.on('error', this.onError);
 		this.client.on('ready', this.onReady);
 		this.scripts = defineScripts(this.client);
+		this.openExceptionsEverywhere = openExceptionsEverywhere(this.keyPrefix);
 	}
 
 	private keys(namespace: string): NamespaceKeys {
@@ -337,6 +349,8 @@ export class RedisStore implements IdempotencyStore {
 					const reason = counter.slice('ambiguous:'.length);
 					stats.ambiguous += count;
 					stats.ambiguousByReason[reason] = (stats.ambiguousByReason[reason] ?? 0) + count;
+				} else if (counter === 'openExceptions') {
+					stats.openExceptions = count;
 				} else if (
 					counter === 'new' ||
 					counter === 'duplicate' ||
@@ -369,6 +383,218 @@ export class RedisStore implements IdempotencyStore {
 				purged.history += Number(history);
 			}
 		});
+	}
+
+	/**
+	 * One script per 1000 distinct (key, reason) pairs; repeats of a pair in the list add to its
+	 * occurrences, as in Postgres. The cross-namespace index is written after the script: when
+	 * that write fails the call fails, and the next occurrence of the exception writes it again.
+	 */
+	async recordExceptions(
+		namespace: string,
+		requests: OpenExceptionRequest[],
+		actor: Actor,
+		now?: number,
+	): Promise<ExceptionRecord[]> {
+		if (requests.length === 0) return [];
+		const keys = this.keys(namespace);
+		const distinct = new Map<string, { request: OpenExceptionRequest; occurrences: number }>();
+		for (const request of requests) {
+			checkExceptionRequest(request);
+			const pair = JSON.stringify([request.key, request.reason]);
+			const entry = distinct.get(pair);
+			if (entry) entry.occurrences++;
+			else distinct.set(pair, { request, occurrences: 1 });
+		}
+		const args: ScriptArg[] = [nowArg(now), namespace, ...actorArgs(actor)];
+		const byPair = new Map<string, ExceptionRecord>();
+		const entries = [...distinct.values()];
+		for (let i = 0; i < entries.length; i += MAX_CHUNK) {
+			const chunk = entries.slice(i, i + MAX_CHUNK);
+			const scriptKeys = [...keys.scriptKeys];
+			const chunkArgs = [...args];
+			for (const { request, occurrences } of chunk) {
+				const uuid = randomUUID();
+				scriptKeys.push(keys.exceptions(request.key), keys.openExceptions(request.key), keys.exceptionKey(uuid));
+				chunkArgs.push(
+					request.key,
+					request.reason,
+					request.owner,
+					request.severity,
+					request.route,
+					occurrences,
+					exceptionId(uuid, namespace),
+				);
+			}
+			const exceptions = await this.call('recording exceptions', async () => {
+				const replies = (await this.scripts.record_exceptions(scriptKeys, chunkArgs)) as string[];
+				const recorded = replies.map(toException);
+				await this.client.zadd(
+					this.openExceptionsEverywhere,
+					...recorded.flatMap((exception) => [exception.firstSeenAt, exception.id]),
+				);
+				return recorded;
+			});
+			exceptions.forEach((exception, n) =>
+				byPair.set(JSON.stringify([chunk[n].request.key, chunk[n].request.reason]), exception),
+			);
+		}
+		return requests.map((request) => byPair.get(JSON.stringify([request.key, request.reason]))!);
+	}
+
+	/**
+	 * By id: the id names the namespace, its key is looked up (it never changes), then one script
+	 * resolves and acts on the key. An id that cannot be one, or that no exception has, resolves
+	 * nothing and reports no record.
+	 */
+	async resolveException(
+		request: ResolveExceptionRequest,
+		actor: Actor,
+		now?: number,
+	): Promise<ResolveExceptionResult> {
+		if (!RESOLUTIONS.has(request.resolution)) {
+			throw new InvalidInputError(
+				`Resolution "${String(request.resolution)}" is not one of replay, markProcessed, discard`,
+			);
+		}
+		const resultJson = textOrNull('result', request.resultJson);
+		if (resultJson !== null) checkJson(resultJson);
+		const nothing: ResolveExceptionResult = { exceptions: [], record: null };
+		let namespace: string;
+		let key: string;
+		let uuid = '';
+		if (request.id !== null && request.id !== undefined) {
+			const parsed = parseExceptionId(request.id);
+			if (!parsed) return nothing;
+			namespace = parsed.namespace;
+			uuid = parsed.uuid;
+			const found = await this.call('reading an exception', () =>
+				this.client.get(this.keys(parsed.namespace).exceptionKey(parsed.uuid)),
+			);
+			if (found === null) return nothing;
+			key = found;
+		} else {
+			if (!request.namespace || request.key === null || request.key === undefined) return nothing;
+			namespace = request.namespace;
+			key = textOrNull('key', request.key) as string;
+		}
+		const keys = this.keys(namespace);
+		const scriptKeys = [
+			...keys.scriptKeys,
+			keys.record(key),
+			keys.history(key),
+			keys.exceptions(key),
+			keys.openExceptions(key),
+		];
+		const args: ScriptArg[] = [
+			nowArg(now),
+			...actorArgs(actor),
+			key,
+			uuid,
+			request.resolution,
+			nullableArg(textOrNull('resolvedBy', request.resolvedBy)),
+			nullableArg(textOrNull('note', request.note)),
+			nullableArg(resultJson),
+		];
+		const [resolved, record] = (await this.call('resolving an exception', () =>
+			this.scripts.resolve_exception(scriptKeys, args),
+		)) as [string[], string[]];
+		const exceptions = resolved.map(toException);
+		if (exceptions.length > 0) {
+			// Best effort: listOpenExceptions drops the ids of resolved exceptions it meets anyway.
+			await this.client
+				.zrem(this.openExceptionsEverywhere, ...exceptions.map((exception) => exception.id))
+				.catch(() => undefined);
+		}
+		return { exceptions, record: toRecord(namespace, key, record) };
+	}
+
+	async getException(id: string): Promise<ExceptionRecord | null> {
+		const parsed = parseExceptionId(id);
+		if (!parsed) return null;
+		const [exception] = await this.call('reading an exception', () => this.readExceptions([parsed]));
+		return exception;
+	}
+
+	/**
+	 * Open exceptions in (firstSeenAt, id) order: from the namespace's own index, or across
+	 * namespaces from the index of every open id. That index is written after each script (another
+	 * slot), so every entry is checked against the namespace's data; ids that are resolved or gone
+	 * are dropped from it on the way.
+	 */
+	async listOpenExceptions(query: ExceptionQuery, now?: number): Promise<ExceptionRecord[]> {
+		const limit = Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(query.limit || DEFAULT_LIST_LIMIT)));
+		const namespace = query.namespace || null;
+		const keys = namespace === null ? null : this.keys(namespace);
+		const owner = query.owner || null;
+		const reason = query.reason || null;
+		const olderThanMs = query.olderThanMs ? requireNumber('olderThanMs', query.olderThanMs, 0) : null;
+		if (now !== undefined) requireNumber('now', now);
+
+		return this.call('listing exceptions', async () => {
+			const maxScore = olderThanMs === null ? Infinity : (now ?? (await this.serverTime())) - olderThanMs;
+			const index = keys ? keys.openExceptionsIndex : this.openExceptionsEverywhere;
+			const reader = new ScoreOrderReader(this.client, index, maxScore, null);
+			const found: ExceptionRecord[] = [];
+			const stale: string[] = [];
+			for (;;) {
+				const batch = await reader.next(Math.min(500, Math.max(limit + 1, 100)));
+				const refs = batch.entries.map((entry) =>
+					namespace === null ? parseExceptionId(entry.key) : { uuid: entry.key, namespace },
+				);
+				const exceptions = await this.readExceptions(refs);
+				for (let i = 0; i < exceptions.length && found.length < limit; i++) {
+					const exception = exceptions[i];
+					if (exception === null || exception.status !== 'open') {
+						stale.push(batch.entries[i].key);
+					} else if ((owner === null || exception.owner === owner) && (reason === null || exception.reason === reason)) {
+						found.push(exception);
+					}
+				}
+				if (found.length >= limit || batch.done) break;
+			}
+			if (namespace === null && stale.length > 0) {
+				await this.client.zrem(this.openExceptionsEverywhere, ...stale);
+			}
+			return found;
+		});
+	}
+
+	/**
+	 * Exceptions by (namespace, uuid), null where there is none: per namespace, one pipeline for
+	 * their keys and one for the exceptions (keys of one slot); namespaces in parallel.
+	 */
+	private async readExceptions(
+		refs: Array<{ uuid: string; namespace: string } | null>,
+	): Promise<Array<ExceptionRecord | null>> {
+		const found: Array<ExceptionRecord | null> = refs.map(() => null);
+		const byNamespace = new Map<string, number[]>();
+		refs.forEach((ref, i) => {
+			if (ref) byNamespace.set(ref.namespace, [...(byNamespace.get(ref.namespace) ?? []), i]);
+		});
+		await Promise.all(
+			[...byNamespace].map(async ([namespace, positions]) => {
+				const keys = this.keys(namespace);
+				const uuids = positions.map((i) => refs[i]!.uuid);
+				const lookup = this.client.pipeline();
+				for (const uuid of uuids) lookup.get(keys.exceptionKey(uuid));
+				const exceptionKeys = (await execPipeline(lookup)) as Array<string | null>;
+				const read = this.client.pipeline();
+				const wanted: number[] = [];
+				exceptionKeys.forEach((key, n) => {
+					if (key === null) return;
+					read.hget(keys.exceptions(key), uuids[n]);
+					wanted.push(n);
+				});
+				if (wanted.length === 0) return;
+				const jsons = (await execPipeline(read)) as Array<string | null>;
+				wanted.forEach((n, w) => {
+					const json = jsons[w];
+					if (json !== null) found[positions[n]] = toException(json);
+				});
+			}),
+		);
+		return found;
 	}
 
 	async health(): Promise<StoreHealth> {
@@ -547,6 +773,25 @@ function textOrNull(name: string, value: unknown): string | null {
 	if (value === null || value === undefined) return null;
 	if (typeof value !== 'string') throw new InvalidInputError(`The ${name} must be text or null`);
 	return value;
+}
+
+function checkExceptionRequest(request: OpenExceptionRequest): void {
+	for (const field of ['key', 'reason', 'owner', 'route'] as const) {
+		if (typeof request[field] !== 'string') throw new InvalidInputError(`The exception's ${field} must be text`);
+	}
+	if (!SEVERITIES.has(request.severity)) {
+		throw new InvalidInputError(
+			`Severity "${String(request.severity)}" is not one of low, medium, high, critical`,
+		);
+	}
+}
+
+function checkJson(text: string): void {
+	try {
+		JSON.parse(text);
+	} catch {
+		throw new InvalidInputError('The result is not valid JSON', 'Pass the result as a JSON object, e.g. {"contactId": "c-1"}.');
+	}
 }
 
 function actorArgs(actor: Actor): string[] {

@@ -1,15 +1,18 @@
 // Translates between the store types and what the Lua scripts take and give back: nullable text
-// as script arguments, record hashes, history entries, claim replies and list cursors.
+// as script arguments, record hashes, history entries, claim replies, exceptions and list cursors.
 
 import { InvalidInputError } from '../errors';
 import type {
 	ClaimDecision,
+	ExceptionRecord,
 	HistoryEntry,
 	HistoryEvent,
 	KeyRecord,
 	Outcome,
 	Reason,
 	RecordState,
+	Resolution,
+	Severity,
 } from '../types';
 
 /** Script argument for nullable text: 'n' is null, 's' + text is text (so '' stays ''). */
@@ -93,6 +96,32 @@ export function toClaimDecision(key: string, reply: unknown): ClaimDecision {
 		lastSeenAt: Number(lastSeenAt),
 		leaseUntil: leaseUntil === null || leaseUntil === undefined ? null : Number(leaseUntil),
 		result: parseJson(result),
+	};
+}
+
+/** An exception as the scripts store it (includes/exceptions.lua): null fields left out. */
+export function toException(json: string): ExceptionRecord {
+	const raw = JSON.parse(json) as Record<string, unknown>;
+	const text = (value: unknown) => (typeof value === 'string' ? value : null);
+	const time = (value: unknown) => (value === undefined || value === null ? null : Number(value));
+	return {
+		id: String(raw.id),
+		namespace: String(raw.namespace),
+		key: String(raw.key),
+		reason: String(raw.reason),
+		owner: String(raw.owner),
+		severity: raw.severity as Severity,
+		route: String(raw.route),
+		status: raw.status === 'resolved' ? 'resolved' : 'open',
+		occurrences: Number(raw.occurrences),
+		firstSeenAt: Number(raw.firstSeenAt),
+		lastSeenAt: Number(raw.lastSeenAt),
+		workflowId: text(raw.workflowId),
+		executionId: text(raw.executionId),
+		resolution: text(raw.resolution) as Resolution | null,
+		resolvedBy: text(raw.resolvedBy),
+		resolvedAt: time(raw.resolvedAt),
+		note: text(raw.note),
 	};
 }
 

@@ -7,23 +7,67 @@
 //   <prefix>{<ns>}:i:state:<state>    zset   records in <state>, score updatedAt
 //   <prefix>{<ns>}:i:lease            zset   processing records, score leaseUntil (stuck claims)
 //   <prefix>{<ns>}:i:expires          zset   settled records, score expiresAt (purge)
+//   <prefix>{<ns>}:i:exceptions       zset   open exceptions: member <uuid>, score firstSeenAt
 //   <prefix>{<ns>}:stats              hash   '<hourStartMs>:<counter>' -> count
 //   <prefix>{<ns>}:stats:hours        zset   hours that have counters
+//   <prefix>{<ns>}:x:<key>            hash   every exception of <key>, open or resolved:
+//                                            <uuid> -> the exception as JSON
+//   <prefix>{<ns>}:xo:<key>           hash   the open exceptions of <key>: <reason> -> <uuid>
+//   <prefix>{<ns>}:xid:<uuid>         string the key of exception <uuid> (never changes)
+//
+// and one key outside every namespace, for listing open exceptions across namespaces:
+//
+//   <prefix>exceptions:open           zset   open exception ids, score firstSeenAt
+//
+// Scripts write only the namespace's own keys (one slot); the cross-namespace index lives in
+// another slot, so it is written after the script and readers check every entry (RedisStore).
 //
 // <ns> is the namespace itself when it only holds [A-Za-z0-9_.-], else `~` and its UTF-8 bytes in
 // base64url: a namespace such as `a}b` can neither end the hash tag early nor equal another one.
-// <key> is the key verbatim: it comes after a fixed `:r:`/`:h:` that no index name shares, so two
-// keys never meet in one Redis key.
+// <key> is the key verbatim: it comes after a fixed `:r:`/`:h:`/`:x:`/`:xo:` that no other name
+// shares, so two keys never meet in one Redis key.
+//
+// An exception id is `<uuid>.<ns>`, e.g. `0b8e…-…-5c1d.crm-leads`: the uuid names the exception,
+// the tag says which namespace (and so which cluster slot) holds it, so an id alone finds it.
+// It only holds [0-9a-f-], `.`, `~` and [A-Za-z0-9_.-]: safe to paste into a URL or a form.
 
 import { InvalidInputError } from '../errors';
 import { hasLoneSurrogate } from '../identifiers';
 import type { RecordState } from '../types';
 
 const PLAIN_NAMESPACE = /^[A-Za-z0-9_.-]+$/;
+const ENCODED_NAMESPACE = /^~[A-Za-z0-9_-]+$/;
+const EXCEPTION_ID = /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\.(.+)$/;
 
 export function namespaceTag(namespace: string): string {
 	if (PLAIN_NAMESPACE.test(namespace)) return namespace;
 	return `~${Buffer.from(namespace, 'utf8').toString('base64url')}`;
+}
+
+/** The namespace a tag stands for, or null when no namespace has this tag. */
+function namespaceOfTag(tag: string): string | null {
+	if (PLAIN_NAMESPACE.test(tag)) return tag;
+	if (!ENCODED_NAMESPACE.test(tag)) return null;
+	const namespace = Buffer.from(tag.slice(1), 'base64url').toString('utf8');
+	return namespace.length > 0 && namespaceTag(namespace) === tag ? namespace : null;
+}
+
+export function exceptionId(uuid: string, namespace: string): string {
+	return `${uuid}.${namespaceTag(namespace)}`;
+}
+
+/** The parts of an exception id, or null when the text cannot be one (nothing to look up). */
+export function parseExceptionId(id: unknown): { uuid: string; namespace: string } | null {
+	if (typeof id !== 'string') return null;
+	const match = EXCEPTION_ID.exec(id.trim());
+	if (!match) return null;
+	const namespace = namespaceOfTag(match[2]);
+	return namespace === null ? null : { uuid: match[1].toLowerCase(), namespace };
+}
+
+/** The cross-namespace index of open exception ids (see the layout above). */
+export function openExceptionsEverywhere(prefix: string): string {
+	return `${prefix}exceptions:open`;
 }
 
 /** Text that would not survive the trip to Redis unchanged (UTF-8) could make two keys one. */
@@ -39,8 +83,9 @@ export class NamespaceKeys {
 	readonly keysIndex: string;
 	readonly leaseIndex: string;
 	readonly expiryIndex: string;
+	readonly openExceptionsIndex: string;
 	readonly stats: string;
-	/** KEYS[1..9] of every script, in the order includes/common.lua names them. */
+	/** KEYS[1..10] of every script, in the order includes/common.lua names them. */
 	readonly scriptKeys: string[];
 
 	constructor(prefix: string, namespace: string) {
@@ -50,6 +95,7 @@ export class NamespaceKeys {
 		this.keysIndex = `${this.base}i:keys`;
 		this.leaseIndex = `${this.base}i:lease`;
 		this.expiryIndex = `${this.base}i:expires`;
+		this.openExceptionsIndex = `${this.base}i:exceptions`;
 		this.stats = `${this.base}stats`;
 		this.scriptKeys = [
 			this.keysIndex,
@@ -61,6 +107,7 @@ export class NamespaceKeys {
 			this.expiryIndex,
 			this.stats,
 			`${this.stats}:hours`,
+			this.openExceptionsIndex,
 		];
 	}
 
@@ -76,5 +123,22 @@ export class NamespaceKeys {
 	history(key: string): string {
 		assertEncodable('key', key);
 		return `${this.base}h:${key}`;
+	}
+
+	/** Every exception of `key`, open or resolved, by uuid. */
+	exceptions(key: string): string {
+		assertEncodable('key', key);
+		return `${this.base}x:${key}`;
+	}
+
+	/** The open exceptions of `key`, by reason. */
+	openExceptions(key: string): string {
+		assertEncodable('key', key);
+		return `${this.base}xo:${key}`;
+	}
+
+	/** The key of the exception with this uuid. */
+	exceptionKey(uuid: string): string {
+		return `${this.base}xid:${uuid}`;
 	}
 }

@@ -10,7 +10,15 @@ import type { Cluster, Redis } from 'ioredis';
 const LUA_DIR = join(__dirname, 'lua');
 const INCLUDE = /^--@include "([A-Za-z0-9_.-]+\.lua)"\s*$/gm;
 
-export const SCRIPT_NAMES = ['claim', 'transition', 'purge', 'forget', 'stats'] as const;
+export const SCRIPT_NAMES = [
+	'claim',
+	'transition',
+	'purge',
+	'forget',
+	'stats',
+	'record_exceptions',
+	'resolve_exception',
+] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 /** Script source with its includes expanded. */

@@ -4,9 +4,9 @@ It mirrors nodes/shared/engine/decide.ts rule for rule; every decision but a wai
 history event, followed by one per in-batch repeat the Guard decided (duplicate_in_batch). Keys
 are decided in order, so a key repeated in the chunk sees its own claim.
 
-KEYS[1..9]        the namespace's indexes and stats (see includes/common.lua)
-KEYS[10 + 2(i-1)] record hash of item i
-KEYS[11 + 2(i-1)] history list of item i
+KEYS[1..10]       the namespace's indexes and stats (see includes/common.lua)
+KEYS[11 + 2(i-1)] record hash of item i
+KEYS[12 + 2(i-1)] history list of item i
 
 ARGV[1]  now, epoch ms ('' = Redis TIME)
 ARGV[2]  leaseMs             ARGV[3] retentionMs (0 = forever)

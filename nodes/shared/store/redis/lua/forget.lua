@@ -2,8 +2,8 @@
 Forget: drops index entries whose record hash no longer exists (Redis expired it after its
 retention). Called by list for the entries it had to skip; a key that exists again is left alone.
 
-KEYS[1..9]    the namespace's indexes and stats (see includes/common.lua)
-KEYS[9 + i]   record hash of entry i
+KEYS[1..10]   the namespace's indexes and stats (see includes/common.lua)
+KEYS[10 + i]  record hash of entry i
 
 ARGV[i]       key of entry i
 

@@ -4,9 +4,9 @@ of candidates the caller read from the expiry index. Each candidate is checked a
 key claimed again since that read is kept. Index entries of records Redis already expired are
 dropped.
 
-KEYS[1..9]        the namespace's indexes and stats (see includes/common.lua)
-KEYS[10 + 2(i-1)] record hash of candidate i
-KEYS[11 + 2(i-1)] history list of candidate i
+KEYS[1..10]       the namespace's indexes and stats (see includes/common.lua)
+KEYS[11 + 2(i-1)] record hash of candidate i
+KEYS[12 + 2(i-1)] history list of candidate i
 
 ARGV[1]     now, epoch ms
 ARGV[1 + i] key of candidate i

@@ -1,13 +1,15 @@
 --[[
-Stats: sums a namespace's hourly counters over a range of hours. Reads only.
+Stats: sums a namespace's hourly counters over a range of hours, and counts its open exceptions.
+Reads only.
 
-KEYS[1..9]  the namespace's indexes and stats (see includes/common.lua)
+KEYS[1..10] the namespace's indexes and stats (see includes/common.lua)
 
 ARGV[1]  first hour (epoch ms of the hour's start)
 ARGV[2]  last hour, inclusive
 
-Returns counter/total pairs, flat: { 'new', 12, 'ambiguous:in_progress', 3, ... }; counters
-that stayed zero are left out. The counter names are those of includes/counters.lua.
+Returns counter/total pairs, flat: { 'new', 12, 'ambiguous:in_progress', 3, ..., 'openExceptions', 2 };
+counters that stayed zero are left out. The counter names are those of includes/counters.lua;
+the last pair is always the number of open exceptions now.
 ]]
 
 --@include "common.lua"
@@ -30,4 +32,6 @@ for _, counter in ipairs(COUNTERS) do
 		reply[#reply + 1] = totals[counter]
 	end
 end
+reply[#reply + 1] = 'openExceptions'
+reply[#reply + 1] = redis.call('ZCARD', OPEN_EXCEPTIONS)
 return reply

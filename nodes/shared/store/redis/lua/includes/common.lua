@@ -1,5 +1,5 @@
 -- Included first by every script (see scripts.ts, `--@include`). Names the namespace keys that
--- every script receives as KEYS[1..9], decodes arguments and reads the clock.
+-- every script receives as KEYS[1..10], decodes arguments and reads the clock.
 --
 -- KEYS[1]  zset, score 0: every record's key, for listing in key order
 -- KEYS[2..5] zsets, score updatedAt: records by state (received, processing, processed, failed)
@@ -7,7 +7,8 @@
 -- KEYS[7]  zset, score expiresAt: settled records that will be forgotten, for purge
 -- KEYS[8]  hash '<hourStartMs>:<counter>' -> count, for stats
 -- KEYS[9]  zset, score and member hourStartMs: the hours that have counters
--- KEYS[10..] the per-key keys of the script (record hash and history list, in pairs)
+-- KEYS[10] zset, score firstSeenAt: the uuids of the namespace's open exceptions
+-- KEYS[11..] the per-key keys of the script (record hash and history list, in pairs, for most)
 
 local KEYS_INDEX = KEYS[1]
 local STATE_INDEX = { received = KEYS[2], processing = KEYS[3], processed = KEYS[4], failed = KEYS[5] }
@@ -15,7 +16,8 @@ local LEASE_INDEX = KEYS[6]
 local EXPIRY_INDEX = KEYS[7]
 local STATS = KEYS[8]
 local STATS_HOURS = KEYS[9]
-local FIRST_ITEM_KEY = 10
+local OPEN_EXCEPTIONS = KEYS[10]
+local FIRST_ITEM_KEY = 11
 
 local HOUR_MS = 3600000
 
@@ -59,4 +61,5 @@ local function expectNamespaceKeys()
 	expectType(EXPIRY_INDEX, 'zset')
 	expectType(STATS, 'hash')
 	expectType(STATS_HOURS, 'zset')
+	expectType(OPEN_EXCEPTIONS, 'zset')
 end

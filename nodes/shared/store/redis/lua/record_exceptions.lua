@@ -1,0 +1,82 @@
+--[[
+Record exceptions: opens exceptions of one namespace, or counts repeats on the open one of the
+same (key, reason), atomically (SPEC §7; the Postgres twin is sql/record_exceptions.sql). At most
+one exception is open per (namespace, key, reason): a repeat adds its occurrences, sets
+lastSeenAt and the latest workflowId / executionId; owner, severity and route stay the first
+ones. After a resolution the same (key, reason) opens a new exception.
+
+KEYS[1..10]       the namespace's indexes and stats (see includes/common.lua)
+KEYS[11 + 3(i-1)] every exception of request i's key (hash uuid -> JSON)
+KEYS[12 + 3(i-1)] the open exceptions of that key (hash reason -> uuid)
+KEYS[13 + 3(i-1)] where a new exception of request i would name its key (string, xid:<uuid>)
+
+ARGV[1]  now, epoch ms ('' = Redis TIME)
+ARGV[2]  namespace
+ARGV[3..5] actor: workflowId, executionId, node (nullable: 'n' = null, 's' .. text)
+ARGV[6 + 7(i-1)] .. ARGV[12 + 7(i-1)], request i (distinct per (key, reason)):
+  key, reason, owner, severity, route, occurrences it adds (>= 1),
+  a fresh exception id `<uuid>.<tag>` (used only when request i opens an exception)
+
+Returns the exception of each request after the change, as JSON, in order.
+]]
+
+--@include "common.lua"
+--@include "counters.lua"
+--@include "record.lua"
+--@include "exceptions.lua"
+
+local now = clock(ARGV[1])
+local namespace = ARGV[2]
+local actor = readActor(3)
+local FIRST_REQUEST_ARG = 6
+local ARGS_PER_REQUEST = 7
+local KEYS_PER_REQUEST = 3
+local requests = (#KEYS - FIRST_ITEM_KEY + 1) / KEYS_PER_REQUEST
+
+expectNamespaceKeys()
+for i = 1, requests do
+	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
+	expectExceptionKeys(KEYS[k], KEYS[k + 1])
+	expectType(KEYS[k + 2], 'string')
+end
+
+local replies = {}
+for i = 1, requests do
+	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
+	local xk, xok, idk = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+	local arg = FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1)
+	local key = ARGV[arg]
+	local reason = ARGV[arg + 1]
+	local occurrences = tonumber(ARGV[arg + 5])
+
+	local openUuid = redis.call('HGET', xok, reason)
+	local exception = openUuid and loadException(xk, openUuid)
+	if exception and exception.status == 'open' then
+		exception.occurrences = exception.occurrences + occurrences
+		exception.lastSeenAt = int(now)
+		exception.workflowId = actor.workflowId
+		exception.executionId = actor.executionId
+	else
+		local id = ARGV[arg + 6]
+		exception = {
+			id = id,
+			namespace = namespace,
+			key = key,
+			reason = reason,
+			owner = ARGV[arg + 2],
+			severity = ARGV[arg + 3],
+			route = ARGV[arg + 4],
+			status = 'open',
+			occurrences = occurrences,
+			firstSeenAt = int(now),
+			lastSeenAt = int(now),
+			workflowId = actor.workflowId,
+			executionId = actor.executionId,
+		}
+		redis.call('SET', idk, key)
+		redis.call('HSET', xok, reason, uuidOf(id))
+		redis.call('ZADD', OPEN_EXCEPTIONS, int(now), uuidOf(id))
+	end
+	replies[i] = saveException(xk, exception)
+end
+return replies

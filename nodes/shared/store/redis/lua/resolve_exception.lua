@@ -1,0 +1,125 @@
+--[[
+Resolve exceptions: closes one exception, or every open exception of a key, and acts on the key
+in the same step (SPEC §7; the Postgres twin is resolve_exception() in migration 004):
+  replay         releases the key as a release without claim check does: the next delivery is new;
+  markProcessed  forces the key to processed with the result (a key without a record gets one:
+                 attempt 0, 30 days' retention);
+  discard        leaves the key as it is.
+The key's history records it: `released` (replay) or `forced` with the resolution as reason and
+{ resolution, exceptionIds, resolvedBy, note } in the detail (with from / to / kind when forced).
+When nothing is open, nothing changes.
+
+KEYS[1..10] the namespace's indexes and stats (see includes/common.lua)
+KEYS[11]    record hash of the key
+KEYS[12]    its history list
+KEYS[13]    every exception of the key (hash uuid -> JSON)
+KEYS[14]    its open exceptions (hash reason -> uuid)
+
+ARGV[1]  now, epoch ms ('' = Redis TIME)
+ARGV[2..4] actor: workflowId, executionId, node (nullable: 'n' = null, 's' .. text)
+ARGV[5]  key
+ARGV[6]  uuid of the exception to resolve, or '' for every open exception of the key
+ARGV[7]  resolution: replay | markProcessed | discard
+ARGV[8]  resolvedBy (nullable)
+ARGV[9]  note (nullable)
+ARGV[10] result JSON for markProcessed (nullable)
+
+Returns { { exception JSON, ... } resolved now (oldest first; empty when none was open),
+          the key's record after as HGETALL pairs (empty when there is none) }
+]]
+
+--@include "common.lua"
+--@include "counters.lua"
+--@include "record.lua"
+--@include "transition.lua"
+--@include "exceptions.lua"
+
+-- What Postgres' resolve_exception() gives a record that markProcessed creates.
+local CREATED_RETENTION_MS = 30 * 24 * HOUR_MS
+local RESOLUTIONS = { replay = true, markProcessed = true, discard = true }
+
+local now = clock(ARGV[1])
+local actor = readActor(2)
+local key = ARGV[5]
+local uuid = ARGV[6]
+local resolution = ARGV[7]
+local resolvedBy = nullable(ARGV[8])
+local note = nullable(ARGV[9])
+local resultJson = nullable(ARGV[10])
+local rk, hk, xk, xok = KEYS[FIRST_ITEM_KEY], KEYS[FIRST_ITEM_KEY + 1], KEYS[FIRST_ITEM_KEY + 2], KEYS[FIRST_ITEM_KEY + 3]
+
+if not RESOLUTIONS[resolution] then
+	error({ err = 'ERR unknown resolution' })
+end
+expectNamespaceKeys()
+expectItemKeys(rk, hk)
+expectExceptionKeys(xk, xok)
+
+local open = {}
+if uuid ~= '' then
+	local exception = loadException(xk, uuid)
+	if exception and exception.status == 'open' then
+		open[1] = exception
+	end
+else
+	local pointers = redis.call('HGETALL', xok)
+	for i = 2, #pointers, 2 do
+		local exception = loadException(xk, pointers[i])
+		if exception and exception.status == 'open' then
+			open[#open + 1] = exception
+		end
+	end
+end
+if #open == 0 then
+	return { {}, redis.call('HGETALL', rk) }
+end
+
+table.sort(open, function(a, b)
+	local at, bt = tonumber(a.firstSeenAt), tonumber(b.firstSeenAt)
+	if at ~= bt then
+		return at < bt
+	end
+	return a.id < b.id
+end)
+local resolved, ids = {}, {}
+for i, exception in ipairs(open) do
+	exception.status = 'resolved'
+	exception.resolution = resolution
+	exception.resolvedBy = resolvedBy
+	exception.resolvedAt = int(now)
+	exception.note = note
+	resolved[i] = saveException(xk, exception)
+	ids[i] = exception.id
+	if redis.call('HGET', xok, exception.reason) == uuidOf(exception.id) then
+		redis.call('HDEL', xok, exception.reason)
+	end
+	redis.call('ZREM', OPEN_EXCEPTIONS, uuidOf(exception.id))
+end
+
+local fact = { resolution = resolution, exceptionIds = ids, resolvedBy = resolvedBy or cjson.null, note = note or cjson.null }
+if resolution == 'discard' then
+	-- The record as it is, even past retention: the key is left alone.
+	local record = loadRecord(rk)
+	local state = (record and record.state) or cjson.null
+	local detail = { from = state, to = state, kind = 'discard' }
+	for name, value in pairs(fact) do
+		detail[name] = value
+	end
+	local newHistory = redis.call('EXISTS', hk) == 0
+	recordEvent(hk, now, 'forced', 'discard', actor, detail)
+	if record == nil and newHistory then
+		-- The history of a key without a record would otherwise stay for good.
+		expireAfter(hk, CREATED_RETENTION_MS)
+	end
+	return { resolved, redis.call('HGETALL', rk) }
+end
+
+local request = { kind = 'release', verifyClaim = false, force = false, retentionMs = 0 }
+if resolution == 'markProcessed' then
+	request = { kind = 'markProcessed', verifyClaim = false, force = true, resultJson = resultJson, retentionMs = CREATED_RETENTION_MS }
+end
+local _, _, after = applyTransition(rk, hk, key, request, now, actor, fact)
+if after then
+	return { resolved, redis.call('HGETALL', rk) }
+end
+return { resolved, {} }
