@@ -44,9 +44,6 @@ interface Routed {
 	attempt: number | null;
 }
 
-function storeRequired(ctx: IExecuteFunctions): never {
-	throw new NodeOperationError(ctx.getNode(), 'This store does not support exceptions');
-}
 
 export function presentException(exception: ExceptionRecord, executionUrl: string | null): IDataObject {
 	return {
@@ -163,7 +160,6 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 
 	const stored = new Map<number, ExceptionRecord>();
 	if (persist && routed.length > 0) {
-		if (!store.recordExceptions) storeRequired(ctx);
 		const byNamespace = new Map<string, Routed[]>();
 		for (const r of routed) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r]);
 		for (const [namespace, list] of byNamespace) {
@@ -221,7 +217,6 @@ async function others(ctx: IExecuteFunctions, store: IdempotencyStore, operation
 	for (let i = 0; i < items.length; i++) {
 		const pairedItem = { item: i };
 		try {
-			if (!store.resolveException || !store.getException || !store.listOpenExceptions) storeRequired(ctx);
 			if (operation === 'get') {
 				const id = String(ctx.getNodeParameter('exceptionId', i, '') ?? '').trim();
 				if (!id) throw new InvalidInputError('Exception ID is empty', "Pass the Router's exception.id.");

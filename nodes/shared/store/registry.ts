@@ -14,6 +14,8 @@ export type StoreConfig =
 	| { kind: 'embedded'; config: { dataDir: string } };
 
 const stores = new Map<string, IdempotencyStore>();
+/** Stores replaced by an edited credential, closing soon; closeAllStores() closes them at once. */
+const retiring = new Set<IdempotencyStore>();
 /** The latest fingerprint per credential id, so an edited credential replaces its pool. */
 const latestByCredential = new Map<string, string>();
 
@@ -44,8 +46,14 @@ export function storeFor(config: StoreConfig, credentialId?: string): Idempotenc
 		if (previous && previous !== id) {
 			const old = stores.get(previous);
 			stores.delete(previous);
-			// Let calls already under way finish before the old pool closes.
-			setTimeout(() => void old?.close().catch(() => undefined), 60_000).unref();
+			if (old) {
+				retiring.add(old);
+				// Let calls already under way finish before the old pool closes.
+				setTimeout(() => {
+					retiring.delete(old);
+					void old.close().catch(() => undefined);
+				}, 60_000).unref();
+			}
 		}
 	}
 	return store;
@@ -53,8 +61,9 @@ export function storeFor(config: StoreConfig, credentialId?: string): Idempotenc
 
 /** Closes every pooled store (tests, shutdown). */
 export async function closeAllStores(): Promise<void> {
-	const all = [...stores.values()];
+	const all = [...stores.values(), ...retiring];
 	stores.clear();
+	retiring.clear();
 	latestByCredential.clear();
 	await Promise.all(all.map((store) => store.close().catch(() => undefined)));
 }
