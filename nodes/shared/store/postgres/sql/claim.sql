@@ -53,14 +53,16 @@ history AS (
 	WHERE split_part(c.decision, ':', 1) <> 'pending'
 	UNION ALL
 	-- Items later in the same input with a key already in it: decided by the Guard, recorded here.
+	-- unnest(array_fill()), not generate_series(): the planner guesses 10 rows for it instead of
+	-- 1000 per key, so a chunk is not costed as ten million history rows — an estimate that
+	-- crossed the JIT thresholds and spent 0.5 s compiling every claim (see BENCHMARKS.md).
 	SELECT $1, c.key, c.last_seen_at, e.event, 'duplicate_in_batch', $12, $13, $14
 	FROM claimed c
 	JOIN input i ON i.key = c.key
-	CROSS JOIN LATERAL (
-		SELECT 'duplicate_seen' AS event FROM generate_series(1, coalesce(i.duplicates, 0))
-		UNION ALL
-		SELECT 'ambiguous_seen' FROM generate_series(1, coalesce(i.mismatches, 0))
-	) e
+	CROSS JOIN LATERAL unnest(
+		array_fill('duplicate_seen'::text, ARRAY[greatest(coalesce(i.duplicates, 0), 0)])
+			|| array_fill('ambiguous_seen'::text, ARRAY[greatest(coalesce(i.mismatches, 0), 0)])
+	) AS e(event)
 )
 SELECT key, state, attempt, claim_token, first_seen_at, last_seen_at, lease_until, result, decision
 FROM claimed;
