@@ -117,10 +117,10 @@ export class PostgresStore implements IdempotencyStore {
 		return this.ready;
 	}
 
-	private async query<R extends QueryResultRow>(text: string, values: unknown[], doing: string): Promise<R[]> {
+	private async query<R extends QueryResultRow>(text: string, values: unknown[], doing: string, name?: string): Promise<R[]> {
 		await this.ensureReady();
 		try {
-			return await this.executor.query<R>(text, values);
+			return await this.executor.query<R>(text, values, name);
 		} catch (error) {
 			throw this.translate(error, doing);
 		}
@@ -174,6 +174,7 @@ export class PostgresStore implements IdempotencyStore {
 				requests.map((r) => r.repeats?.mismatches ?? 0),
 			],
 			'claiming keys',
+			`idempotency_claim_${this.schema}`,
 		);
 		const byKey = new Map<string, QueryResultRow>(rows.map((row) => [row.key as string, row]));
 		return requests.map((request) => {
@@ -220,6 +221,7 @@ export class PostgresStore implements IdempotencyStore {
 				actor.node,
 			],
 			'recording a transition',
+			`idempotency_transition_${this.schema}`,
 		);
 		return rows.map((row) => ({
 			key: row.request_key,
@@ -593,6 +595,9 @@ function fromConfig(config: PostgresStoreConfig): PostgresStoreOptions {
 	poolConfig.connectionTimeoutMillis = 10_000;
 	poolConfig.idleTimeoutMillis = 30_000;
 	poolConfig.application_name = 'n8n-nodes-idempotency';
+	// No statement of the store runs long enough to pay back a JIT compilation; a bad row estimate
+	// must not make one compile on every call (see BENCHMARKS.md).
+	poolConfig.options = '-c jit=off';
 	return {
 		kind: 'postgres',
 		schema: config.schema,

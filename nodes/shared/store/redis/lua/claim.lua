@@ -118,7 +118,9 @@ for i = 1, items do
 
 	if effect == 'create' then
 		-- A fresh life: an expired record is replaced whole; its history stays.
-		redis.call('DEL', rk)
+		if record then
+			redis.call('DEL', rk)
+		end
 		after = patchRecord(rk, nil, {
 			state = 'processing',
 			attempt = 1,
@@ -186,4 +188,5 @@ for i = 1, items do
 		after.result or false,
 	}
 end
+flushCounts()
 return replies

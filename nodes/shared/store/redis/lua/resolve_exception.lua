@@ -71,6 +71,7 @@ else
 	end
 end
 if #open == 0 then
+	flushCounts()
 	return { {}, redis.call('HGETALL', rk) }
 end
 
@@ -111,6 +112,7 @@ if resolution == 'discard' then
 		-- The history of a key without a record would otherwise stay for good.
 		expireAfter(hk, CREATED_RETENTION_MS)
 	end
+	flushCounts()
 	return { resolved, redis.call('HGETALL', rk) }
 end
 
@@ -120,6 +122,8 @@ if resolution == 'markProcessed' then
 end
 local _, _, after = applyTransition(rk, hk, key, request, now, actor, fact)
 if after then
+	flushCounts()
 	return { resolved, redis.call('HGETALL', rk) }
 end
+flushCounts()
 return { resolved, {} }

@@ -64,8 +64,14 @@ for i = 1, requests do
 	end
 	local recordAfter = false
 	if after then
-		recordAfter = redis.call('HGETALL', rk)
+		-- The record as the script left it: no need to read it back.
+		recordAfter = {}
+		for field, value in pairs(after) do
+			recordAfter[#recordAfter + 1] = field
+			recordAfter[#recordAfter + 1] = value
+		end
 	end
 	replies[i] = { applied, noop, rejectReason or false, recordAfter }
 end
+flushCounts()
 return replies

@@ -35,6 +35,11 @@ local function pruneStats(before)
 	end
 end
 
+-- Counts are summed in the script and written once per (hour, counter) by flushCounts(), which
+-- every script that records events calls before it returns: one HINCRBY per counter per call
+-- instead of two commands per event.
+local pendingCounts, pendingHours = {}, {}
+
 local function countEvent(now, event, reason)
 	local counter = COUNTER_OF_EVENT[event]
 	if event == 'ambiguous_seen' then
@@ -44,8 +49,19 @@ local function countEvent(now, event, reason)
 		return
 	end
 	local hour = int(now - (now % HOUR_MS))
-	redis.call('HINCRBY', STATS, hour .. ':' .. counter, 1)
-	if redis.call('ZADD', STATS_HOURS, 'NX', hour, hour) == 1 then
-		pruneStats(tonumber(hour) - STATS_KEEP_MS)
+	local field = hour .. ':' .. counter
+	pendingCounts[field] = (pendingCounts[field] or 0) + 1
+	pendingHours[hour] = true
+end
+
+local function flushCounts()
+	for field, n in pairs(pendingCounts) do
+		redis.call('HINCRBY', STATS, field, n)
 	end
+	for hour in pairs(pendingHours) do
+		if redis.call('ZADD', STATS_HOURS, 'NX', hour, hour) == 1 then
+			pruneStats(tonumber(hour) - STATS_KEEP_MS)
+		end
+	end
+	pendingCounts, pendingHours = {}, {}
 end

@@ -94,12 +94,12 @@ local function reindex(member, before, after)
 	redis.call('ZADD', STATE_INDEX[after.state], after.updatedAt, member)
 	if after.state == 'processing' and after.leaseUntil then
 		redis.call('ZADD', LEASE_INDEX, after.leaseUntil, member)
-	else
+	elseif before then
 		redis.call('ZREM', LEASE_INDEX, member)
 	end
 	if after.expiresAt then
 		redis.call('ZADD', EXPIRY_INDEX, after.expiresAt, member)
-	else
+	elseif before then
 		redis.call('ZREM', EXPIRY_INDEX, member)
 	end
 end
