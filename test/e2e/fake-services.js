@@ -173,7 +173,8 @@ function parseExceptionMessage(msg) {
 	return {
 		reason: (text.match(/\(([a-z_]+)\) for key /) || [])[1] || null,
 		owner: (text.match(/ — owner (.+?)\. /) || [])[1] || null,
-		exceptionId: (blocksText.match(/Exception ([0-9a-zA-Z-]+) ·/) || [])[1] || null,
+		// ids are opaque (a uuid on Postgres, uuid.namespace on Redis); "(not stored)" when persist is off
+		exceptionId: ((blocksText.match(/Exception (.+?) · route /) || [])[1] || '').replace(/^\(not stored\)$/, '') || null,
 		occurrences: Number((blocksText.match(/\*Occurrences\*\\n(\d+)/) || [])[1]) || null,
 	};
 }

@@ -1,7 +1,8 @@
 // A real n8n for end-to-end scenarios: Node 24 + n8n from the cache (lib/toolchain.js), a
 // throwaway user folder, its own database (a fresh Postgres database or SQLite), our package
 // installed the community way (lib/community-install.js), credentials and workflows imported
-// and published through n8n's own CLI, then `n8n start` (and `n8n worker`s in queue mode).
+// through n8n's own CLI, `n8n start` (and `n8n worker`s in queue mode), then the workflows
+// published the way the editor does it (n8n 1.x: activated through the CLI before start).
 // Every child runs in its own process group and is killed on exit, failure or signal.
 'use strict';
 
@@ -39,10 +40,13 @@ async function freePort() {
  *  - publish: false to import the workflows without publishing them
  *  - queue: { workers: N, concurrency } to run main + N `n8n worker` (EXECUTIONS_MODE=queue)
  *  - env: extra environment for every n8n process
+ *  - toolchain: { node: { bin }, n8n: { dir, bin } } to run another n8n than the default
+ *    (e.g. n8n 1.123 under the machine's own Node 20; see scenarios/n8n-1.js)
  */
 async function startN8n(opts = {}) {
 	const db = opts.db || 'postgres';
-	const toolchain = await ensureToolchain({ sqlite: db === 'sqlite' });
+	const toolchain = opts.toolchain || (await ensureToolchain({ sqlite: db === 'sqlite' }));
+	const major = n8nMajor(toolchain);
 	const runId = crypto.randomBytes(4).toString('hex');
 	const userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-n8n-'));
 	const logFile = path.join(userFolder, 'n8n.log');
@@ -50,6 +54,7 @@ async function startN8n(opts = {}) {
 	const port = await freePort();
 	const baseUrl = `http://127.0.0.1:${port}`;
 	const bullPrefix = `e2e_bull_${runId}`;
+	const n8nRedisPrefix = `e2e_n8n_${runId}`;
 	const inst = { runId, userFolder, logFile, port, baseUrl, db, processes: [], workers: [], cookie: null, toolchain };
 	log(`n8n run ${runId}: user folder ${userFolder}, port ${port}, db ${db}${opts.queue ? `, queue mode with ${opts.queue.workers} workers` : ''}`);
 
@@ -65,7 +70,10 @@ async function startN8n(opts = {}) {
 			}
 			dbName = null;
 		}
-		if (opts.queue) deleteRedisKeys(`${bullPrefix}*`, opts.queue.redisDb ?? 0);
+		if (opts.queue) {
+			deleteRedisKeys(`${bullPrefix}*`, opts.queue.redisDb ?? 0);
+			deleteRedisKeys(`*${n8nRedisPrefix}*`, opts.queue.redisDb ?? 0);
+		}
 		fs.rmSync(userFolder, { recursive: true, force: true });
 	};
 	onExit(cleanup);
@@ -99,6 +107,10 @@ async function startN8n(opts = {}) {
 					DB_POSTGRESDB_PORT: String(PG.port),
 					DB_POSTGRESDB_USER: PG.user,
 					DB_POSTGRESDB_PASSWORD: PG.password,
+					// n8n's default pool of 2 connections is starved by 50+ concurrent executions
+					// saving their data: its 5 s health ping then fails and n8n answers every
+					// request with 503 "Database is not ready!" for a while
+					DB_POSTGRESDB_POOL_SIZE: '10',
 				}
 			: { DB_TYPE: 'sqlite' }),
 		...(opts.queue
@@ -108,6 +120,11 @@ async function startN8n(opts = {}) {
 					QUEUE_BULL_REDIS_PORT: String(REDIS.port),
 					QUEUE_BULL_REDIS_DB: String(opts.queue.redisDb ?? 0),
 					QUEUE_BULL_PREFIX: bullPrefix,
+					// n8n's own Redis keys (webhook cache, instance registry) and pub/sub channels
+					// are under "n8n:" by default, shared by every queue-mode n8n on this Redis: a
+					// stale cached webhook of another run makes publishing fail with "There is a
+					// conflict with one of the webhooks", and commands would cross between runs
+					N8N_REDIS_KEY_PREFIX: n8nRedisPrefix,
 					QUEUE_HEALTH_CHECK_ACTIVE: 'false',
 					OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
 				}
@@ -144,12 +161,23 @@ async function startN8n(opts = {}) {
 			fs.writeFileSync(file, JSON.stringify(workflows.map((wf) => ({ ...wf, active: false })), null, 2));
 			log(`importing ${workflows.length} workflow(s): ${workflows.map((wf) => `${wf.id} "${wf.name}"`).join(', ')}`);
 			await n8nCli(['import:workflow', `--input=${file}`], 'import:workflow');
-			// n8n 2.x: "active" means a published version; publish before start so the webhooks register
-			if (opts.publish !== false) for (const wf of workflows) await n8nCli(['publish:workflow', `--id=${wf.id}`], 'publish:workflow');
+			// n8n 1.x has no publishing: a workflow is activated, all in one command.
+			if (opts.publish !== false && major < 2) await n8nCli(['update:workflow', '--all', '--active=true'], 'update:workflow');
 		}
 
-		inst.webhookProbes = opts.publish === false ? [] : workflows.flatMap(webhookProbes);
+		const probes = opts.publish === false ? [] : workflows.flatMap(webhookProbes);
+		// n8n 2.x: "active" means a published version. `n8n publish:workflow` boots n8n once per
+		// workflow (~6 s each); the editor's Publish (the REST call below) takes milliseconds.
+		const publishLive = opts.publish !== false && major >= 2 && workflows.length > 0;
+		inst.webhookProbes = publishLive ? [] : probes;
 		await startMain(inst, logStream);
+		if (publishLive) {
+			const t0 = Date.now();
+			for (const wf of workflows) await publishWorkflow(inst, wf.id);
+			inst.webhookProbes = probes; // a restart waits for them too
+			await waitForWebhooks(inst, inst.main, `main${inst.mainStarts > 1 ? `-${inst.mainStarts - 1}` : ''}`);
+			log(`published ${workflows.length} workflow(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+		}
 		for (let i = 0; i < (opts.queue?.workers || 0); i++) await startWorker(inst, logStream, i, opts.queue.concurrency || 10);
 	} catch (err) {
 		log(`n8n failed to come up; last log lines:\n${tail(logFile, 40)}`);
@@ -204,9 +232,14 @@ async function startMain(inst, logStream) {
 	});
 	// /healthz answers as soon as the HTTP server listens; webhooks are registered a moment later.
 	await waitFor('n8n editor ready', main, async () => fs.readFileSync(inst.logFile, 'utf8').includes(`[${label}] Editor is now accessible`));
-	// n8n 2.x publishes workflows asynchronously (its publication outbox), after the editor is
-	// up: wait until every published webhook path is registered. A request with another method
-	// than the webhook's tells "registered for other methods" from "not registered".
+	await waitForWebhooks(inst, main, label);
+	log(`n8n main ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+// n8n 2.x publishes workflows asynchronously (its publication outbox), after the editor is
+// up: wait until every published webhook path is registered. A request with another method
+// than the webhook's tells "registered for other methods" from "not registered".
+async function waitForWebhooks(inst, main, label) {
 	for (const probe of inst.webhookProbes || []) {
 		await waitFor(`webhook ${probe.method} /webhook/${probe.path} registered`, main, async () => {
 			// n8n gives up on a workflow it cannot load and says so once; do not wait out the timeout
@@ -219,7 +252,21 @@ async function startMain(inst, logStream) {
 			return res && (res.status !== 404 || /Did you mean to make a/.test(await res.text()));
 		});
 	}
-	log(`n8n main ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+// What the editor's Publish button does: publish the workflow's current version.
+async function publishWorkflow(inst, id) {
+	const wf = await rest(inst, `/rest/workflows/${id}`);
+	const versionId = wf.json?.data?.versionId;
+	if (wf.status !== 200 || !versionId) throw new Error(`GET /rest/workflows/${id}: ${wf.status} ${wf.text.slice(0, 300)}`);
+	const res = await rest(inst, `/rest/workflows/${id}/activate`, { method: 'POST', body: { versionId } });
+	if (res.status !== 200) throw new Error(`publishing workflow ${id}: ${res.status} ${res.text.slice(0, 500)}`);
+}
+
+// The major version of the n8n a toolchain holds (its CLI differs between 1.x and 2.x).
+function n8nMajor(toolchain) {
+	const pkg = JSON.parse(fs.readFileSync(path.join(toolchain.n8n.dir, 'node_modules', 'n8n', 'package.json'), 'utf8'));
+	return Number(pkg.version.split('.')[0]);
 }
 
 function webhookProbes(wf) {

@@ -8,7 +8,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { run, log } = require('./proc');
+const { run, log, onExit } = require('./proc');
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 
@@ -19,6 +19,7 @@ async function packPackage({ packageDir = REPO, build = true } = {}) {
 		await run('npm', ['run', 'build'], { cwd: packageDir, label: 'npm run build' });
 	}
 	const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-pack-'));
+	onExit(() => fs.rmSync(outDir, { recursive: true, force: true }));
 	const out = await run('npm', ['pack', '--json', '--pack-destination', outDir], { cwd: packageDir, label: 'npm pack' });
 	const info = JSON.parse(out.slice(out.indexOf('[')));
 	const tarball = path.join(outDir, info[0].filename);

@@ -36,9 +36,11 @@ function shortId() {
 /**
  * A copy of an example for one run: `services` ({ crm, ledger, slack } with `.url`) replace
  * the placeholder URLs; `store` selects postgres or redis on every node of this package;
- * `pathSuffix` makes each webhook path unique; `tweak(node)` may change any node.
+ * `pathSuffix` makes each webhook path unique; `namespaceSuffix` gives the variant a key space
+ * of its own (so one scenario's stats and open exceptions are not another's); `tweak(node)`
+ * may change any node.
  */
-function prepareWorkflow(example, { services = {}, store = 'postgres', pathSuffix = '', tweak } = {}) {
+function prepareWorkflow(example, { services = {}, store = 'postgres', pathSuffix = '', namespaceSuffix = '', tweak } = {}) {
 	let text = JSON.stringify(typeof example === 'string' ? loadExample(example) : example);
 	for (const [svc, placeholder] of Object.entries(PLACEHOLDERS)) {
 		if (services[svc]) text = text.split(placeholder).join(services[svc].url);
@@ -53,6 +55,9 @@ function prepareWorkflow(example, { services = {}, store = 'postgres', pathSuffi
 		}
 		if (node.type.startsWith(`${PACKAGE}.`)) {
 			node.parameters.store = store;
+			if (namespaceSuffix && typeof node.parameters.namespace === 'string' && !node.parameters.namespace.startsWith('=')) {
+				node.parameters.namespace = `${node.parameters.namespace}-${namespaceSuffix}`;
+			}
 			node.credentials = { [CREDENTIAL_TYPES[store]]: { id: CREDENTIAL_IDS[store], name: CREDENTIAL_NAMES[store] } };
 		}
 		if (tweak) tweak(node);
@@ -60,9 +65,16 @@ function prepareWorkflow(example, { services = {}, store = 'postgres', pathSuffi
 	return wf;
 }
 
-function webhookPath(wf) {
-	const hook = wf.nodes.find((n) => n.type === 'n8n-nodes-base.webhook');
+// The path of the workflow's webhook; `name` picks one when the workflow has several.
+function webhookPath(wf, name) {
+	const hook = wf.nodes.find((n) => n.type === 'n8n-nodes-base.webhook' && (!name || n.name === name));
+	if (!hook) throw new Error(`workflow "${wf.name}" has no webhook${name ? ` named "${name}"` : ''}`);
 	return hook.parameters.path;
+}
+
+// The namespace the variant's Guard uses (after namespaceSuffix).
+function guardNamespace(wf) {
+	return wf.nodes.find((n) => n.type === `${PACKAGE}.idempotencyGuard`).parameters.namespace;
 }
 
 /**
@@ -107,4 +119,4 @@ function makeStoreCredentials() {
 	};
 }
 
-module.exports = { loadExample, prepareWorkflow, webhookPath, makeStoreCredentials, PLACEHOLDERS, shortId };
+module.exports = { loadExample, prepareWorkflow, webhookPath, guardNamespace, makeStoreCredentials, PLACEHOLDERS, shortId, PACKAGE };

@@ -1,29 +1,32 @@
 // Invoice posting (examples/invoice-posting.json) in a real n8n, on Postgres and on Redis:
 // the key is supplier + invoice number + period and the fingerprint amount + currency, so a
 // redelivery is answered with the stored invoice id, while the same invoice with a changed
-// amount is quarantined to its owner (payload_mismatch) and never posted twice.
+// amount is quarantined to its owner (payload_mismatch) and never posted twice: one Slack
+// message, one open exception (the Router's listOpen, the Ledger's stats), and the key's
+// history in the State Ledger.
 'use strict';
 
 const assert = require('assert/strict');
-const { prepareWorkflow, webhookPath, makeStoreCredentials } = require('../lib/workflows');
-
-const STORES = ['postgres', 'redis'];
+const { prepareWorkflow, webhookPath, guardNamespace } = require('../lib/workflows');
+const { historyOf, invoiceKey, STORES } = require('../lib/inspector');
 
 const invoice = (store) => ({ supplierId: `SUP-${store}-17`, invoiceNumber: 'INV-2026-0042', period: '2026-10', amount: '1250.00', currency: 'EUR' });
 const ledgerKey = (inv) => [inv.supplierId, inv.invoiceNumber, inv.period].join('|');
 
 module.exports = {
 	name: 'invoice-posting',
+	order: 20,
+	workflows: ({ services }) => Object.fromEntries(STORES.map((store) => [store, prepareWorkflow('invoice-posting', { services, store, pathSuffix: store })])),
 	async run(ctx) {
-		const { services } = ctx;
-		const stores = makeStoreCredentials();
-		ctx.onCleanup(stores.cleanup);
-		const variants = STORES.map((store) => ({ store, wf: prepareWorkflow('invoice-posting', { services, store, pathSuffix: store }) }));
-		const n8n = await ctx.startN8n({ packed: ctx.packed, credentials: stores.credentials, workflows: variants.map((v) => v.wf) });
+		const { services, n8n, inspector } = ctx;
 
-		for (const { store, wf } of variants) {
+		for (const store of STORES) {
+			const wf = ctx.workflows[store];
 			const path = webhookPath(wf);
+			const namespace = guardNamespace(wf);
 			const inv = invoice(store);
+			const key = invoiceKey(inv);
+			let exceptionId = null;
 
 			await ctx.test(`${store}: an invoice is posted once; its redelivery gets the stored invoice id`, async () => {
 				const first = await n8n.webhook(path, inv);
@@ -44,15 +47,35 @@ module.exports = {
 				assert.equal(sent.length, 1, 'Slack messages');
 				assert.equal(sent[0].parsed.reason, 'payload_mismatch');
 				assert.equal(sent[0].parsed.owner, '@finance-controller');
-				assert.ok(sent[0].parsed.exceptionId, 'the message names the stored exception');
+				exceptionId = sent[0].parsed.exceptionId;
+				assert.ok(exceptionId, 'the message names the stored exception');
 
 				// the sender retries the changed invoice: still quarantined, on the same open exception
 				const retry = await n8n.webhook(path, changed);
 				assert.equal(retry.status, 202, retry.text);
 				const repeat = services.slack.messages[services.slack.messages.length - 1].parsed;
-				assert.equal(repeat.exceptionId, sent[0].parsed.exceptionId, 'one open exception, not two');
+				assert.equal(repeat.exceptionId, exceptionId, 'one open exception, not two');
 				assert.equal(repeat.occurrences, 2);
 				assert.equal(services.ledger.writeCount(ledgerKey(inv)), 1, 'ledger writes');
+			});
+
+			await ctx.test(`${store}: the Router lists exactly one open exception for the invoice, the Ledger's stats count it`, async () => {
+				const { stats, openExceptions } = await inspector.report(store, namespace);
+				const forKey = openExceptions.filter((e) => e.key === key);
+				assert.equal(forKey.length, 1, `open exceptions for ${key}: ${JSON.stringify(openExceptions)}`);
+				assert.equal(forKey[0].id, exceptionId);
+				assert.equal(forKey[0].reason, 'payload_mismatch');
+				assert.equal(forKey[0].owner, '@finance-controller');
+				assert.equal(forKey[0].occurrences, 2);
+				assert.equal(forKey[0].status, 'open');
+				assert.equal(stats.openExceptions, 1, `stats: ${JSON.stringify(stats)}`);
+				assert.equal(stats.ambiguousByReason?.payload_mismatch, 2, `stats: ${JSON.stringify(stats)}`);
+			});
+
+			await ctx.test(`${store}: the State Ledger's history of the invoice key, in order`, async () => {
+				const record = await inspector.key(store, namespace, key);
+				assert.equal(record.state, 'processed', 'the posted invoice stays processed');
+				assert.deepEqual(historyOf(record), ['claimed', 'processed', 'duplicate_seen', 'ambiguous_seen(payload_mismatch)', 'ambiguous_seen(payload_mismatch)']);
 			});
 		}
 	},
