@@ -29,6 +29,7 @@ import type {
 } from '../types';
 import { poolExecutor, type SqlExecutor } from './executor';
 import { migrate } from './migrate';
+import { counterOf, StatsBuilder } from '../stats';
 
 export interface PostgresStoreConfig {
 	host: string;
@@ -320,47 +321,18 @@ export class PostgresStore implements IdempotencyStore {
 			[namespace, since, until],
 			'counting events',
 		);
-		const stats: NamespaceStats = {
-			namespace,
-			since,
-			until,
-			new: 0,
-			duplicate: 0,
-			ambiguous: 0,
-			ambiguousByReason: {},
-			processed: 0,
-			failed: 0,
-			released: 0,
-			openExceptions: 0,
-		};
+		const builder = new StatsBuilder(namespace, since, until);
+		for (const row of rows) {
+			const counter = counterOf(row.event);
+			if (counter) builder.add(counter, num(row.n), row.reason);
+		}
 		const open = await this.query(
 			`SELECT count(*)::bigint AS n FROM ${this.q}.exceptions WHERE namespace = $1 AND status = 'open'`,
 			[namespace],
 			'counting open exceptions',
 		);
-		stats.openExceptions = num(open[0].n);
-		for (const row of rows) {
-			const n = num(row.n);
-			switch (row.event) {
-				case 'claimed':
-				case 'reclaimed':
-					stats.new += n;
-					break;
-				case 'duplicate_seen':
-					stats.duplicate += n;
-					break;
-				case 'ambiguous_seen':
-					stats.ambiguous += n;
-					stats.ambiguousByReason[row.reason] = (stats.ambiguousByReason[row.reason] ?? 0) + n;
-					break;
-				case 'processed':
-				case 'failed':
-				case 'released':
-					stats[row.event as 'processed' | 'failed' | 'released'] += n;
-					break;
-			}
-		}
-		return stats;
+		builder.stats.openExceptions = num(open[0].n);
+		return builder.stats;
 	}
 
 	async purge(namespace: string, now?: number): Promise<PurgeResult> {

@@ -7,6 +7,7 @@ import { randomUUID } from 'crypto';
 import { Cluster, Redis } from 'ioredis';
 import { InvalidInputError } from '../errors';
 import { validateKeyPrefix } from '../identifiers';
+import { StatsBuilder, type StatsCounter } from '../stats';
 import {
 	MAX_CHUNK,
 	RecordState,
@@ -329,39 +330,15 @@ export class RedisStore implements IdempotencyStore {
 			const reply = (await this.scripts.stats(keys.scriptKeys, [hourOf(since), hourOf(until)])) as Array<
 				string | number
 			>;
-			const stats: NamespaceStats = {
-				namespace,
-				since,
-				until,
-				new: 0,
-				duplicate: 0,
-				ambiguous: 0,
-				ambiguousByReason: {},
-				processed: 0,
-				failed: 0,
-				released: 0,
-				openExceptions: 0,
-			};
+			const builder = new StatsBuilder(namespace, since, until);
 			for (let i = 0; i + 1 < reply.length; i += 2) {
 				const counter = String(reply[i]);
 				const count = Number(reply[i + 1]);
-				if (counter.startsWith('ambiguous:')) {
-					const reason = counter.slice('ambiguous:'.length);
-					stats.ambiguous += count;
-					stats.ambiguousByReason[reason] = (stats.ambiguousByReason[reason] ?? 0) + count;
-				} else if (counter === 'openExceptions') {
-					stats.openExceptions = count;
-				} else if (
-					counter === 'new' ||
-					counter === 'duplicate' ||
-					counter === 'processed' ||
-					counter === 'failed' ||
-					counter === 'released'
-				) {
-					stats[counter] += count;
-				}
+				if (counter === 'openExceptions') builder.stats.openExceptions = count;
+				else if (counter.startsWith('ambiguous:')) builder.add('ambiguous', count, counter.slice('ambiguous:'.length));
+				else if (['new', 'duplicate', 'processed', 'failed', 'released'].includes(counter)) builder.add(counter as StatsCounter, count);
 			}
-			return stats;
+			return builder.stats;
 		});
 	}
 
