@@ -7,17 +7,21 @@ import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { closeAllStores } from '../../nodes/shared/store/registry';
 import { blockKitProblems } from '../helpers/blockKit';
-import { mockContext, postgresCredential, type ParameterValue } from '../helpers/n8nContext';
+import { mockContext, postgresCredential, redisCredential, type ParameterValue } from '../helpers/n8nContext';
+import { deletePrefix, uniquePrefix } from '../helpers/redis';
 import { dropSchema, uniqueSchema } from '../helpers/postgres';
 
 const schema = uniqueSchema('router_node');
-const credentials = { idempotencyPostgresApi: postgresCredential(schema) };
+const prefix = uniquePrefix('router_node');
+const credentials = { idempotencyPostgresApi: postgresCredential(schema), idempotencyRedisApi: redisCredential(prefix) };
+let store: 'postgres' | 'redis' = 'postgres';
 let namespace = '';
 let n = 0;
 
 afterAll(async () => {
 	await closeAllStores();
 	await dropSchema(schema);
+	await deletePrefix(prefix);
 });
 beforeEach(() => {
 	namespace = `router-${Date.now()}-${n++}`;
@@ -34,7 +38,7 @@ const rules = {
 async function guard(invoices: Array<{ id: string; amount: number }>) {
 	const context = mockContext({
 		items: invoices.map((body) => ({ json: { body } })),
-		parameters: { store: 'postgres', namespace, keySource: 'fields', keyFields: 'body.id', fingerprint: 'fields', fingerprintFields: 'body.amount', options: {} },
+		parameters: { store, namespace, keySource: 'fields', keyFields: 'body.id', fingerprint: 'fields', fingerprintFields: 'body.amount', options: {} },
 		credentials,
 	});
 	return new IdempotencyGuard().execute.call(context);
@@ -45,7 +49,7 @@ async function router(items: INodeExecutionData[], parameters: Record<string, Pa
 		items,
 		nodeName: 'Router',
 		executionId: 'ex-9',
-		parameters: { store: 'postgres', operation: 'route', keySource: 'metadata', reason: 'fromItem', rules, fallbackOwner: 'team-ops', options: {}, ...parameters },
+		parameters: { store, operation: 'route', keySource: 'metadata', reason: 'fromItem', rules, fallbackOwner: 'team-ops', options: {}, ...parameters },
 		credentials,
 		...more,
 		extra: { getParentNodes: () => [], getWorkflowDataProxy: () => ({}) },
@@ -55,7 +59,11 @@ async function router(items: INodeExecutionData[], parameters: Record<string, Pa
 
 const exceptionOf = (item: INodeExecutionData) => item.json.exception as IDataObject;
 
-describe('Exception Router node', () => {
+describe.each(['postgres', 'redis'] as const)('Exception Router node on %s', (kind) => {
+	beforeAll(() => {
+		store = kind;
+	});
+
 	it('builds one output per rule plus Unrouted, named by the rules', () => {
 		expect(configuredOutputs({ operation: 'route', rules }).map((o) => o.displayName)).toEqual(['Finance review', 'Big invoices', 'Stale', 'Unrouted']);
 		expect(configuredOutputs({ operation: 'route', rules: { rule: [{ outputName: '' }] } }).map((o) => o.displayName)).toEqual(['Rule 1', 'Unrouted']);
@@ -69,7 +77,7 @@ describe('Exception Router node', () => {
 		expect(outputs.map((o) => o.length)).toEqual([1, 0, 0, 0]);
 		const exception = exceptionOf(outputs[0][0]);
 		expect(exception).toMatchObject({ namespace, key: 'INV-1', reason: 'payload_mismatch', owner: 'U024BE7LH', severity: 'high', route: 'Finance review', status: 'open', occurrences: 1, executionId: 'ex-9', executionUrl: 'http://localhost:5678/workflow/wf-1/executions/ex-9', attempt: 1 });
-		expect(exception.id).toMatch(/^[0-9a-f-]{36}$/);
+		expect(exception.id).toMatch(/^[0-9a-f]{8}-[0-9a-f-]{27}/);
 		const slack = outputs[0][0].json.slack as { text: string; blocks: unknown[] };
 		expect(blockKitProblems(slack)).toEqual([]);
 		expect(JSON.stringify(slack.blocks)).toContain('<@U024BE7LH>');
@@ -88,7 +96,7 @@ describe('Exception Router node', () => {
 		expect(open).toHaveLength(1);
 		const ledger = mockContext({
 			items: [{ json: {} }],
-			parameters: { store: 'postgres', operation: 'stats', namespace, sinceHours: 1 },
+			parameters: { store, operation: 'stats', namespace, sinceHours: 1 },
 			credentials,
 		});
 		const [[stats]] = await new StateLedger().execute.call(ledger);

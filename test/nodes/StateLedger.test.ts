@@ -6,17 +6,22 @@ import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { closeAllStores } from '../../nodes/shared/store/registry';
-import { mockContext, postgresCredential, type ParameterValue } from '../helpers/n8nContext';
-import { dropSchema, sql, uniqueSchema } from '../helpers/postgres';
+import { mockContext, postgresCredential, redisCredential, type ParameterValue } from '../helpers/n8nContext';
+import { dropSchema, uniqueSchema } from '../helpers/postgres';
+import { deletePrefix, uniquePrefix } from '../helpers/redis';
 
 const schema = uniqueSchema('ledger_node');
-const credentials = { idempotencyPostgresApi: postgresCredential(schema) };
+const prefix = uniquePrefix('ledger_node');
+const credentials = { idempotencyPostgresApi: postgresCredential(schema), idempotencyRedisApi: redisCredential(prefix) };
+let store: 'postgres' | 'redis' = 'postgres';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let namespace = '';
 let n = 0;
 
 afterAll(async () => {
 	await closeAllStores();
 	await dropSchema(schema);
+	await deletePrefix(prefix);
 });
 beforeEach(() => {
 	namespace = `ledger-${Date.now()}-${n++}`;
@@ -25,7 +30,7 @@ beforeEach(() => {
 async function guard(emails: string[], options: IDataObject = {}) {
 	const context = mockContext({
 		items: emails.map((email) => ({ json: { email } })),
-		parameters: { store: 'postgres', namespace, keySource: 'fields', keyFields: 'email', fingerprint: 'none', options },
+		parameters: { store, namespace, keySource: 'fields', keyFields: 'email', fingerprint: 'none', options },
 		credentials,
 	});
 	return new IdempotencyGuard().execute.call(context);
@@ -41,7 +46,7 @@ async function ledger(
 	const context = mockContext({
 		items,
 		nodeName: 'Ledger',
-		parameters: { store: 'postgres', keySource: 'metadata', options: {}, ...parameters },
+		parameters: { store, keySource: 'metadata', options: {}, ...parameters },
 		credentials,
 		...more,
 		extra: {
@@ -64,7 +69,11 @@ async function ledger(
 
 const crmResponse = (id: string, from: number): INodeExecutionData => ({ json: { id, created: true }, pairedItem: { item: from } });
 
-describe('State Ledger node', () => {
+describe.each(['postgres', 'redis'] as const)('State Ledger node on %s', (kind) => {
+	beforeAll(() => {
+		store = kind;
+	});
+
 	it('marks processed through lineage when the write replaced the json, and duplicates then get the result', async () => {
 		const [fresh] = await guard(['a@x', 'b@x']);
 		const responses = [crmResponse('c-1', 0), crmResponse('c-2', 1)];
@@ -90,7 +99,7 @@ describe('State Ledger node', () => {
 
 	it('rejects a stale worker whose lease was taken over (claim_lost) and leaves the new owner alone', async () => {
 		const [stale] = await guard(['a@x'], { leaseSeconds: 1 });
-		await sql(`UPDATE "${schema}".records SET lease_until = 0 WHERE namespace = $1`, [namespace]);
+		await sleep(1100);
 		const [taken] = await guard(['a@x'], { onLeaseExpired: 'reclaim' });
 		const [applied, rejected] = await ledger(stale, { operation: 'markProcessed', result: '{"by":"stale"}' });
 		expect(applied).toHaveLength(0);
@@ -138,8 +147,9 @@ describe('State Ledger node', () => {
 	});
 
 	it('lists stuck claims, pages with a cursor, and counts stats', async () => {
-		await guard(['a', 'b', 'c', 'd']);
-		await sql(`UPDATE "${schema}".records SET lease_until = 1 WHERE namespace = $1 AND key IN ('a', 'b', 'c')`, [namespace]);
+		await guard(['a', 'b', 'c'], { leaseSeconds: 1 });
+		await guard(['d']);
+		await sleep(1100);
 		const [page1] = await ledger([{ json: {} }], { operation: 'list', namespace, stuckOnly: true, limit: 2 });
 		expect(page1).toHaveLength(2);
 		const cursor = page1[0].json.nextCursor as string;
@@ -156,8 +166,8 @@ describe('State Ledger node', () => {
 		const [fresh] = await guard(['a@x']);
 		await expect(ledger(fresh, { operation: 'markProcessed', result: { blob: 'x'.repeat(70_000) } })).rejects.toThrow(/Item 0: Result is \d+ bytes; at most 65536/);
 		await expect(ledger(fresh, { operation: 'markProcessed', result: '{not json' })).rejects.toThrow(/Item 0: Result is not valid JSON/);
-		const rows = await sql<{ state: string }>(`SELECT state FROM "${schema}".records WHERE namespace = $1`, [namespace]);
-		expect(rows).toEqual([{ state: 'processing' }]);
+		const [got] = await ledger(fresh, { operation: 'get' });
+		expect(got[0].json).toMatchObject({ state: 'processing', result: null });
 	});
 
 	it('names the item that has no metadata, and routes it to Rejected under continueOnFail', async () => {
