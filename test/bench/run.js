@@ -9,6 +9,12 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+// `npm run bench -- --n8n [options]`: the benchmark in a real n8n instead (test/bench/n8n/run.js).
+if (process.argv.includes('--n8n')) {
+	const n8nBench = require('child_process').spawnSync(process.execPath, [path.join(__dirname, 'n8n', 'run.js'), ...process.argv.slice(2).filter((a) => a !== '--n8n')], { stdio: 'inherit' });
+	process.exit(n8nBench.status ?? 1);
+}
+
 const root = path.resolve(__dirname, '..', '..');
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'idem-bench-'));
 

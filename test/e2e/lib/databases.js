@@ -37,7 +37,11 @@ function redisCli(args, opts = {}) {
 
 function deleteRedisKeys(pattern, db = 0) {
 	try {
-		const keys = redisCli(['-n', String(db), '--scan', '--pattern', pattern]).split('\n').filter(Boolean);
+		// --scan prints every key: allow far more than execFileSync's 1 MB default, or a large run
+		// (hundreds of thousands of keys) would fail here and leak all of them.
+		const keys = redisCli(['-n', String(db), '--scan', '--pattern', pattern], { maxBuffer: 1024 * 1024 * 1024 })
+			.split('\n')
+			.filter(Boolean);
 		for (let i = 0; i < keys.length; i += 500) redisCli(['-n', String(db), 'DEL', ...keys.slice(i, i + 500)], { stdio: 'ignore' });
 		return keys.length;
 	} catch {
