@@ -8,6 +8,7 @@ import {
 	type IExecuteFunctions,
 	type INodeExecutionData,
 } from 'n8n-workflow';
+import { groupBy } from '../shared/engine/batch';
 import { slackMessage } from '../shared/engine/slack';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError } from '../shared/n8n/errors';
@@ -160,9 +161,7 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 
 	const stored = new Map<number, ExceptionRecord>();
 	if (persist && routed.length > 0) {
-		const byNamespace = new Map<string, Routed[]>();
-		for (const r of routed) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r]);
-		for (const [namespace, list] of byNamespace) {
+		for (const [namespace, list] of groupBy(routed, (r) => r.namespace)) {
 			const requests: OpenExceptionRequest[] = list.map((r) => ({ key: r.key, reason: r.reason, owner: r.owner, severity: r.severity, route: r.route }));
 			const records = await store.recordExceptions(namespace, requests, actor);
 			list.forEach((r, n) => stored.set(r.index, records[n]));

@@ -8,6 +8,7 @@ import {
 	type IExecuteFunctions,
 	type INodeExecutionData,
 } from 'n8n-workflow';
+import { groupBy } from '../shared/engine/batch';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError, nodeError } from '../shared/n8n/errors';
 import { findMetadata, upstreamGuards } from '../shared/n8n/metadata';
@@ -162,7 +163,7 @@ async function transitions(
 	const verifyClaim = options.verifyClaim !== false;
 	const force = options.force === true;
 
-	const byNamespace = new Map<string, Array<{ index: number; request: TransitionRequest }>>();
+	const planned: Array<{ index: number; namespace: string; request: TransitionRequest }> = [];
 	const failed: Array<{ index: number; error: NodeOperationError }> = [];
 	for (let i = 0; i < items.length; i++) {
 		try {
@@ -177,9 +178,7 @@ async function transitions(
 				resultJson: kind === 'markProcessed' ? resultJsonOf(ctx.getNodeParameter('result', i, null), i) : null,
 				errorMessage: kind === 'markFailed' ? errorMessageOf(ctx, i) : null,
 			};
-			const list = byNamespace.get(ref.namespace) ?? [];
-			list.push({ index: i, request });
-			byNamespace.set(ref.namespace, list);
+			planned.push({ index: i, namespace: ref.namespace, request });
 		} catch (error) {
 			const problem = itemError(ctx, error, i);
 			if (!ctx.continueOnFail()) throw problem;
@@ -189,7 +188,7 @@ async function transitions(
 
 	const outcome = new Map<number, INodeExecutionData>();
 	const actor = actorOf(ctx);
-	for (const [namespace, list] of byNamespace) {
+	for (const [namespace, list] of groupBy(planned, (entry) => entry.namespace)) {
 		let results;
 		try {
 			results = await store.transition(namespace, list.map((entry) => entry.request), actor);

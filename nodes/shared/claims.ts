@@ -2,7 +2,7 @@
 // per namespace, polling for the `wait` mode, and undoing fresh claims of earlier chunks when a
 // later chunk fails, so a failed input leaves no key stuck in `processing`.
 
-import { chunk } from './engine/batch';
+import { chunk, groupBy } from './engine/batch';
 import type { Actor, ClaimDecision, ClaimPolicy, ClaimRequest, IdempotencyStore } from './store/types';
 import { MAX_CHUNK } from './store/types';
 
@@ -33,13 +33,7 @@ async function claimOnce(
 	done: ClaimDecision[][],
 ): Promise<Map<ClaimJob, ClaimDecision>> {
 	const decided = new Map<ClaimJob, ClaimDecision>();
-	const byNamespace = new Map<string, ClaimJob[]>();
-	for (const job of jobs) {
-		const list = byNamespace.get(job.namespace) ?? [];
-		list.push(job);
-		byNamespace.set(job.namespace, list);
-	}
-	for (const [namespace, list] of byNamespace) {
+	for (const [namespace, list] of groupBy(jobs, (job) => job.namespace)) {
 		for (const part of chunk(list, MAX_CHUNK)) {
 			const decisions = await store.claim(
 				namespace,
@@ -98,9 +92,7 @@ async function releaseFreshClaims(store: IdempotencyStore, committed: ClaimDecis
 		const fresh = (decisions as Array<ClaimDecision & { namespace: string }>).filter(
 			(d) => d.outcome === 'new' && d.reason === 'first_seen' && d.attempt === 1 && d.claimToken,
 		);
-		const byNamespace = new Map<string, typeof fresh>();
-		for (const d of fresh) byNamespace.set(d.namespace, [...(byNamespace.get(d.namespace) ?? []), d]);
-		for (const [namespace, list] of byNamespace) {
+		for (const [namespace, list] of groupBy(fresh, (d) => d.namespace)) {
 			await store
 				.transition(
 					namespace,

@@ -30,6 +30,7 @@ import type {
 import { poolExecutor, type SqlExecutor } from './executor';
 import { migrate } from './migrate';
 import { counterOf, StatsBuilder } from '../stats';
+import { distinctExceptions, inRequestOrder } from '../exceptions';
 
 export interface PostgresStoreConfig {
 	host: string;
@@ -348,14 +349,7 @@ export class PostgresStore implements IdempotencyStore {
 	): Promise<ExceptionRecord[]> {
 		if (requests.length === 0) return [];
 		// One row per (key, reason): repeats inside this call add to its occurrences.
-		const distinct = new Map<string, { request: OpenExceptionRequest; occurrences: number }>();
-		for (const request of requests) {
-			const id = JSON.stringify([request.key, request.reason]);
-			const entry = distinct.get(id);
-			if (entry) entry.occurrences++;
-			else distinct.set(id, { request, occurrences: 1 });
-		}
-		const entries = [...distinct.values()];
+		const entries = distinctExceptions(requests);
 		const rows = await this.query(
 			this.sql.recordExceptions,
 			[
@@ -372,8 +366,7 @@ export class PostgresStore implements IdempotencyStore {
 			],
 			'recording exceptions',
 		);
-		const byId = new Map(rows.map((row) => [JSON.stringify([row.key, row.reason]), toException(row)]));
-		return requests.map((request) => byId.get(JSON.stringify([request.key, request.reason]))!);
+		return inRequestOrder(requests, rows.map(toException));
 	}
 
 	async resolveException(request: ResolveExceptionRequest, actor: Actor, now?: number): Promise<ResolveExceptionResult> {

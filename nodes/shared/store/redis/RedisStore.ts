@@ -5,7 +5,9 @@
 
 import { randomUUID } from 'crypto';
 import { Cluster, Redis } from 'ioredis';
+import { groupBy } from '../../engine/batch';
 import { InvalidInputError } from '../errors';
+import { distinctExceptions, inRequestOrder } from '../exceptions';
 import { validateKeyPrefix } from '../identifiers';
 import { StatsBuilder, type StatsCounter } from '../stats';
 import {
@@ -375,17 +377,10 @@ export class RedisStore implements IdempotencyStore {
 	): Promise<ExceptionRecord[]> {
 		if (requests.length === 0) return [];
 		const keys = this.keys(namespace);
-		const distinct = new Map<string, { request: OpenExceptionRequest; occurrences: number }>();
-		for (const request of requests) {
-			checkExceptionRequest(request);
-			const pair = JSON.stringify([request.key, request.reason]);
-			const entry = distinct.get(pair);
-			if (entry) entry.occurrences++;
-			else distinct.set(pair, { request, occurrences: 1 });
-		}
+		for (const request of requests) checkExceptionRequest(request);
 		const args: ScriptArg[] = [nowArg(now), namespace, ...actorArgs(actor)];
-		const byPair = new Map<string, ExceptionRecord>();
-		const entries = [...distinct.values()];
+		const recorded: ExceptionRecord[] = [];
+		const entries = distinctExceptions(requests);
 		for (let i = 0; i < entries.length; i += MAX_CHUNK) {
 			const chunk = entries.slice(i, i + MAX_CHUNK);
 			const scriptKeys = [...keys.scriptKeys];
@@ -412,11 +407,9 @@ export class RedisStore implements IdempotencyStore {
 				);
 				return recorded;
 			});
-			exceptions.forEach((exception, n) =>
-				byPair.set(JSON.stringify([chunk[n].request.key, chunk[n].request.reason]), exception),
-			);
+			recorded.push(...exceptions);
 		}
-		return requests.map((request) => byPair.get(JSON.stringify([request.key, request.reason]))!);
+		return inRequestOrder(requests, recorded);
 	}
 
 	/**
@@ -545,10 +538,8 @@ export class RedisStore implements IdempotencyStore {
 		refs: Array<{ uuid: string; namespace: string } | null>,
 	): Promise<Array<ExceptionRecord | null>> {
 		const found: Array<ExceptionRecord | null> = refs.map(() => null);
-		const byNamespace = new Map<string, number[]>();
-		refs.forEach((ref, i) => {
-			if (ref) byNamespace.set(ref.namespace, [...(byNamespace.get(ref.namespace) ?? []), i]);
-		});
+		const positions = refs.map((_, i) => i).filter((i) => refs[i] !== null);
+		const byNamespace = groupBy(positions, (i) => refs[i]!.namespace);
 		await Promise.all(
 			[...byNamespace].map(async ([namespace, positions]) => {
 				const keys = this.keys(namespace);
