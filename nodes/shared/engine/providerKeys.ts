@@ -124,12 +124,6 @@ function lookupOf(source: ProviderKeySource): Lookup {
 	return PRESETS[source.provider].lookup;
 }
 
-/** What the preset reads, in the user's words (for hints and errors). */
-export function describeProviderField(source: ProviderKeySource): string {
-	const lookup = lookupOf(source);
-	return lookup.in === 'header' ? `header ${lookup.name}` : `body field ${lookup.field}`;
-}
-
 // Slack's one-off URL check carries no event_id; naming it saves a puzzled user a search.
 function hint(source: ProviderKeySource, json: unknown): string {
 	if (source.provider === 'slack' && isRecord(json) && isRecord(json.body) && json.body.type === 'url_verification') {
