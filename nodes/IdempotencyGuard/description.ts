@@ -2,6 +2,7 @@
 
 import type { INodeProperties } from 'n8n-workflow';
 import { namespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
+import { providerProperties } from './providerDescription';
 
 export const guardProperties: INodeProperties[] = [
 	storeProperty,
@@ -14,6 +15,11 @@ export const guardProperties: INodeProperties[] = [
 		options: [
 			{ name: 'Fields', value: 'fields', description: 'Build the key from item fields, normalised' },
 			{ name: 'Expression', value: 'expression', description: 'Compute the key with an expression' },
+			{
+				name: 'Webhook Provider',
+				value: 'provider',
+				description: 'Use the delivery or event ID the provider sends with every retry (Stripe, GitHub, Shopify, …)',
+			},
 		],
 		default: 'fields',
 		description: 'How the business key of each item is built. One business event must always give the same key.',
@@ -39,6 +45,7 @@ export const guardProperties: INodeProperties[] = [
 		description: 'An expression giving the business key of each item',
 		displayOptions: { show: { keySource: ['expression'] } },
 	},
+	...providerProperties,
 	{
 		displayName: 'Fingerprint',
 		name: 'fingerprint',

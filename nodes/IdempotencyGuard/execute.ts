@@ -18,6 +18,7 @@ import {
 	parseFieldList,
 	type NormalizeStep,
 } from '../shared/engine/keys';
+import { buildKeyFromProvider, isWebhookProvider, normalizeHeaderName, type ProviderKeySource } from '../shared/engine/providerKeys';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError } from '../shared/n8n/errors';
 import { resolveStore } from '../shared/n8n/resolveStore';
@@ -121,13 +122,31 @@ function undecided(
 	};
 }
 
+function providerSourceOf(context: IExecuteFunctions): ProviderKeySource {
+	const node = context.getNode();
+	const provider = context.getNodeParameter('provider', 0, 'standardWebhooks');
+	if (!isWebhookProvider(provider)) {
+		throw new NodeOperationError(node, `Unknown webhook provider "${String(provider)}"`, {
+			description: 'Pick a provider from the Provider list, or Custom Header for one that is not listed.',
+		});
+	}
+	if (provider !== 'customHeader') return { provider };
+	const headerName = normalizeHeaderName(context.getNodeParameter('headerName', 0, ''));
+	if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(headerName)) {
+		throw new NodeOperationError(node, headerName ? `"${headerName}" is not a header name` : 'No header name is set', {
+			description: 'Enter the request header that carries the delivery ID, e.g. x-request-id (letters, digits and dashes, no colon).',
+		});
+	}
+	return { provider, headerName };
+}
+
 export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const outputs: INodeExecutionData[][] = [[], [], []];
 	if (items.length === 0) return outputs;
 
 	const node = this.getNode();
-	const keySource = this.getNodeParameter('keySource', 0, 'fields') as 'fields' | 'expression';
+	const keySource = this.getNodeParameter('keySource', 0, 'fields') as 'fields' | 'expression' | 'provider';
 	const fingerprintMode = this.getNodeParameter('fingerprint', 0, 'none') as 'none' | 'item' | 'fields';
 	const options = this.getNodeParameter('options', 0, {}) as GuardOptions;
 	const steps = (options.normalize ?? DEFAULT_NORMALIZE) as NormalizeStep[];
@@ -151,6 +170,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 			description: 'Enter the comma-separated field paths that identify a business event, e.g. body.email, body.source.',
 		});
 	}
+	const providerSource = keySource === 'provider' ? providerSourceOf(this) : null;
 	const printFields =
 		fingerprintMode === 'fields' ? parseFieldList(String(this.getNodeParameter('fingerprintFields', 0, ''))) : [];
 	if (fingerprintMode === 'fields' && printFields.length === 0) {
@@ -180,15 +200,18 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 		const keyResult =
 			keySource === 'fields'
 				? buildKeyFromFields(json, keyFields, steps, hashKeys)
-				: buildKeyFromValue(this.getNodeParameter('key', i, ''), steps, hashKeys);
+				: providerSource
+					? buildKeyFromProvider(json, providerSource, steps, hashKeys)
+					: buildKeyFromValue(this.getNodeParameter('key', i, ''), steps, hashKeys);
 		if (!keyResult.ok) {
 			if (onMissingKey === 'error') {
 				fail(
 					i,
 					new NodeOperationError(node, `Item ${i} has no usable business key: ${keyResult.problem}`, {
 						itemIndex: i,
-						description:
-							'Check the Key Fields (or Key expression) against this item, or set On Missing Key to Ambiguous to route such items to a person.',
+						description: providerSource
+							? 'Check that this item is the provider\'s webhook request as the Webhook node outputs it (headers and body) and that Provider names the service that sent it, or set On Missing Key to Ambiguous to route such items to a person.'
+							: 'Check the Key Fields (or Key expression) against this item, or set On Missing Key to Ambiguous to route such items to a person.',
 					}),
 				);
 			} else {

@@ -1,5 +1,5 @@
-// Stand-ins for the systems the example workflows write to: a CRM, a finance ledger and a
-// Slack incoming webhook. Plain HTTP servers on 127.0.0.1 (random ports) that count every
+// Stand-ins for the systems the example workflows write to: a CRM, a finance ledger, a billing
+// API and a Slack incoming webhook. Plain HTTP servers on 127.0.0.1 (random ports) that count every
 // business write, so a scenario can assert "exactly one CRM write" from the far side.
 'use strict';
 
@@ -164,6 +164,39 @@ function createLedger() {
 	return svc;
 }
 
+// Billing: POST /invoices creates a new invoice on every call, like most invoice APIs (no
+// idempotency of its own), and answers { id, number, customerId, orderId, total, currency }.
+// Writes are counted per customerId + orderId: an agent's retried tool call that reaches it
+// shows up as a second invoice.
+function createBilling() {
+	const invoices = [];
+	const svc = createService('billing', (method, url, body) => {
+		if (method === 'POST' && url.pathname === '/invoices') {
+			const seq = invoices.length + 1;
+			const invoice = {
+				id: `in_${seq}`,
+				number: `INV-${String(seq).padStart(5, '0')}`,
+				customerId: body.customerId,
+				orderId: body.orderId,
+				total: body.amount,
+				currency: body.currency,
+			};
+			invoices.push(invoice);
+			return { status: 201, body: invoice };
+		}
+		return null;
+	});
+	svc.invoices = invoices;
+	svc.writeCount = (customerId, orderId) =>
+		customerId === undefined ? invoices.length : invoices.filter((i) => i.customerId === customerId && i.orderId === orderId).length;
+	svc.reset = () => {
+		invoices.length = 0;
+		svc.state.requests.length = 0;
+		svc.setDelay(0);
+	};
+	return svc;
+}
+
 // What a test needs from an Exception Router message (nodes/shared/engine/slack.ts): the
 // text reads "<mark> <label> (<reason>) for key <key> in <namespace> — owner <owner>. <next>",
 // the last context block "Exception <id> · route <route>".
@@ -202,18 +235,25 @@ function sum(map) {
 }
 
 async function startFakeServices() {
-	const [crm, ledger, slack] = await Promise.all([createCrm().start(), createLedger().start(), createSlack().start()]);
+	const [crm, ledger, slack, billing] = await Promise.all([
+		createCrm().start(),
+		createLedger().start(),
+		createSlack().start(),
+		createBilling().start(),
+	]);
 	return {
 		crm,
 		ledger,
 		slack,
+		billing,
 		reset() {
 			crm.reset();
 			ledger.reset();
 			slack.reset();
+			billing.reset();
 		},
-		close: () => Promise.all([crm.close(), ledger.close(), slack.close()]),
+		close: () => Promise.all([crm.close(), ledger.close(), slack.close(), billing.close()]),
 	};
 }
 
-module.exports = { startFakeServices, createCrm, createLedger, createSlack, parseExceptionMessage };
+module.exports = { startFakeServices, createCrm, createLedger, createSlack, createBilling, parseExceptionMessage };

@@ -17,6 +17,7 @@ const PACKAGE = 'n8n-nodes-idempotency';
 const PLACEHOLDERS = {
 	crm: 'https://crm.example.com',
 	ledger: 'https://ledger.example.com',
+	billing: 'https://billing.example.com',
 	slack: 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX',
 };
 
@@ -34,7 +35,7 @@ function shortId() {
 }
 
 /**
- * A copy of an example for one run: `services` ({ crm, ledger, slack } with `.url`) replace
+ * A copy of an example for one run: `services` ({ crm, ledger, billing, slack } with `.url`) replace
  * the placeholder URLs; `store` selects postgres or redis on every node of this package;
  * `pathSuffix` makes each webhook path unique; `namespaceSuffix` gives the variant a key space
  * of its own (so one scenario's stats and open exceptions are not another's); `tweak(node)`
