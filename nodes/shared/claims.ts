@@ -1,6 +1,6 @@
 // Runs the claims of one Guard input against a store: one round trip per chunk of ≤ 1000 keys
-// per namespace, polling for the `wait` mode, and undoing fresh claims of earlier chunks when a
-// later chunk fails, so a failed input leaves no key stuck in `processing`.
+// per namespace, polling for the `wait` mode, and — when a later chunk fails — undoing every claim
+// the input took, so each key is back to exactly the record it had before (store.restore).
 
 import { chunk, groupBy } from './engine/batch';
 import type { Actor, ClaimDecision, ClaimPolicy, ClaimRequest, IdempotencyStore } from './store/types';
@@ -82,28 +82,28 @@ export async function claimAll(
 		}
 		return decided;
 	} catch (error) {
-		await releaseFreshClaims(store, committed, actor);
+		await undoClaims(store, committed, actor);
 		throw error;
 	}
 }
 
-async function releaseFreshClaims(store: IdempotencyStore, committed: ClaimDecision[][], actor: Actor): Promise<void> {
+/**
+ * Every `new` of the failed input is undone: the key gets back the record its claim found
+ * (a retried `failed` key its attempt, a `received` key its state, a fresh key nothing). The
+ * store restores only records that still carry this claim's token, so a key someone else has
+ * taken or settled since is left alone. Best effort: when the store is down too, the leases run
+ * out as they would after a crash.
+ */
+async function undoClaims(store: IdempotencyStore, committed: ClaimDecision[][], actor: Actor): Promise<void> {
 	for (const decisions of committed) {
-		const fresh = (decisions as Array<ClaimDecision & { namespace: string }>).filter(
-			(d) => d.outcome === 'new' && d.reason === 'first_seen' && d.attempt === 1 && d.claimToken,
+		const taken = (decisions as Array<ClaimDecision & { namespace: string }>).filter(
+			(d) => d.outcome === 'new' && d.claimToken,
 		);
-		for (const [namespace, list] of groupBy(fresh, (d) => d.namespace)) {
+		for (const [namespace, list] of groupBy(taken, (d) => d.namespace)) {
 			await store
-				.transition(
+				.restore(
 					namespace,
-					list.map((d) => ({
-						kind: 'release' as const,
-						key: d.key,
-						claimToken: d.claimToken,
-						verifyClaim: true,
-						force: false,
-						retentionMs: 0,
-					})),
+					list.map((d) => ({ key: d.key, claimToken: d.claimToken!, prior: d.prior ?? null })),
 					actor,
 				)
 				.catch(() => undefined);

@@ -485,7 +485,7 @@ describe('Redis store specifics', () => {
 		});
 
 		it('writes the resolution into the key’s history exactly like Postgres does', async () => {
-			const d = await claimOne('r', T0);
+			const d = await claimOne('r', T0, { leaseMs: 1 });
 			const [replayed] = await store.recordExceptions(ns, [exceptionRequest('r')], actor, T0 + 1);
 			await store.resolveException(resolution({ id: replayed.id, resolution: 'replay', resolvedBy: 'jane' }), actor, T0 + 2);
 			expect((await store.history(ns, 'r')).pop()).toEqual<HistoryEntry>({
