@@ -38,7 +38,7 @@ describe('Postgres store specifics', () => {
 		const results = await Promise.all(stores.map((s) => s.health()));
 		expect(results.every((r) => r.ok)).toBe(true);
 		const versions = await sql<{ version: number }>(`SELECT version FROM "${own}".schema_migrations ORDER BY version`);
-		expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
+		expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
 		await Promise.all(stores.map((s) => s.close()));
 	});
 
