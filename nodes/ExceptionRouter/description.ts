@@ -258,8 +258,17 @@ export const routerProperties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add option',
 		default: {},
-		displayOptions: route,
+		displayOptions: { show: { operation: ['route', 'resolve'] } },
 		options: [
+			{
+				displayName: 'Force',
+				name: 'force',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether Replay may release a key that is still being processed (its lease has not run out), e.g. when you know that run is dead. Off, such a replay is refused and the exception stays open, because the next delivery would write while the first run may still be writing. A forced replay is recorded as forced.',
+				displayOptions: { show: { '/operation': ['resolve'] } },
+			},
 			{
 				displayName: 'Persist',
 				name: 'persist',
@@ -267,6 +276,7 @@ export const routerProperties: INodeProperties[] = [
 				default: true,
 				description:
 					'Whether to remember the exception (once per open namespace, key and reason; repeats count occurrences) so it can be listed and resolved',
+				displayOptions: { show: { '/operation': ['route'] } },
 			},
 		],
 	},

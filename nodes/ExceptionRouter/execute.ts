@@ -209,6 +209,14 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 	return outputs;
 }
 
+/** A replay that would let the next delivery write while the first run may still be writing. */
+function liveClaimRefusal(key: string, leaseUntil: number | null): InvalidInputError {
+	return new InvalidInputError(
+		`Replay refused: key "${key}" is still being processed (its claim is live${leaseUntil ? ` until ${iso(leaseUntil)}` : ''}); the exception stays open`,
+		'Wait until that run has finished or its lease has run out and resolve again, or turn on Options > Force if you know that run is dead (recorded as forced).',
+	);
+}
+
 async function others(ctx: IExecuteFunctions, store: IdempotencyStore, operation: string): Promise<INodeExecutionData[][]> {
 	const items = ctx.getInputData();
 	const out: INodeExecutionData[] = [];
@@ -244,9 +252,11 @@ async function others(ctx: IExecuteFunctions, store: IdempotencyStore, operation
 						resolvedBy: String(ctx.getNodeParameter('resolvedBy', i, '') ?? '').trim() || null,
 						note: String(ctx.getNodeParameter('note', i, '') ?? '').trim() || null,
 						resultJson: resolution === 'markProcessed' ? resultJsonOf(ctx.getNodeParameter('result', i, null), i) : null,
+						force: (ctx.getNodeParameter('options', i, {}) as { force?: boolean }).force === true,
 					},
 					actor,
 				);
+				if (result.refused === 'live_claim') throw liveClaimRefusal(result.record?.key ?? key ?? '', result.record?.leaseUntil ?? null);
 				if (id && result.exceptions.length === 0) {
 					const existing = await store.getException(id);
 					if (!existing) throw new InvalidInputError(`No exception has the ID "${id}"`, "Use the exception.id from the Router's output.");
