@@ -49,6 +49,33 @@ async function claimOnce(
 	return decided;
 }
 
+/**
+ * Keys whose text has the hashed form (`sha256:<hex>`) are hashed again since issue 11; earlier
+ * versions stored them as written. While no record exists under the new form but one exists
+ * under the old, that record is either this event, delivered before the upgrade (claiming would
+ * write a second time), or another event whose hashed key is this text (taking it as a duplicate
+ * would lose this event and hand it the other's result). Neither is safe, so such a key is not
+ * claimed: the Guard routes it to a person (reason legacy_key). Two reads per such key, and only
+ * for them. Any record under the old form counts, even one past retention not yet purged.
+ * Returns the jobs that must not be claimed.
+ */
+export async function legacyConflicts(
+	store: IdempotencyStore,
+	candidates: ReadonlyArray<{ job: ClaimJob; legacyKey: string }>,
+): Promise<Set<ClaimJob>> {
+	const conflicts = new Set<ClaimJob>();
+	await Promise.all(
+		candidates.map(async ({ job, legacyKey }) => {
+			const [current, legacy] = await Promise.all([
+				store.get(job.namespace, job.request.key),
+				store.get(job.namespace, legacyKey),
+			]);
+			if (current === null && legacy !== null) conflicts.add(job);
+		}),
+	);
+	return conflicts;
+}
+
 export async function claimAll(
 	store: IdempotencyStore,
 	jobs: readonly ClaimJob[],

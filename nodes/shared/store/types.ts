@@ -26,6 +26,8 @@ export const Reason = {
 	missingKey: 'missing_key',
 	duplicateInBatch: 'duplicate_in_batch',
 	storeUnavailable: 'store_unavailable',
+	/** A key in the hashed form has a record stored as written by an earlier version (keys.ts legacyKeyOf). */
+	legacyKey: 'legacy_key',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
