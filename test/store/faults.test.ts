@@ -237,6 +237,7 @@ describe('Redis faults', () => {
 		expect(meta('key-0000')).toMatchObject({ reason: 'retry_after_failure', attempt: 2 });
 		expect(meta('key-0001')).toMatchObject({ reason: 'first_seen', attempt: 1 });
 		await store.close();
+		await closeAllStores();
 	});
 
 	it('reconnects by itself after its connection was killed', async () => {
