@@ -10,6 +10,17 @@
 
 ALTER TABLE {{schema}}.records ADD COLUMN prior jsonb;
 
+-- The image only lives while the claim does: once the key leaves `processing` (settled, or
+-- restored) it is dropped, so an earlier life's result is not kept past its retention.
+CREATE FUNCTION {{schema}}.drop_prior() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+	NEW.prior := NULL;
+	RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER records_drop_prior BEFORE UPDATE ON {{schema}}.records
+	FOR EACH ROW WHEN (NEW.prior IS NOT NULL AND NEW.state <> 'processing') EXECUTE FUNCTION {{schema}}.drop_prior();
+
 DROP FUNCTION {{schema}}.resolve_exception(uuid, text, text, text, text, text, jsonb, bigint, text, text, text);
 
 CREATE FUNCTION {{schema}}.resolve_exception(
