@@ -4,6 +4,7 @@
 import type { INodeParameters, INodeProperties } from 'n8n-workflow';
 import { REASONS, ROUTABLE_REASONS } from '../shared/engine/reasons';
 import { namespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
+import { typeOptionsOf } from '../shared/engine/bounds';
 
 // Evaluated by n8n in the editor; must be self-contained (no imports, no outer names).
 export const configuredOutputs = (parameters: INodeParameters) => {
@@ -78,7 +79,7 @@ export const routerProperties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		description: 'The business key, exactly as the Guard stored it',
+		description: 'The key exactly as the Guard stored it (see _idempotency.key; sha256:… when hashed). Used exactly as written (no trimming or normalising); a key longer than 256 characters is hashed as the Guard does.',
 		displayOptions: { show: { operation: ['route'], keySource: ['explicit'] } },
 	},
 	{
@@ -178,7 +179,7 @@ export const routerProperties: INodeProperties[] = [
 		name: 'key',
 		type: 'string',
 		default: '',
-		description: 'The key whose open exceptions to resolve',
+		description: 'The key whose open exceptions to resolve, as the Guard stored it. Used exactly as written (no trimming or normalising); a key longer than 256 characters is hashed as the Guard does.',
 		displayOptions: { show: { operation: ['resolve'], exceptionId: [''] } },
 	},
 	{
@@ -238,7 +239,7 @@ export const routerProperties: INodeProperties[] = [
 		displayName: 'Older Than (Minutes)',
 		name: 'olderThanMinutes',
 		type: 'number',
-		typeOptions: { minValue: 0 },
+		typeOptions: typeOptionsOf('olderThanMinutes'),
 		default: 0,
 		description: 'Only exceptions open at least this long; 0 for all',
 		displayOptions: { show: { operation: ['listOpen'] } },
@@ -247,7 +248,7 @@ export const routerProperties: INodeProperties[] = [
 		displayName: 'Limit',
 		name: 'limit',
 		type: 'number',
-		typeOptions: { minValue: 1, maxValue: 1000 },
+		typeOptions: typeOptionsOf('limit'),
 		default: 100,
 		description: 'Max number of results to return',
 		displayOptions: { show: { operation: ['listOpen'] } },
@@ -258,8 +259,17 @@ export const routerProperties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add option',
 		default: {},
-		displayOptions: route,
+		displayOptions: { show: { operation: ['route', 'resolve'] } },
 		options: [
+			{
+				displayName: 'Force',
+				name: 'force',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether Replay may release a key that is still being processed (its lease has not run out), e.g. when you know that run is dead. Off, such a replay is refused and the exception stays open, because the next delivery would write while the first run may still be writing. A forced replay is recorded as forced.',
+				displayOptions: { show: { '/operation': ['resolve'] } },
+			},
 			{
 				displayName: 'Persist',
 				name: 'persist',
@@ -267,6 +277,7 @@ export const routerProperties: INodeProperties[] = [
 				default: true,
 				description:
 					'Whether to remember the exception (once per open namespace, key and reason; repeats count occurrences) so it can be listed and resolved',
+				displayOptions: { show: { '/operation': ['route'] } },
 			},
 		],
 	},

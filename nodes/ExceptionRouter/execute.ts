@@ -9,6 +9,8 @@ import {
 	type INodeExecutionData,
 } from 'n8n-workflow';
 import { groupBy } from '../shared/engine/batch';
+import { boundedNumber } from '../shared/engine/bounds';
+import { storedKeyOf } from '../shared/engine/keys';
 import { slackMessage } from '../shared/engine/slack';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError } from '../shared/n8n/errors';
@@ -101,8 +103,10 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 			let key: string;
 			if (keySource === 'explicit') {
 				namespace = validateNamespace(ctx.getNodeParameter('namespace', i));
-				key = String(ctx.getNodeParameter('key', i, '') ?? '').trim();
-				if (!key) throw new InvalidInputError('Key is empty', 'Enter the business key of this item, or use Key Source = From Guard Metadata.');
+				// As written, like the Ledger's explicit key (storedKeyOf).
+				const written = String(ctx.getNodeParameter('key', i, '') ?? '');
+				if (written.length === 0) throw new InvalidInputError('Key is empty', 'Enter the key as the Guard stored it (its _idempotency.key), or use Key Source = From Guard Metadata.');
+				key = storedKeyOf(written);
 			} else {
 				meta = findMetadata(ctx, i, guards);
 				if (!meta) {
@@ -209,6 +213,14 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 	return outputs;
 }
 
+/** A replay that would let the next delivery write while the first run may still be writing. */
+function liveClaimRefusal(key: string, leaseUntil: number | null): InvalidInputError {
+	return new InvalidInputError(
+		`Replay refused: key "${key}" is still being processed (its claim is live${leaseUntil ? ` until ${iso(leaseUntil)}` : ''}); the exception stays open`,
+		'Wait until that run has finished or its lease has run out and resolve again, or turn on Options > Force if you know that run is dead (recorded as forced).',
+	);
+}
+
 async function others(ctx: IExecuteFunctions, store: IdempotencyStore, operation: string): Promise<INodeExecutionData[][]> {
 	const items = ctx.getInputData();
 	const out: INodeExecutionData[] = [];
@@ -232,8 +244,9 @@ async function others(ctx: IExecuteFunctions, store: IdempotencyStore, operation
 				let key: string | null = null;
 				if (!id) {
 					namespace = validateNamespace(ctx.getNodeParameter('namespace', i));
-					key = String(ctx.getNodeParameter('key', i, '') ?? '').trim();
-					if (!key) throw new InvalidInputError('Give an Exception ID, or a namespace and key', 'Set Exception ID to the exception.id from the Router.');
+					const written = String(ctx.getNodeParameter('key', i, '') ?? '');
+					if (written.length === 0) throw new InvalidInputError('Give an Exception ID, or a namespace and key', 'Set Exception ID to the exception.id from the Router.');
+					key = storedKeyOf(written);
 				}
 				const result = await store.resolveException(
 					{
@@ -244,9 +257,11 @@ async function others(ctx: IExecuteFunctions, store: IdempotencyStore, operation
 						resolvedBy: String(ctx.getNodeParameter('resolvedBy', i, '') ?? '').trim() || null,
 						note: String(ctx.getNodeParameter('note', i, '') ?? '').trim() || null,
 						resultJson: resolution === 'markProcessed' ? resultJsonOf(ctx.getNodeParameter('result', i, null), i) : null,
+						force: (ctx.getNodeParameter('options', i, {}) as { force?: boolean }).force === true,
 					},
 					actor,
 				);
+				if (result.refused === 'live_claim') throw liveClaimRefusal(result.record?.key ?? key ?? '', result.record?.leaseUntil ?? null);
 				if (id && result.exceptions.length === 0) {
 					const existing = await store.getException(id);
 					if (!existing) throw new InvalidInputError(`No exception has the ID "${id}"`, "Use the exception.id from the Router's output.");
@@ -263,13 +278,14 @@ async function others(ctx: IExecuteFunctions, store: IdempotencyStore, operation
 				});
 			} else if (operation === 'listOpen') {
 				const namespace = String(ctx.getNodeParameter('namespace', i, '') ?? '').trim();
-				const minutes = Number(ctx.getNodeParameter('olderThanMinutes', i, 0) ?? 0);
+				const minutes = boundedNumber('olderThanMinutes', ctx.getNodeParameter('olderThanMinutes', i, 0), 0, i);
+				const limit = boundedNumber('limit', ctx.getNodeParameter('limit', i, 100), 100, i);
 				const list = await store.listOpenExceptions({
 					namespace: namespace ? validateNamespace(namespace) : null,
 					owner: String(ctx.getNodeParameter('owner', i, '') ?? '').trim() || null,
 					reason: String(ctx.getNodeParameter('reason', i, '') ?? '').trim() || null,
 					olderThanMs: minutes > 0 ? minutes * 60_000 : null,
-					limit: Number(ctx.getNodeParameter('limit', i, 100) ?? 100),
+					limit,
 				});
 				for (const exception of list) {
 					out.push({ json: presentException(exception, executionUrlOf(ctx, exception.workflowId, exception.executionId)), pairedItem });

@@ -3,6 +3,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { namespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
 import { providerProperties } from './providerDescription';
+import { typeOptionsOf } from '../shared/engine/bounds';
 
 export const guardProperties: INodeProperties[] = [
 	storeProperty,
@@ -97,7 +98,7 @@ export const guardProperties: INodeProperties[] = [
 				displayName: 'Lease (Seconds)',
 				name: 'leaseSeconds',
 				type: 'number',
-				typeOptions: { minValue: 1 },
+				typeOptions: typeOptionsOf('leaseSeconds'),
 				default: 300,
 				description:
 					'How long a claim may stay in processing before it counts as stale (the run may have crashed). Set it above the longest time your write can take.',
@@ -106,7 +107,7 @@ export const guardProperties: INodeProperties[] = [
 				displayName: 'Max Attempts',
 				name: 'maxAttempts',
 				type: 'number',
-				typeOptions: { minValue: 1 },
+				typeOptions: typeOptionsOf('maxAttempts'),
 				default: 3,
 				description: 'How many times a failed key is retried before it goes to Ambiguous with reason max_attempts',
 			},
@@ -210,7 +211,7 @@ export const guardProperties: INodeProperties[] = [
 				displayName: 'Retention (Days)',
 				name: 'retentionDays',
 				type: 'number',
-				typeOptions: { minValue: 0 },
+				typeOptions: typeOptionsOf('retentionDays'),
 				default: 30,
 				description:
 					'How long a processed or failed key is remembered; after that the same key is New again. 0 keeps it forever.',
@@ -219,7 +220,7 @@ export const guardProperties: INodeProperties[] = [
 				displayName: 'Wait (Seconds)',
 				name: 'waitSeconds',
 				type: 'number',
-				typeOptions: { minValue: 1 },
+				typeOptions: typeOptionsOf('waitSeconds'),
 				default: 30,
 				description: 'With On In-Progress Key = Wait: how long to poll before routing to Ambiguous (in_progress)',
 				displayOptions: { show: { onInProgress: ['wait'] } },

@@ -8,7 +8,7 @@ import {
 	type IExecuteFunctions,
 	type INodeExecutionData,
 } from 'n8n-workflow';
-import { claimAll, type ClaimJob } from '../shared/claims';
+import { claimAll, legacyConflicts, type ClaimJob } from '../shared/claims';
 import { planBatch, type PreparedItem } from '../shared/engine/batch';
 import { fingerprintFields, fingerprintItem } from '../shared/engine/fingerprint';
 import {
@@ -19,10 +19,11 @@ import {
 	type NormalizeStep,
 } from '../shared/engine/keys';
 import { buildKeyFromProvider, isWebhookProvider, normalizeHeaderName, type ProviderKeySource } from '../shared/engine/providerKeys';
+import { boundedNumber } from '../shared/engine/bounds';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError } from '../shared/n8n/errors';
 import { resolveStore } from '../shared/n8n/resolveStore';
-import { IdempotencyError, InvalidInputError } from '../shared/store/errors';
+import { IdempotencyError } from '../shared/store/errors';
 import { validateNamespace } from '../shared/store/identifiers';
 import type { ClaimDecision, ClaimPolicy, Outcome, Reason, RecordState } from '../shared/store/types';
 
@@ -56,30 +57,19 @@ export interface IdempotencyMetadata {
 	lastSeenAt: string | null;
 	leaseUntil: string | null;
 	result: unknown;
-	/** Only for missing_key and store_unavailable: what exactly was wrong. */
+	/** Only for missing_key, store_unavailable and legacy_key: what exactly was wrong. */
 	detail?: string;
 }
 
-function positive(value: unknown, fallback: number, name: string): number {
-	const n = value === undefined || value === null || value === '' ? fallback : Number(value);
-	if (!Number.isFinite(n) || n < 0) {
-		throw new InvalidInputError(`Option "${name}" must be a number of 0 or more, got ${String(value)}`);
-	}
-	return n;
-}
-
+/** The claim policy from the Guard's options (read once, at item 0); every number in its range. */
 export function policyFrom(options: GuardOptions): ClaimPolicy {
-	const leaseSeconds = positive(options.leaseSeconds, 300, 'Lease (Seconds)');
-	if (leaseSeconds <= 0) throw new InvalidInputError('Option "Lease (Seconds)" must be at least 1');
-	const maxAttempts = positive(options.maxAttempts, 3, 'Max Attempts');
-	if (maxAttempts < 1) throw new InvalidInputError('Option "Max Attempts" must be at least 1');
 	return {
-		leaseMs: Math.round(leaseSeconds * 1000),
-		retentionMs: Math.round(positive(options.retentionDays, 30, 'Retention (Days)') * DAY_MS),
+		leaseMs: Math.round(boundedNumber('leaseSeconds', options.leaseSeconds, 300, 0) * 1000),
+		retentionMs: Math.round(boundedNumber('retentionDays', options.retentionDays, 30, 0) * DAY_MS),
 		onInProgress: options.onInProgress === 'duplicate' ? 'duplicate' : 'ambiguous',
 		onLeaseExpired: options.onLeaseExpired === 'reclaim' ? 'reclaim' : 'ambiguous',
 		onFailed: options.onFailed === 'ambiguous' ? 'ambiguous' : 'retry',
-		maxAttempts: Math.floor(maxAttempts),
+		maxAttempts: boundedNumber('maxAttempts', options.maxAttempts, 3, 0),
 		onPayloadMismatch: options.onPayloadMismatch === 'duplicate' ? 'duplicate' : 'ambiguous',
 	};
 }
@@ -154,15 +144,14 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 	const onMissingKey = options.onMissingKey ?? 'ambiguous';
 	const onStoreError = options.onStoreError ?? 'error';
 	let policy: ClaimPolicy;
+	let waitMs = 0;
 	try {
+		// Before anything touches the store: an expression may give any number.
 		policy = policyFrom(options);
+		if (options.onInProgress === 'wait') waitMs = Math.round(boundedNumber('waitSeconds', options.waitSeconds, 30, 0) * 1000);
 	} catch (error) {
-		throw new NodeOperationError(node, (error as Error).message, {
-			description: 'Open Options on the Guard and correct the value.',
-		});
+		throw itemError(this, error, 0);
 	}
-	const waitMs =
-		options.onInProgress === 'wait' ? Math.round(positive(options.waitSeconds, 30, 'Wait (Seconds)') * 1000) : 0;
 
 	const keyFields = keySource === 'fields' ? parseFieldList(String(this.getNodeParameter('keyFields', 0, ''))) : [];
 	if (keySource === 'fields' && keyFields.length === 0) {
@@ -182,6 +171,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 	const meta = new Array<IdempotencyMetadata | null>(items.length).fill(null);
 	const errors = new Array<NodeOperationError | null>(items.length).fill(null);
 	const prepared: PreparedItem[] = [];
+	const legacyKeys = new Map<number, string>();
 
 	const fail = (index: number, error: NodeOperationError) => {
 		if (!this.continueOnFail()) throw error;
@@ -223,6 +213,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 		if (fingerprintMode === 'item') fingerprint = fingerprintItem(json);
 		else if (fingerprintMode === 'fields') fingerprint = fingerprintFields(json, printFields);
 		prepared.push({ index: i, namespace, key: keyResult.key, fingerprint });
+		if (keyResult.legacyKey !== undefined) legacyKeys.set(i, keyResult.legacyKey);
 	}
 
 	const plan = planBatch(prepared);
@@ -230,9 +221,16 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 		const jobs: ClaimJob[] = plan.claims.map((claim) => ({ namespace: claim.namespace, request: claim.request }));
 		try {
 			const store = await resolveStore(this);
-			const decided = await claimAll(store, jobs, policy, actorOf(this), { waitMs });
+			const legacy = plan.claims.flatMap((claim, n) => {
+				const legacyKey = legacyKeys.get(claim.firstIndex);
+				return legacyKey === undefined ? [] : [{ job: jobs[n], legacyKey }];
+			});
+			const held = legacy.length > 0 ? await legacyConflicts(store, legacy) : new Set<ClaimJob>();
+			const decided = await claimAll(store, jobs.filter((job) => !held.has(job)), policy, actorOf(this), { waitMs });
 			plan.claims.forEach((claim, n) => {
-				meta[claim.firstIndex] = metadataOf(claim.namespace, decided.get(jobs[n])!);
+				meta[claim.firstIndex] = held.has(jobs[n])
+					? undecided(claim.namespace, claim.request.key, 'legacy_key', `a record exists under the key as written: ${legacyKeys.get(claim.firstIndex)}`)
+					: metadataOf(claim.namespace, decided.get(jobs[n])!);
 			});
 		} catch (error) {
 			const message = (error as Error).message;

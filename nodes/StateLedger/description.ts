@@ -2,6 +2,7 @@
 
 import type { INodeParameters, INodeProperties } from 'n8n-workflow';
 import { namespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
+import { typeOptionsOf } from '../shared/engine/bounds';
 
 export const TRANSITIONS = ['markProcessed', 'markFailed', 'markReceived', 'release'] as const;
 const KEYED = [...TRANSITIONS, 'get', 'history'];
@@ -88,7 +89,8 @@ export const ledgerProperties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		description: 'The key exactly as the Guard stored it (see _idempotency.key; sha256:… when hashed)',
+		description:
+			'The key exactly as the Guard stored it (see _idempotency.key; sha256:… when hashed). Used exactly as written (no trimming or normalising); a key longer than 256 characters is hashed as the Guard does.',
 		displayOptions: explicitOnly,
 	},
 	{
@@ -144,7 +146,7 @@ export const ledgerProperties: INodeProperties[] = [
 		displayName: 'Older Than (Minutes)',
 		name: 'olderThanMinutes',
 		type: 'number',
-		typeOptions: { minValue: 0 },
+		typeOptions: typeOptionsOf('olderThanMinutes'),
 		default: 0,
 		description: 'Only keys whose state last changed at least this long ago; 0 for all',
 		displayOptions: { show: { operation: ['list'] } },
@@ -153,7 +155,7 @@ export const ledgerProperties: INodeProperties[] = [
 		displayName: 'Limit',
 		name: 'limit',
 		type: 'number',
-		typeOptions: { minValue: 1, maxValue: 1000 },
+		typeOptions: typeOptionsOf('limit'),
 		default: 100,
 		description: 'Max number of results to return',
 		displayOptions: { show: { operation: ['list'] } },
@@ -170,7 +172,7 @@ export const ledgerProperties: INodeProperties[] = [
 		displayName: 'Since (Hours)',
 		name: 'sinceHours',
 		type: 'number',
-		typeOptions: { minValue: 0 },
+		typeOptions: typeOptionsOf('sinceHours'),
 		default: 24,
 		description: 'The window to count over, ending now',
 		displayOptions: { show: { operation: ['stats'] } },

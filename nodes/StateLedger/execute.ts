@@ -9,6 +9,8 @@ import {
 	type INodeExecutionData,
 } from 'n8n-workflow';
 import { groupBy } from '../shared/engine/batch';
+import { boundedNumber } from '../shared/engine/bounds';
+import { storedKeyOf } from '../shared/engine/keys';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError, nodeError } from '../shared/n8n/errors';
 import { findMetadata, upstreamGuards } from '../shared/n8n/metadata';
@@ -125,10 +127,12 @@ export class KeyResolver {
 	resolve(itemIndex: number): KeyRef {
 		if (this.source === 'explicit') {
 			const namespace = validateNamespace(this.ctx.getNodeParameter('namespace', itemIndex));
-			const key = String(this.ctx.getNodeParameter('key', itemIndex, '') ?? '').trim();
-			if (!key) {
+			// As written: " abc" is not "abc" (storedKeyOf only hashes what the Guard would have).
+			const written = String(this.ctx.getNodeParameter('key', itemIndex, '') ?? '');
+			if (written.length === 0) {
 				throw new InvalidInputError(`Item ${itemIndex}: Key is empty`, 'Enter the key exactly as the Guard stored it (its _idempotency.key).');
 			}
+			const key = storedKeyOf(written);
 			const token = String(this.ctx.getNodeParameter('claimToken', itemIndex, '') ?? '').trim();
 			return { namespace, key, claimToken: token || null };
 		}
@@ -257,18 +261,18 @@ async function reads(ctx: IExecuteFunctions, store: IdempotencyStore, operation:
 				if (state && !(state in RecordState)) {
 					throw new InvalidInputError(`State "${state}" is not one of received, processing, processed, failed`);
 				}
-				const olderThanMinutes = Number(ctx.getNodeParameter('olderThanMinutes', i, 0) ?? 0);
+				const olderThanMinutes = boundedNumber('olderThanMinutes', ctx.getNodeParameter('olderThanMinutes', i, 0), 0, i);
+				const limit = boundedNumber('limit', ctx.getNodeParameter('limit', i, 100), 100, i);
 				const page = await store.list(namespace, {
 					state: (state || null) as RecordState | null,
 					stuckOnly: ctx.getNodeParameter('stuckOnly', i, false) === true,
 					olderThanMs: olderThanMinutes > 0 ? olderThanMinutes * 60_000 : null,
-					limit: Number(ctx.getNodeParameter('limit', i, 100) ?? 100),
+					limit,
 					cursor: String(ctx.getNodeParameter('cursor', i, '') ?? '') || null,
 				});
 				for (const record of page.records) out.push({ json: { ...presentRecord(record), nextCursor: page.nextCursor }, pairedItem });
 			} else if (operation === 'stats') {
-				const hours = Number(ctx.getNodeParameter('sinceHours', i, 24) ?? 24);
-				if (!Number.isFinite(hours) || hours < 0) throw new InvalidInputError(`Since (Hours) must be 0 or more, got ${hours}`);
+				const hours = boundedNumber('sinceHours', ctx.getNodeParameter('sinceHours', i, 24), 24, i);
 				const stats = await store.stats(namespace, hours * 3_600_000);
 				out.push({ json: { ...stats, since: iso(stats.since), until: iso(stats.until), sinceHours: hours } as unknown as IDataObject, pairedItem });
 			} else if (operation === 'purge') {

@@ -1,6 +1,6 @@
 // Runs the claims of one Guard input against a store: one round trip per chunk of ≤ 1000 keys
-// per namespace, polling for the `wait` mode, and undoing fresh claims of earlier chunks when a
-// later chunk fails, so a failed input leaves no key stuck in `processing`.
+// per namespace, polling for the `wait` mode, and — when a later chunk fails — undoing every claim
+// the input took, so each key is back to exactly the record it had before (store.restore).
 
 import { chunk, groupBy } from './engine/batch';
 import type { Actor, ClaimDecision, ClaimPolicy, ClaimRequest, IdempotencyStore } from './store/types';
@@ -49,6 +49,33 @@ async function claimOnce(
 	return decided;
 }
 
+/**
+ * Keys whose text has the hashed form (`sha256:<hex>`) are hashed again since issue 11; earlier
+ * versions stored them as written. While no record exists under the new form but one exists
+ * under the old, that record is either this event, delivered before the upgrade (claiming would
+ * write a second time), or another event whose hashed key is this text (taking it as a duplicate
+ * would lose this event and hand it the other's result). Neither is safe, so such a key is not
+ * claimed: the Guard routes it to a person (reason legacy_key). Two reads per such key, and only
+ * for them. Any record under the old form counts, even one past retention not yet purged.
+ * Returns the jobs that must not be claimed.
+ */
+export async function legacyConflicts(
+	store: IdempotencyStore,
+	candidates: ReadonlyArray<{ job: ClaimJob; legacyKey: string }>,
+): Promise<Set<ClaimJob>> {
+	const conflicts = new Set<ClaimJob>();
+	await Promise.all(
+		candidates.map(async ({ job, legacyKey }) => {
+			const [current, legacy] = await Promise.all([
+				store.get(job.namespace, job.request.key),
+				store.get(job.namespace, legacyKey),
+			]);
+			if (current === null && legacy !== null) conflicts.add(job);
+		}),
+	);
+	return conflicts;
+}
+
 export async function claimAll(
 	store: IdempotencyStore,
 	jobs: readonly ClaimJob[],
@@ -82,28 +109,28 @@ export async function claimAll(
 		}
 		return decided;
 	} catch (error) {
-		await releaseFreshClaims(store, committed, actor);
+		await undoClaims(store, committed, actor);
 		throw error;
 	}
 }
 
-async function releaseFreshClaims(store: IdempotencyStore, committed: ClaimDecision[][], actor: Actor): Promise<void> {
+/**
+ * Every `new` of the failed input is undone: the key gets back the record its claim found
+ * (a retried `failed` key its attempt, a `received` key its state, a fresh key nothing). The
+ * store restores only records that still carry this claim's token, so a key someone else has
+ * taken or settled since is left alone. Best effort: when the store is down too, the leases run
+ * out as they would after a crash.
+ */
+async function undoClaims(store: IdempotencyStore, committed: ClaimDecision[][], actor: Actor): Promise<void> {
 	for (const decisions of committed) {
-		const fresh = (decisions as Array<ClaimDecision & { namespace: string }>).filter(
-			(d) => d.outcome === 'new' && d.reason === 'first_seen' && d.attempt === 1 && d.claimToken,
+		const taken = (decisions as Array<ClaimDecision & { namespace: string }>).filter(
+			(d) => d.outcome === 'new' && d.claimToken,
 		);
-		for (const [namespace, list] of groupBy(fresh, (d) => d.namespace)) {
+		for (const [namespace, list] of groupBy(taken, (d) => d.namespace)) {
 			await store
-				.transition(
+				.restore(
 					namespace,
-					list.map((d) => ({
-						kind: 'release' as const,
-						key: d.key,
-						claimToken: d.claimToken,
-						verifyClaim: true,
-						force: false,
-						retentionMs: 0,
-					})),
+					list.map((d) => ({ key: d.key, claimToken: d.claimToken!, prior: d.prior ?? null })),
 					actor,
 				)
 				.catch(() => undefined);

@@ -150,7 +150,15 @@ describe.each(['postgres', 'redis'] as const)('Exception Router node on %s', (ki
 		const [, , amb] = await guard([{ id: 'INV-3', amount: 2 }, { id: 'INV-4', amount: 2 }]);
 		const routed = await router(amb, {});
 		const [e3, e4] = routed[0].map((i) => exceptionOf(i).id as string);
-		const [[replayed]] = await router([{ json: {} }], { operation: 'resolve', exceptionId: e3, resolution: 'replay', resolvedBy: 'jane', note: 'corrected' });
+		// INV-3's first run still holds its claim: replaying it would let the next delivery write too.
+		await expect(router([{ json: {} }], { operation: 'resolve', exceptionId: e3, resolution: 'replay' })).rejects.toThrow(
+			/Item 0: Replay refused: key "INV-3" is still being processed .*the exception stays open/,
+		);
+		const [[stillOpen]] = await router([{ json: {} }], { operation: 'get', exceptionId: e3 });
+		expect(stillOpen.json).toMatchObject({ status: 'open' });
+		const [, , inProgress] = await guard([{ id: 'INV-3', amount: 1 }]);
+		expect((inProgress[0].json._idempotency as IDataObject).reason).toBe('in_progress');
+		const [[replayed]] = await router([{ json: {} }], { operation: 'resolve', exceptionId: e3, resolution: 'replay', resolvedBy: 'jane', note: 'corrected', options: { force: true } });
 		expect(replayed.json).toMatchObject({ alreadyResolved: false, record: null, resolved: [expect.objectContaining({ id: e3, status: 'resolved', resolution: 'replay', resolvedBy: 'jane' })] });
 		const [[processed]] = await router([{ json: {} }], { operation: 'resolve', exceptionId: e4, resolution: 'markProcessed', result: '{"ledgerId":"L-4"}' });
 		expect(processed.json.record).toMatchObject({ state: 'processed', result: { ledgerId: 'L-4' } });

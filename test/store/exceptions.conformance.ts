@@ -52,7 +52,8 @@ export function describeExceptionConformance(name: string, open: () => Promise<S
 		});
 
 		it('replay releases the key so the next delivery is new, and records it in history', async () => {
-			await store.claim(ns, [{ key: 'k', fingerprint: 'a' }], basePolicy, actor, T0);
+			// A lease that has run out: a live claim is not replayed (reliability.conformance.ts).
+			await store.claim(ns, [{ key: 'k', fingerprint: 'a' }], { ...basePolicy, leaseMs: 1 }, actor, T0);
 			await store.claim(ns, [{ key: 'k', fingerprint: 'b' }], basePolicy, actor, T0 + 1);
 			const [exception] = await store.recordExceptions(ns, [request('k')], actor, T0 + 2);
 			const resolved = await store.resolveException({ id: exception.id, namespace: null, key: null, resolution: 'replay', resolvedBy: 'jane', note: 'sender corrected the amount', resultJson: null }, actor, T0 + 3);

@@ -9,9 +9,10 @@ import { Client } from 'pg';
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { closeAllStores } from '../../nodes/shared/store/registry';
+import { NamespaceKeys } from '../../nodes/shared/store/redis/keys';
 import { createRedisStore } from '../../nodes/shared/store/redis/RedisStore';
 import type { ClaimPolicy } from '../../nodes/shared/store/types';
-import { mockContext, postgresCredential } from '../helpers/n8nContext';
+import { mockContext, postgresCredential, redisCredential } from '../helpers/n8nContext';
 import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
 
 const policy: ClaimPolicy = { leaseMs: 60_000, retentionMs: 0, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' };
@@ -104,6 +105,33 @@ describe('Postgres faults', () => {
 		expect(fresh).toHaveLength(1500);
 	});
 
+	it('a connection killed in a later chunk gives every key of the input back the record it had', async () => {
+		const namespace = `kill4-${randomUUID()}`;
+		const store = postgresTestStore(schema, 1);
+		// key-0000 failed once (a retry takes it), key-0001 was marked received: both are claimed
+		// by the first chunk; key-1200 in the second chunk is locked, and its backend is killed.
+		const [failed] = await store.claim(namespace, [{ key: 'key-0000', fingerprint: null }], { ...policy, retentionMs: 86_400_000 }, actor);
+		await store.transition(namespace, [{ kind: 'markFailed', key: 'key-0000', claimToken: failed.claimToken, verifyClaim: true, force: false, errorMessage: 'CRM 503', retentionMs: 0 }], actor);
+		await store.transition(namespace, [{ kind: 'markReceived', key: 'key-0001', claimToken: null, verifyClaim: false, force: false, retentionMs: 0 }], actor);
+		const before = [await store.get(namespace, 'key-0000'), await store.get(namespace, 'key-0001')];
+		const items = Array.from({ length: 1500 }, (_, i) => ({ json: { k: `key-${String(i).padStart(4, '0')}` } }));
+		const release = await holdRow(namespace, 'key-1200');
+		const run = guard(namespace, items).then(() => null, (e: Error) => e);
+		expect(await killBlockedClaim()).toBe(1);
+		const error = await run;
+		await release();
+		expect(error?.message).toMatch(/unavailable while claiming keys/);
+		expect([await store.get(namespace, 'key-0000'), await store.get(namespace, 'key-0001')]).toEqual(before);
+		expect(await countRecords(namespace)).toBe(2);
+		// The redelivery decides as if the failed run never happened: the same retry, attempt 2.
+		const [fresh] = await guard(namespace, items);
+		expect(fresh).toHaveLength(1500);
+		const meta = (key: string) => fresh.map((i) => i.json._idempotency as IDataObject).find((m) => m.key === key);
+		expect(meta('key-0000')).toMatchObject({ reason: 'retry_after_failure', attempt: 2 });
+		expect(meta('key-0001')).toMatchObject({ reason: 'first_seen', attempt: 1 });
+		await store.close();
+	});
+
 	it('routes every item to Ambiguous store_unavailable instead, when configured', async () => {
 		const namespace = `kill3-${randomUUID()}`;
 		const items = Array.from({ length: 20 }, (_, i) => ({ json: { k: `key-${i}` } }));
@@ -179,6 +207,37 @@ describe('Redis faults', () => {
 		const firstNews = new Set(results.flatMap((r) => (r ?? []).filter((d) => d.outcome === 'new').map((d) => d.key)));
 		for (const d of again) if (firstNews.has(d.key)) expect(d.outcome).not.toBe('new');
 		await store.close();
+	});
+
+	it('a later chunk that fails in Redis gives every key of the input back the record it had', async () => {
+		const store = open();
+		const ns = `later-${randomUUID()}`;
+		const keys = new NamespaceKeys(prefix, ns);
+		const [failed] = await store.claim(ns, [{ key: 'key-0000', fingerprint: null }], { ...policy, retentionMs: 86_400_000 }, actor);
+		await store.transition(ns, [{ kind: 'markFailed', key: 'key-0000', claimToken: failed.claimToken, verifyClaim: true, force: false, errorMessage: 'CRM 503', retentionMs: 0 }], actor);
+		await store.transition(ns, [{ kind: 'markReceived', key: 'key-0001', claimToken: null, verifyClaim: false, force: false, retentionMs: 0 }], actor);
+		const before = [await store.get(ns, 'key-0000'), await store.get(ns, 'key-0001')];
+		const ttl = await admin.pttl(keys.record('key-0000'));
+		// The second chunk's script refuses before writing: key-1200's record is not a hash.
+		await admin.set(keys.record('key-1200'), 'in the way');
+		const items = Array.from({ length: 1500 }, (_, i) => ({ json: { k: `key-${String(i).padStart(4, '0')}` } }));
+		const guardRedis = (input: INodeExecutionData[]) =>
+			new IdempotencyGuard().execute.call(
+				mockContext({ items: input, parameters: { store: 'redis', namespace: ns, keySource: 'fields', keyFields: 'k', options: {} }, credentials: { idempotencyRedisApi: redisCredential(prefix) } }),
+			);
+		await expect(guardRedis(items)).rejects.toThrow(/The idempotency store failed/);
+		expect([await store.get(ns, 'key-0000'), await store.get(ns, 'key-0001')]).toEqual(before);
+		expect(Math.abs((await admin.pttl(keys.record('key-0000'))) - ttl)).toBeLessThan(5_000);
+		expect(await store.get(ns, 'key-0002')).toBeNull();
+		expect(await admin.zcard(keys.stateIndex('processing'))).toBe(0);
+		await admin.del(keys.record('key-1200'));
+		const [fresh] = await guardRedis(items);
+		expect(fresh).toHaveLength(1500);
+		const meta = (key: string) => fresh.map((i) => i.json._idempotency as IDataObject).find((m) => m.key === key);
+		expect(meta('key-0000')).toMatchObject({ reason: 'retry_after_failure', attempt: 2 });
+		expect(meta('key-0001')).toMatchObject({ reason: 'first_seen', attempt: 1 });
+		await store.close();
+		await closeAllStores();
 	});
 
 	it('reconnects by itself after its connection was killed', async () => {

@@ -38,7 +38,7 @@ describe('Postgres store specifics', () => {
 		const results = await Promise.all(stores.map((s) => s.health()));
 		expect(results.every((r) => r.ok)).toBe(true);
 		const versions = await sql<{ version: number }>(`SELECT version FROM "${own}".schema_migrations ORDER BY version`);
-		expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
+		expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
 		await Promise.all(stores.map((s) => s.close()));
 	});
 
@@ -48,6 +48,22 @@ describe('Postgres store specifics', () => {
 			expect(() => postgresTestStore(name)).toThrow(InvalidInputError);
 		},
 	);
+
+	it('keeps the record a claim found only while the claim is live (no earlier life past its retention)', async () => {
+		const store = postgresTestStore(own, 1);
+		const policy = { leaseMs: 60_000, retentionMs: 1000, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' } as const;
+		const who = { workflowId: null, executionId: null, node: null };
+		const T0 = Date.now();
+		const [first] = await store.claim('prior', [{ key: 'k', fingerprint: null }], policy, who, T0);
+		await store.transition('prior', [{ kind: 'markProcessed', key: 'k', claimToken: first.claimToken, verifyClaim: true, force: false, resultJson: '{"secret":"old life"}', retentionMs: 0 }], who, T0 + 1);
+		const [again] = await store.claim('prior', [{ key: 'k', fingerprint: null }], policy, who, T0 + 5000);
+		expect(again.prior).toMatchObject({ state: 'processed', result: { secret: 'old life' } });
+		const prior = async () => (await sql<{ prior: unknown }>(`SELECT prior FROM "${own}".records WHERE namespace = 'prior' AND key = 'k'`))[0].prior;
+		expect(await prior()).not.toBeNull();
+		await store.transition('prior', [{ kind: 'markProcessed', key: 'k', claimToken: again.claimToken, verifyClaim: true, force: false, resultJson: '{"new":1}', retentionMs: 0 }], who, T0 + 5001);
+		expect(await prior()).toBeNull();
+		await store.close();
+	});
 
 	it('names host and port when Postgres cannot be reached', async () => {
 		const down = new PostgresStore({ host: '127.0.0.1', port: 1, database: 'x', user: 'x', ssl: 'disable', schema: 'n8n_idempotency', maxConnections: 1 });

@@ -485,7 +485,7 @@ describe('Redis store specifics', () => {
 		});
 
 		it('writes the resolution into the key’s history exactly like Postgres does', async () => {
-			const d = await claimOne('r', T0);
+			const d = await claimOne('r', T0, { leaseMs: 1 });
 			const [replayed] = await store.recordExceptions(ns, [exceptionRequest('r')], actor, T0 + 1);
 			await store.resolveException(resolution({ id: replayed.id, resolution: 'replay', resolvedBy: 'jane' }), actor, T0 + 2);
 			expect((await store.history(ns, 'r')).pop()).toEqual<HistoryEntry>({
@@ -1021,7 +1021,9 @@ describe('Redis exception queue agrees with Postgres', () => {
 				const p = { ...policy, onLeaseExpired: pick(['ambiguous', 'reclaim'] as const) };
 				const [pd] = await postgres.claim(ns, [{ key, fingerprint }], p, actor0, now);
 				const [rd] = await redis.claim(ns, [{ key, fingerprint }], p, actor0, now);
-				expect({ step, op, ...rd, claimToken: !!rd.claimToken }).toEqual({ step, op, ...pd, claimToken: !!pd.claimToken });
+				// The prior record is each store's own image: compare whether there is one.
+				const priorOf = (d: typeof pd) => (d.prior === undefined ? 'absent' : d.prior === null ? 'none' : 'image');
+				expect({ step, op, ...rd, claimToken: !!rd.claimToken, prior: priorOf(rd) }).toEqual({ step, op, ...pd, claimToken: !!pd.claimToken, prior: priorOf(pd) });
 				if (pd.claimToken) tokens.postgres.set(key, pd.claimToken);
 				if (rd.claimToken) tokens.redis.set(key, rd.claimToken);
 			} else if (roll < 0.4) {

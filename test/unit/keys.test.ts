@@ -3,10 +3,13 @@ import {
 	buildKeyFromValue,
 	DEFAULT_NORMALIZE,
 	finishKey,
+	isHashedForm,
+	legacyKeyOf,
 	normalizeText,
 	parseFieldList,
 	readPath,
 	sha256Hex,
+	storedKeyOf,
 } from '../../nodes/shared/engine/keys';
 
 describe('business keys', () => {
@@ -90,5 +93,46 @@ describe('business keys', () => {
 		expect(buildKeyFromValue('  INV-1 ', DEFAULT_NORMALIZE, false)).toEqual({ ok: true, key: 'INV-1' });
 		expect(buildKeyFromValue(42, DEFAULT_NORMALIZE, false)).toEqual({ ok: true, key: '42' });
 		expect(buildKeyFromValue(undefined, DEFAULT_NORMALIZE, false)).toEqual({ ok: false, problem: 'the key expression is missing' });
+	});
+
+	describe('a plain key that looks like a hashed key', () => {
+		const hashed = finishKey('k'.repeat(300), false);
+
+		it('is hashed itself, so no stored plain key can equal a hashed key', () => {
+			expect(isHashedForm(hashed)).toBe(true);
+			expect(finishKey(hashed, false)).toBe(`sha256:${sha256Hex(hashed)}`);
+			expect(finishKey(hashed, false)).not.toBe(hashed);
+			expect(buildKeyFromValue(hashed, DEFAULT_NORMALIZE, false)).toEqual({ ok: true, key: `sha256:${sha256Hex(hashed)}`, legacyKey: hashed });
+			expect(buildKeyFromFields({ id: hashed }, ['id'], DEFAULT_NORMALIZE, false)).toMatchObject({ key: `sha256:${sha256Hex(hashed)}`, legacyKey: hashed });
+		});
+
+		it('changes nothing for keys that only resemble it: other prefixes, lengths or digits stay as they were', () => {
+			for (const key of ['sha256:abc', `sha256:${'A'.repeat(64)}`, `sha256:${'a'.repeat(63)}`, `SHA256:${'a'.repeat(64)}`, `x${hashed}`]) {
+				expect({ key, stored: finishKey(key, false), legacy: legacyKeyOf(key, false) }).toEqual({ key, stored: key, legacy: null });
+			}
+		});
+
+		it('with hashKeys has no earlier form: it was hashed before too', () => {
+			expect(legacyKeyOf(hashed, true)).toBeNull();
+			expect(buildKeyFromValue(hashed, DEFAULT_NORMALIZE, true)).toEqual({ ok: true, key: `sha256:${sha256Hex(hashed)}` });
+		});
+	});
+
+	describe('an explicit key (Ledger, Router)', () => {
+		it('is taken as written: no trimming, no normalising', () => {
+			expect(storedKeyOf(' abc')).toBe(' abc');
+			expect(storedKeyOf('a  b\t')).toBe('a  b\t');
+			expect(storedKeyOf('ﬁ')).toBe('ﬁ');
+		});
+
+		it('addresses the key the Guard stored, hashed or not', () => {
+			const long = 'k'.repeat(300);
+			const stored = buildKeyFromValue(long, DEFAULT_NORMALIZE, false);
+			expect(stored.ok && storedKeyOf(stored.key)).toBe(finishKey(long, false));
+			expect(storedKeyOf(long)).toBe(finishKey(long, false));
+			expect(storedKeyOf('a\u0000b')).toBe(finishKey('a\u0000b', false));
+			const hashedForm = buildKeyFromValue(finishKey(long, false), DEFAULT_NORMALIZE, false);
+			expect(hashedForm.ok && storedKeyOf(hashedForm.key)).toBe(hashedForm.ok && hashedForm.key);
+		});
 	});
 });

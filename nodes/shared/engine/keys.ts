@@ -9,7 +9,15 @@ export const DEFAULT_NORMALIZE: NormalizeStep[] = ['trim', 'collapseWhitespace',
 export const MAX_PLAIN_KEY_LENGTH = 256;
 
 export type KeyResult =
-	| { ok: true; key: string }
+	| {
+			ok: true;
+			key: string;
+			/**
+			 * The key earlier versions stored for this text, when it differs from `key`: a plain key in
+			 * the hashed form was stored as written (see legacyKeyOf).
+			 */
+			legacyKey?: string;
+	  }
 	| { ok: false; problem: string };
 
 /** Splits "body.email, body.source" into paths; each path into segments (dots, [n] indices). */
@@ -92,22 +100,60 @@ export function buildKeyFromFields(
 		else problems.push(`field "${field}" ${result.problem}`);
 	}
 	if (problems.length > 0) return { ok: false, problem: problems.join('; ') };
-	return { ok: true, key: finishKey(joinParts(parts), hashKeys) };
+	return finished(joinParts(parts), hashKeys);
 }
 
 export function buildKeyFromValue(value: unknown, steps: readonly NormalizeStep[], hashKeys: boolean): KeyResult {
 	const result = keyPart(value, steps);
 	if (!result.ok) return { ok: false, problem: `the key expression ${result.problem}` };
-	return { ok: true, key: finishKey(result.part, hashKeys) };
+	return finished(result.part, hashKeys);
+}
+
+function finished(text: string, hashKeys: boolean): KeyResult {
+	const key = finishKey(text, hashKeys);
+	const legacyKey = legacyKeyOf(text, hashKeys);
+	return legacyKey === null ? { ok: true, key } : { ok: true, key, legacyKey };
 }
 
 const UNSTORABLE = /[\u0000]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** Long keys, keys a store cannot hold as text (NUL, broken Unicode) and, with hashKeys, every key. */
+/** What every hashed key looks like (finishKey). */
+const HASHED_FORM = /^sha256:[0-9a-f]{64}$/;
+
+export function isHashedForm(key: string): boolean {
+	return HASHED_FORM.test(key);
+}
+
+/**
+ * Long keys, keys a store cannot hold as text (NUL, broken Unicode), with hashKeys every key, and
+ * a plain key that has the hashed form itself: stored as written it could equal another event's
+ * hashed key, and a crafted delivery would receive that event's result. Hashing it again makes
+ * that impossible: no stored plain key can equal a hashed key (SPEC §12).
+ */
 export function finishKey(key: string, hashKeys: boolean): string {
 	if (UNSTORABLE.test(key)) return `sha256:${sha256Hex(JSON.stringify(key))}`;
-	if (hashKeys || key.length > MAX_PLAIN_KEY_LENGTH) return `sha256:${sha256Hex(key)}`;
+	if (hashKeys || key.length > MAX_PLAIN_KEY_LENGTH || HASHED_FORM.test(key)) return `sha256:${sha256Hex(key)}`;
 	return key;
+}
+
+/**
+ * The key versions before the rule above stored for `text`, when it differs from finishKey's: a
+ * plain key in the hashed form was stored as written. A record under it is either this event,
+ * delivered before the upgrade, or another event whose hashed key is this text — the Guard cannot
+ * tell which, so it lets a person decide (claims.ts, legacyConflicts). Null when nothing changed.
+ */
+export function legacyKeyOf(text: string, hashKeys: boolean): string | null {
+	return !hashKeys && HASHED_FORM.test(text) ? text : null;
+}
+
+/**
+ * An explicit key of the Ledger or the Router, taken as written (no trimming, no normalising):
+ * the key the Guard stored (its _idempotency.key, sha256:… when hashed) addresses that record; a
+ * text the Guard would never store as it is — longer than 256 characters, or not storable — is
+ * hashed exactly as finishKey does.
+ */
+export function storedKeyOf(text: string): string {
+	return HASHED_FORM.test(text) ? text : finishKey(text, false);
 }
 
 export function sha256Hex(text: string): string {

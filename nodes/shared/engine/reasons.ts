@@ -71,6 +71,13 @@ export const REASONS: Record<string, ReasonText> = {
 		explanation: 'The idempotency store could not be reached, so nothing could be decided safely.',
 		nextAction: 'Restore the store connection, then replay the delivery.',
 	},
+	legacy_key: {
+		label: 'Key stored by an older version',
+		explanation:
+			'The key has the form of a hashed key (sha256:…). Such keys are now hashed again so that no delivery can pose as another event; a record stored under the key as written by an older version exists. It is either this event, delivered before the upgrade, or another event whose hashed key is this text.',
+		nextAction:
+			'Look up the old record with the State Ledger (Get, explicit key = the text shown in detail). If it is this event, resolve as markProcessed; if not, mark the new key received with the Ledger so the next delivery is New.',
+	},
 	write_failed: {
 		label: 'Write failed',
 		explanation: 'The write surely did not happen (the target refused it).',
@@ -98,6 +105,7 @@ export const ROUTABLE_REASONS = [
 	'previously_failed',
 	'duplicate_in_batch',
 	'store_unavailable',
+	'legacy_key',
 	'write_failed',
 	'write_timeout',
 	'custom',

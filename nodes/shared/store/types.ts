@@ -26,6 +26,8 @@ export const Reason = {
 	missingKey: 'missing_key',
 	duplicateInBatch: 'duplicate_in_batch',
 	storeUnavailable: 'store_unavailable',
+	/** A key in the hashed form has a record stored as written by an earlier version (keys.ts legacyKeyOf). */
+	legacyKey: 'legacy_key',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -91,6 +93,22 @@ export interface ClaimDecision {
 	lastSeenAt: number;
 	leaseUntil: number | null;
 	result: unknown;
+	/**
+	 * Only when the outcome is `new`: the record this claim found, as the store's own image (pass
+	 * it back to `restore` untouched); null when the key had none.
+	 */
+	prior?: RecordImage | null;
+}
+
+/** A record as one store holds it, for putting it back exactly; opaque outside that store. */
+export type RecordImage = Record<string, unknown>;
+
+/** Undo of one claim: the key gets `prior` back while it still carries `claimToken`. */
+export interface RestoreRequest {
+	key: string;
+	claimToken: string;
+	/** The claim's `prior`; null deletes the key (it had no record before the claim). */
+	prior: RecordImage | null;
 }
 
 export interface KeyRecord {
@@ -233,13 +251,20 @@ export interface ResolveExceptionRequest {
 	note: string | null;
 	/** With resolution markProcessed: the result later duplicates receive (JSON text). */
 	resultJson: string | null;
+	/** Replay even a live claim (`processing`, lease valid); recorded as `forced`. */
+	force?: boolean;
 }
 
 export interface ResolveExceptionResult {
-	/** The exceptions now resolved (empty when none was open). */
+	/** The exceptions now resolved (empty when none was open, or when refused). */
 	exceptions: ExceptionRecord[];
 	/** The key's record after the resolution (null once released or unknown). */
 	record: KeyRecord | null;
+	/**
+	 * Why nothing was done although exceptions are open: `live_claim` — a replay of a key whose
+	 * claim is still live (a worker may be writing) without `force`. The exceptions stay open.
+	 */
+	refused?: 'live_claim' | null;
 }
 
 export interface ExceptionQuery {
@@ -285,6 +310,14 @@ export interface IdempotencyStore {
 	list(namespace: string, query: ListQuery, now?: number): Promise<ListPage>;
 	stats(namespace: string, sinceMs: number, now?: number): Promise<NamespaceStats>;
 	purge(namespace: string, now?: number): Promise<PurgeResult>;
+	/**
+	 * Undoes claims (a failed input is all or nothing): each key that is still `processing` with
+	 * the request's claim token gets its prior record back exactly — state, attempt, token, lease,
+	 * result, expiry, duplicate count — or is deleted when it had none; a `released` event with
+	 * reason `rollback` is appended. A key someone changed since is left alone (false).
+	 * One round trip per 1000 requests; returns per request whether it was restored.
+	 */
+	restore(namespace: string, requests: RestoreRequest[], actor: Actor, now?: number): Promise<boolean[]>;
 	/**
 	 * Opens exceptions, or — while one is open for the same (namespace, key, reason) — counts a
 	 * repeat on it (occurrences + 1, lastSeenAt). One round trip for the list.

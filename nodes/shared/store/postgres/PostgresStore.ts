@@ -23,6 +23,8 @@ import type {
 	ListQuery,
 	NamespaceStats,
 	PurgeResult,
+	RecordImage,
+	RestoreRequest,
 	StoreHealth,
 	TransitionRequest,
 	TransitionResult,
@@ -87,7 +89,7 @@ export class PostgresStore implements IdempotencyStore {
 	private readonly executor: SqlExecutor;
 	private readonly where: string;
 	private ready: Promise<void> | null = null;
-	private readonly sql: { claim: string; transition: string; purge: string; recordExceptions: string };
+	private readonly sql: { claim: string; transition: string; purge: string; recordExceptions: string; restore: string };
 	private readonly q: string;
 
 	constructor(options: PostgresStoreConfig | PostgresStoreOptions) {
@@ -103,6 +105,7 @@ export class PostgresStore implements IdempotencyStore {
 			transition: loadSql('transition', this.q),
 			purge: loadSql('purge', this.q),
 			recordExceptions: loadSql('record_exceptions', this.q),
+			restore: loadSql('restore', this.q),
 		};
 	}
 
@@ -194,8 +197,28 @@ export class PostgresStore implements IdempotencyStore {
 				lastSeenAt: num(row.last_seen_at),
 				leaseUntil: numOrNull(row.lease_until),
 				result: row.result ?? null,
+				...(outcome === 'new' ? { prior: (row.prior ?? null) as RecordImage | null } : {}),
 			};
 		});
+	}
+
+	async restore(namespace: string, requests: RestoreRequest[], actor: Actor, now?: number): Promise<boolean[]> {
+		if (requests.length === 0) return [];
+		const rows = await this.query(
+			this.sql.restore,
+			[
+				namespace,
+				requests.map((r) => r.key),
+				requests.map((r) => r.claimToken),
+				requests.map((r) => (r.prior === null ? null : JSON.stringify(r.prior))),
+				now ?? null,
+				actor.workflowId,
+				actor.executionId,
+				actor.node,
+			],
+			'undoing claims',
+		);
+		return rows.map((row) => row.restored === true);
 	}
 
 	async transition(
@@ -262,15 +285,17 @@ export class PostgresStore implements IdempotencyStore {
 	}
 
 	async list(namespace: string, query: ListQuery, now?: number): Promise<ListPage> {
-		const at = now ?? Date.now();
 		const limit = Math.max(1, Math.min(1000, Math.floor(query.limit || 100)));
 		const cursor = decodeCursor(query.cursor);
-		const values: unknown[] = [namespace, at];
-		const where = ['namespace = $1', '(expires_at IS NULL OR expires_at > $2)'];
+		// The server's clock, like the claims': a worker whose own clock runs ahead must not see
+		// live claims as stuck (and an operator then release them).
+		const at = storeClock('$2');
+		const values: unknown[] = [namespace, now ?? null];
+		const where = ['namespace = $1', `(expires_at IS NULL OR expires_at > ${at})`];
 		let order: string;
 		let cursorColumn: string;
 		if (query.stuckOnly) {
-			where.push(`state = 'processing'`, 'lease_until <= $2');
+			where.push(`state = 'processing'`, `lease_until <= ${at}`);
 			cursorColumn = 'lease_until';
 			order = 'lease_until, key';
 		} else if (query.state) {
@@ -283,8 +308,8 @@ export class PostgresStore implements IdempotencyStore {
 			order = 'key';
 		}
 		if (query.olderThanMs !== null && query.olderThanMs !== undefined) {
-			values.push(at - query.olderThanMs);
-			where.push(`updated_at <= $${values.length}`);
+			values.push(query.olderThanMs);
+			where.push(`updated_at <= ${at} - $${values.length}::bigint`);
 		}
 		if (cursor) {
 			if (cursorColumn) {
@@ -313,8 +338,15 @@ export class PostgresStore implements IdempotencyStore {
 		return { records, nextCursor };
 	}
 
+	/** The window ends at the server's clock (the one every event was stamped with). */
 	async stats(namespace: string, sinceMs: number, now?: number): Promise<NamespaceStats> {
-		const until = now ?? Date.now();
+		const open = await this.query(
+			`SELECT ${storeClock('$2')} AS until,
+				(SELECT count(*)::bigint FROM ${this.q}.exceptions WHERE namespace = $1 AND status = 'open') AS n`,
+			[namespace, now ?? null],
+			'counting open exceptions',
+		);
+		const until = num(open[0].until);
 		const since = until - sinceMs;
 		const rows = await this.query(
 			`SELECT event, reason, count(*)::bigint AS n FROM ${this.q}.history
@@ -327,11 +359,6 @@ export class PostgresStore implements IdempotencyStore {
 			const counter = counterOf(row.event);
 			if (counter) builder.add(counter, num(row.n), row.reason);
 		}
-		const open = await this.query(
-			`SELECT count(*)::bigint AS n FROM ${this.q}.exceptions WHERE namespace = $1 AND status = 'open'`,
-			[namespace],
-			'counting open exceptions',
-		);
 		builder.stats.openExceptions = num(open[0].n);
 		return builder.stats;
 	}
@@ -374,9 +401,9 @@ export class PostgresStore implements IdempotencyStore {
 			return { exceptions: [], record: null };
 		}
 		const rows = await this.query(
-			`SELECT r.exception_ids, (r.rec).*
+			`SELECT r.exception_ids, r.refused, (r.rec).*
 			 FROM ${this.q}.resolve_exception($1, $2, $3, $4, $5, $6, $7::jsonb,
-				coalesce($8::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint), $9, $10, $11) r`,
+				coalesce($8::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint), $9, $10, $11, $12) r`,
 			[
 				request.id,
 				request.namespace,
@@ -389,6 +416,7 @@ export class PostgresStore implements IdempotencyStore {
 				actor.workflowId,
 				actor.executionId,
 				actor.node,
+				request.force === true,
 			],
 			'resolving an exception',
 		);
@@ -399,7 +427,7 @@ export class PostgresStore implements IdempotencyStore {
 					await this.query(`SELECT * FROM ${this.q}.exceptions WHERE id = ANY ($1::uuid[]) ORDER BY first_seen_at`, [ids], 'reading exceptions')
 				).map(toException)
 			: [];
-		return { exceptions, record: row && row.namespace ? toRecord(row) : null };
+		return { exceptions, record: row && row.namespace ? toRecord(row) : null, refused: row?.refused ?? null };
 	}
 
 	async getException(id: string): Promise<ExceptionRecord | null> {
@@ -418,7 +446,11 @@ export class PostgresStore implements IdempotencyStore {
 		if (query.namespace) add('namespace = ?', query.namespace);
 		if (query.owner) add('owner = ?', query.owner);
 		if (query.reason) add('reason = ?', query.reason);
-		if (query.olderThanMs) add('first_seen_at <= ?', (now ?? Date.now()) - query.olderThanMs);
+		if (query.olderThanMs) {
+			values.push(now ?? null);
+			const at = storeClock(`$${values.length}`);
+			add(`first_seen_at <= ${at} - ?::bigint`, query.olderThanMs);
+		}
 		values.push(Math.max(1, Math.min(1000, Math.floor(query.limit || 100))));
 		const rows = await this.query(
 			`SELECT * FROM ${this.q}.exceptions WHERE ${where.join(' AND ')} ORDER BY first_seen_at, id LIMIT $${values.length}`,
@@ -449,6 +481,15 @@ export class PostgresStore implements IdempotencyStore {
 	async close(): Promise<void> {
 		await this.executor.close();
 	}
+}
+
+/**
+ * The time every read compares with: the parameter when a test injects one, else the server's
+ * clock — the one claims and transitions use. A scalar subquery, so it is computed once per
+ * statement and the indexes still apply.
+ */
+function storeClock(param: string): string {
+	return `(SELECT coalesce(${param}::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint))`;
 }
 
 // In words, because n8n replaces messages that carry raw socket codes with a generic text.

@@ -27,6 +27,7 @@ import {
 	type NamespaceStats,
 	type OpenExceptionRequest,
 	type PurgeResult,
+	type RestoreRequest,
 	type ResolveExceptionRequest,
 	type ResolveExceptionResult,
 	type StoreHealth,
@@ -364,6 +365,28 @@ export class RedisStore implements IdempotencyStore {
 		});
 	}
 
+	/** One restore script per 1000 requests (see lua/restore.lua). */
+	async restore(namespace: string, requests: RestoreRequest[], actor: Actor, now?: number): Promise<boolean[]> {
+		const keys = this.keys(namespace);
+		const restored: boolean[] = [];
+		for (let i = 0; i < requests.length; i += MAX_CHUNK) {
+			const chunk = requests.slice(i, i + MAX_CHUNK);
+			const scriptKeys = [...keys.scriptKeys];
+			const args: ScriptArg[] = [nowArg(now), ...actorArgs(actor)];
+			for (const request of chunk) {
+				scriptKeys.push(keys.record(request.key), keys.history(request.key));
+				args.push(
+					request.key,
+					textOrNull('claim token', request.claimToken) ?? '',
+					request.prior === null ? '' : JSON.stringify(request.prior),
+				);
+			}
+			const replies = await this.call('undoing claims', () => this.scripts.restore(scriptKeys, args));
+			restored.push(...(replies as number[]).map((reply) => Number(reply) === 1));
+		}
+		return restored;
+	}
+
 	/**
 	 * One script per 1000 distinct (key, reason) pairs; repeats of a pair in the list add to its
 	 * occurrences, as in Postgres. The cross-namespace index is written after the script: when
@@ -465,10 +488,11 @@ export class RedisStore implements IdempotencyStore {
 			nullableArg(textOrNull('resolvedBy', request.resolvedBy)),
 			nullableArg(textOrNull('note', request.note)),
 			nullableArg(resultJson),
+			request.force === true ? '1' : '0',
 		];
-		const [resolved, record] = (await this.call('resolving an exception', () =>
+		const [resolved, record, refused] = (await this.call('resolving an exception', () =>
 			this.scripts.resolve_exception(scriptKeys, args),
-		)) as [string[], string[]];
+		)) as [string[], string[], 'live_claim' | null | undefined];
 		const exceptions = resolved.map(toException);
 		if (exceptions.length > 0) {
 			// Best effort: listOpenExceptions drops the ids of resolved exceptions it meets anyway.
@@ -476,7 +500,7 @@ export class RedisStore implements IdempotencyStore {
 				.zrem(this.openExceptionsEverywhere, ...exceptions.map((exception) => exception.id))
 				.catch(() => undefined);
 		}
-		return { exceptions, record: toRecord(namespace, key, record) };
+		return { exceptions, record: toRecord(namespace, key, record), refused: refused ?? null };
 	}
 
 	async getException(id: string): Promise<ExceptionRecord | null> {

@@ -83,9 +83,10 @@ export function toHistoryEntry(json: string): HistoryEntry {
 
 /** One item of claim.lua's reply. */
 export function toClaimDecision(key: string, reply: unknown): ClaimDecision {
-	const [outcome, reason, state, attempt, claimToken, firstSeenAt, lastSeenAt, leaseUntil, result] =
-		reply as [string, string, string, number, string | null, number, number, number | null, string | null];
+	const [outcome, reason, state, attempt, claimToken, firstSeenAt, lastSeenAt, leaseUntil, result, prior] =
+		reply as [string, string, string, number, string | null, number, number, number | null, string | null, string | null];
 	return {
+		...(outcome === 'new' ? { prior: prior ? (JSON.parse(prior) as Record<string, string>) : null } : {}),
 		key,
 		outcome: outcome as Outcome | 'pending',
 		reason: reason as Reason,

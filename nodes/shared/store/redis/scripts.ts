@@ -18,6 +18,7 @@ export const SCRIPT_NAMES = [
 	'stats',
 	'record_exceptions',
 	'resolve_exception',
+	'restore',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

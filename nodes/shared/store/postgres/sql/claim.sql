@@ -10,7 +10,8 @@
 -- $11 on_payload_mismatch                        $12 workflow_id         $13 execution_id
 -- $14 node              $15 in-batch duplicates int[]   $16 in-batch mismatches int[]
 -- Returns one row per key: key, state, attempt, claim_token, first_seen_at, last_seen_at,
--- lease_until, result, decision ('outcome:reason').
+-- lease_until, result, decision ('outcome:reason'), prior (the record before a claim that took
+-- an existing key, as jsonb; null when the key was new or the outcome is not new).
 WITH clock AS (
 	SELECT coalesce($4::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now_ms
 ),
@@ -30,15 +31,18 @@ claimed AS (
 	ON CONFLICT (namespace, key) DO UPDATE SET (
 		state, attempt, claim_token, fingerprint, result, last_error, first_seen_at, last_seen_at,
 		updated_at, lease_until, expires_at, retention_ms, duplicate_count, workflow_id,
-		execution_id, decision
+		execution_id, decision, prior
 	) = (
-		SELECT d.* FROM {{schema}}.decide_claim(
+		-- prior: the record as it was, kept when this claim takes the key (migration 005), so
+		-- that a failed input can put it back exactly (restore.sql).
+		SELECT d.*, CASE WHEN d.decision LIKE 'new:%' THEN to_jsonb(r) - 'prior' END
+		FROM {{schema}}.decide_claim(
 			r, excluded.fingerprint, excluded.last_seen_at, $5::bigint, $6::bigint, $7, $8, $9,
 			$10::integer, $11, $12, $13
 		) d
 	)
 	RETURNING r.key, r.state, r.attempt, r.claim_token, r.first_seen_at, r.last_seen_at,
-		r.lease_until, r.result, r.decision
+		r.lease_until, r.result, r.decision, r.prior
 ),
 history AS (
 	INSERT INTO {{schema}}.history (namespace, key, at, event, reason, workflow_id, execution_id, node)
@@ -64,5 +68,5 @@ history AS (
 			|| array_fill('ambiguous_seen'::text, ARRAY[greatest(coalesce(i.mismatches, 0), 0)])
 	) AS e(event)
 )
-SELECT key, state, attempt, claim_token, first_seen_at, last_seen_at, lease_until, result, decision
+SELECT key, state, attempt, claim_token, first_seen_at, last_seen_at, lease_until, result, decision, prior
 FROM claimed;

@@ -24,7 +24,9 @@ ARGV[16 + 5(i-1)] later items of the input with this key and another fingerprint
 
 Returns one array per item, in order:
   { outcome, reason, state, attempt, claimToken | nil, firstSeenAt, lastSeenAt, leaseUntil | nil,
-    resultJson | nil }
+    resultJson | nil, prior | nil }
+  prior: when the outcome is new and the key had a record, that record as a JSON object (its hash
+  fields), so that a failed input can put it back exactly (restore.lua).
 ]]
 
 --@include "common.lua"
@@ -173,8 +175,12 @@ for i = 1, items do
 	end
 
 	local claimToken = false
+	local prior = false
 	if outcome == 'new' then
 		claimToken = token
+		if record then
+			prior = cjson.encode(record)
+		end
 	end
 	replies[i] = {
 		outcome,
@@ -186,6 +192,7 @@ for i = 1, items do
 		tonumber(after.lastSeenAt),
 		tonumber(after.leaseUntil) or false,
 		after.result or false,
+		prior,
 	}
 end
 flushCounts()

@@ -2,6 +2,8 @@
 Resolve exceptions: closes one exception, or every open exception of a key, and acts on the key
 in the same step (SPEC §7; the Postgres twin is resolve_exception() in migration 004):
   replay         releases the key as a release without claim check does: the next delivery is new;
+                 a key that is processing with a valid lease (a worker may be writing) is refused —
+                 nothing changes, the exceptions stay open — unless forced (recorded as forced);
   markProcessed  forces the key to processed with the result (a key without a record gets one:
                  attempt 0, 30 days' retention);
   discard        leaves the key as it is.
@@ -23,9 +25,11 @@ ARGV[7]  resolution: replay | markProcessed | discard
 ARGV[8]  resolvedBy (nullable)
 ARGV[9]  note (nullable)
 ARGV[10] result JSON for markProcessed (nullable)
+ARGV[11] force a replay of a live claim: '1' | '0'
 
-Returns { { exception JSON, ... } resolved now (oldest first; empty when none was open),
-          the key's record after as HGETALL pairs (empty when there is none) }
+Returns { { exception JSON, ... } resolved now (oldest first; empty when none was open or refused),
+          the key's record after as HGETALL pairs (empty when there is none),
+          'live_claim' when a replay was refused | nil }
 ]]
 
 --@include "common.lua"
@@ -46,6 +50,7 @@ local resolution = ARGV[7]
 local resolvedBy = nullable(ARGV[8])
 local note = nullable(ARGV[9])
 local resultJson = nullable(ARGV[10])
+local force = ARGV[11] == '1'
 local rk, hk, xk, xok = KEYS[FIRST_ITEM_KEY], KEYS[FIRST_ITEM_KEY + 1], KEYS[FIRST_ITEM_KEY + 2], KEYS[FIRST_ITEM_KEY + 3]
 
 if not RESOLUTIONS[resolution] then
@@ -73,6 +78,16 @@ end
 if #open == 0 then
 	flushCounts()
 	return { {}, redis.call('HGETALL', rk) }
+end
+
+if resolution == 'replay' and not force then
+	local record = loadRecord(rk)
+	if record and not isExpired(record, now) and record.state == 'processing'
+		and tonumber(record.leaseUntil) ~= nil and tonumber(record.leaseUntil) > now then
+		-- A worker may be writing right now: releasing would let the next delivery write too.
+		flushCounts()
+		return { {}, redis.call('HGETALL', rk), 'live_claim' }
+	end
 end
 
 table.sort(open, function(a, b)
@@ -116,7 +131,7 @@ if resolution == 'discard' then
 	return { resolved, redis.call('HGETALL', rk) }
 end
 
-local request = { kind = 'release', verifyClaim = false, force = false, retentionMs = 0 }
+local request = { kind = 'release', verifyClaim = false, force = force, retentionMs = 0 }
 if resolution == 'markProcessed' then
 	request = { kind = 'markProcessed', verifyClaim = false, force = true, resultJson = resultJson, retentionMs = CREATED_RETENTION_MS }
 end
