@@ -44,7 +44,9 @@ import {
 	toRecord,
 	type ListCursor,
 } from './codec';
-import { createClient, describeTarget, translateError, type RedisStoreConfig } from './connection';
+import { createClient, describeTarget, type RedisStoreConfig } from './connection';
+import { translateError } from './errors';
+import { checkEviction, evictionError, type EvictionVerdict } from './eviction';
 import { exceptionId, NamespaceKeys, openExceptionsEverywhere, parseExceptionId } from './keys';
 import { defineScripts, type ScriptArg, type ScriptName, type ScriptRunner } from './scripts';
 
@@ -55,6 +57,8 @@ export interface RedisStoreOptions {
 	keyPrefix?: string;
 	/** How errors name the server, e.g. `Redis at cache:6379`; derived from the client if absent. */
 	target?: string;
+	/** Claim even on a Redis that may evict keys (see eviction.ts); default false. */
+	allowEviction?: boolean;
 }
 
 export const DEFAULT_KEY_PREFIX = 'idem:';
@@ -65,6 +69,8 @@ const MAX_LIST_LIMIT = 1000;
 const LIST_SCAN_BUDGET = 1000;
 const PURGE_BATCH = 500;
 const FORGET_BATCH = 1000;
+/** How long a "this Redis does not evict" answer is trusted before claims read it again. */
+const EVICTION_RECHECK_MS = 60_000;
 
 const STATES = new Set<string>(Object.values(RecordState));
 const KINDS = new Set<TransitionKind>(['markProcessed', 'markFailed', 'markReceived', 'release']);
@@ -80,6 +86,10 @@ export class RedisStore implements IdempotencyStore {
 	private readonly scripts: Record<ScriptName, ScriptRunner>;
 	/** Open exception ids of every namespace (see keys.ts): another slot than any namespace. */
 	private readonly openExceptionsEverywhere: string;
+	private readonly allowEviction: boolean;
+	/** When the eviction policy was last found safe (see ensureNoEviction). */
+	private noEvictionSince = -Infinity;
+	private evictionCheck: Promise<EvictionVerdict> | null = null;
 	private lastConnectionError: Error | null = null;
 	private closed = false;
 	private readonly onError = (error: Error) => {
@@ -99,11 +109,13 @@ export class RedisStore implements IdempotencyStore {
 			this.ownsClient = false;
 			this.keyPrefix = validateKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
 			this.target = options.target ?? describeClient(source);
+			this.allowEviction = options.allowEviction === true;
 		} else {
 			this.keyPrefix = validateKeyPrefix(options.keyPrefix ?? source.keyPrefix ?? DEFAULT_KEY_PREFIX);
 			this.client = createClient(source);
 			this.ownsClient = true;
 			this.target = options.target ?? describeTarget(source);
+			this.allowEviction = (options.allowEviction ?? source.allowEviction) === true;
 		}
 		// An 'error' event without a listener would crash the n8n process.
 		this.client.on('error', this.onError);
@@ -133,6 +145,28 @@ export class RedisStore implements IdempotencyStore {
 		if (this.ownsClient && !this.closed && this.client instanceof Cluster && this.client.status === 'end') {
 			await this.client.connect().catch(() => undefined);
 		}
+	}
+
+	/** One reading of the eviction policy at a time, shared by the calls that wait for it. */
+	private readEviction(): Promise<EvictionVerdict> {
+		if (!this.evictionCheck) {
+			this.evictionCheck = checkEviction(this.client).finally(() => {
+				this.evictionCheck = null;
+			});
+		}
+		return this.evictionCheck;
+	}
+
+	/**
+	 * Claims are refused on a Redis that may evict keys, unless allowEviction accepts the risk. A
+	 * safe answer is trusted for a minute; an unsafe one is read again on the next claim, so that
+	 * fixing the policy takes effect at once.
+	 */
+	private async ensureNoEviction(): Promise<void> {
+		if (this.allowEviction || Date.now() - this.noEvictionSince < EVICTION_RECHECK_MS) return;
+		const verdict = await this.readEviction();
+		if (!verdict.safe) throw evictionError(this.target, verdict);
+		this.noEvictionSince = Date.now();
 	}
 
 	private async serverTime(): Promise<number> {
@@ -175,7 +209,10 @@ export class RedisStore implements IdempotencyStore {
 				repeatCount('repeats.mismatches', request.repeats?.mismatches),
 			);
 		}
-		const replies = await this.call('claiming keys', () => this.scripts.claim(scriptKeys, args));
+		const replies = await this.call('claiming keys', async () => {
+			await this.ensureNoEviction();
+			return this.scripts.claim(scriptKeys, args);
+		});
 		return requests.map((request, i) => toClaimDecision(request.key, (replies as unknown[])[i]));
 	}
 
@@ -575,11 +612,22 @@ export class RedisStore implements IdempotencyStore {
 		} catch (error) {
 			return { ok: false, message: (error as Error).message };
 		}
-		const warning = await this.persistenceWarning();
+		const warnings: string[] = [];
+		try {
+			const verdict = await this.call('reading the eviction policy', () => this.readEviction());
+			if (!verdict.safe && !this.allowEviction) return { ok: false, message: evictionError(this.target, verdict).message };
+			if (!verdict.safe) {
+				warnings.push(`${this.target} ${verdict.problem} "Allow Eviction" is on: claims go ahead and you accept that risk.`);
+			}
+		} catch (error) {
+			return { ok: false, message: (error as Error).message };
+		}
+		const persistence = await this.persistenceWarning();
+		if (persistence) warnings.push(persistence);
 		return {
 			ok: true,
 			message: `Connected to ${this.target}; keys are stored under "${this.keyPrefix}"`,
-			...(warning ? { warning } : {}),
+			...(warnings.length > 0 ? { warning: warnings.join(' ') } : {}),
 		};
 	}
 
