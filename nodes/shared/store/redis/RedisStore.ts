@@ -69,6 +69,8 @@ const MAX_LIST_LIMIT = 1000;
 const LIST_SCAN_BUDGET = 1000;
 const PURGE_BATCH = 500;
 const FORGET_BATCH = 1000;
+/** The longest lease or retention (1000 years); the scripts refuse longer ones (common.lua). */
+export const MAX_DURATION_MS = 31_557_600_000_000;
 /** How long a "this Redis does not evict" answer is trusted before claims read it again. */
 const EVICTION_RECHECK_MS = 60_000;
 
@@ -252,7 +254,7 @@ export class RedisStore implements IdempotencyStore {
 				request.force ? '1' : '0',
 				nullableArg(textOrNull('result', request.resultJson)),
 				nullableArg(textOrNull('error message', request.errorMessage)),
-				Math.round(requireNumber('retentionMs', request.retentionMs ?? 0, 0)),
+				Math.round(requireNumber('retentionMs', request.retentionMs ?? 0, 0, MAX_DURATION_MS)),
 			);
 		}
 		const replies = await this.call('recording a transition', () => this.scripts.transition(scriptKeys, args));
@@ -770,9 +772,10 @@ function hourOf(time: number): number {
 	return Math.floor(time / HOUR_MS) * HOUR_MS;
 }
 
-function requireNumber(name: string, value: unknown, min = -Infinity): number {
-	if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-		throw new InvalidInputError(`${name} must be a number${min > -Infinity ? ` of at least ${min}` : ''}`);
+function requireNumber(name: string, value: unknown, min = -Infinity, max = Infinity): number {
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+		const range = max < Infinity ? ` from ${min} to ${max}` : min > -Infinity ? ` of at least ${min}` : '';
+		throw new InvalidInputError(`${name} must be a number${range}`);
 	}
 	return value;
 }
@@ -826,9 +829,9 @@ const POLICY_CHOICES: { [K in keyof ClaimPolicy]?: readonly string[] } = {
 };
 
 function checkPolicy(policy: ClaimPolicy): void {
-	requireNumber('leaseMs', policy.leaseMs, 1);
-	requireNumber('retentionMs', policy.retentionMs, 0);
-	requireNumber('maxAttempts', policy.maxAttempts, 0);
+	requireNumber('leaseMs', policy.leaseMs, 1, MAX_DURATION_MS);
+	requireNumber('retentionMs', policy.retentionMs, 0, MAX_DURATION_MS);
+	requireNumber('maxAttempts', policy.maxAttempts, 0, 1e12);
 	for (const [name, choices] of Object.entries(POLICY_CHOICES)) {
 		const value = policy[name as keyof ClaimPolicy];
 		if (!choices?.includes(value as string)) {

@@ -132,7 +132,8 @@ end
 -- A settled record (and its history) gets a real TTL so Redis reclaims the memory; 0 = forever.
 local function expireAfter(key, retentionMs)
 	if retentionMs > 0 then
-		redis.call('PEXPIRE', key, int(retentionMs + GRACE_MS))
+		-- Clamped: a record written before durations were bounded may hold a longer retention.
+		redis.call('PEXPIRE', key, int(math.min(retentionMs, MAX_DURATION_MS) + GRACE_MS))
 	else
 		redis.call('PERSIST', key)
 	end
