@@ -47,12 +47,14 @@ export async function readEvictionPolicy(node: Redis): Promise<{ policy: string 
 	return { policy: null, why };
 }
 
-/** The nodes that hold data: every master of a cluster, or the one server. */
-function dataNodes(client: Redis | Cluster): Redis[] {
-	if ('nodes' in client && typeof client.nodes === 'function' && (client as Cluster).isCluster) {
-		return (client as Cluster).nodes('master');
-	}
-	return [client as Redis];
+/** The nodes that hold data: every master of a cluster (connected first), or the one server. */
+async function dataNodes(client: Redis | Cluster): Promise<Redis[]> {
+	if (!(client as Cluster).isCluster) return [client as Redis];
+	const cluster = client as Cluster;
+	if (cluster.nodes('master').length === 0) await cluster.ping();
+	const masters = cluster.nodes('master');
+	if (masters.length === 0) throw new Error('the cluster named no master node');
+	return masters;
 }
 
 export interface EvictionVerdict {
@@ -63,7 +65,7 @@ export interface EvictionVerdict {
 }
 
 export async function checkEviction(client: Redis | Cluster): Promise<EvictionVerdict> {
-	const nodes = dataNodes(client);
+	const nodes = await dataNodes(client);
 	const found = await Promise.all(nodes.map((node) => readEvictionPolicy(node)));
 	const unsafe = found.filter((f) => f.policy !== SAFE_POLICY);
 	if (unsafe.length === 0) return { safe: true };

@@ -127,6 +127,8 @@ for i = 1, items do
 		-- A fresh life: an expired record is replaced whole; its history stays.
 		if record then
 			redis.call('DEL', rk)
+		else
+			unindexLeftovers(key)
 		end
 		after = patchRecord(rk, nil, {
 			state = 'processing',
@@ -195,5 +197,6 @@ for i = 1, items do
 		after.result or false,
 	}
 end
+pruneFreed(now, 50 + 2 * items)
 flushCounts()
 return replies

@@ -75,5 +75,6 @@ for i = 1, requests do
 	end
 	replies[i] = { applied, noop, rejectReason or false, recordAfter }
 end
+pruneFreed(now, 50 + 2 * requests)
 flushCounts()
 return replies
