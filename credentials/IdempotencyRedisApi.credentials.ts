@@ -61,5 +61,13 @@ export class IdempotencyRedisApi implements ICredentialType {
 			default: 'idem:',
 			description: 'Prepended to every key this package writes, so it cannot touch other data in the same Redis',
 		},
+		{
+			displayName: 'Allow Eviction',
+			name: 'allowEviction',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether to claim keys even when this Redis may evict keys (maxmemory-policy other than noeviction, or a policy that cannot be read). An evicted record makes the next delivery of an already processed event new again: a second write. Leave off and set maxmemory-policy to noeviction instead.',
+		},
 	];
 }

@@ -38,6 +38,7 @@ export function redisConfig(data: ICredentialDataDecryptedObject): StoreConfig {
 			keyPrefix: data.keyPrefix === undefined ? 'idem:' : String(data.keyPrefix),
 			mode: data.mode === 'cluster' ? 'cluster' : 'standalone',
 			clusterNodes: data.clusterNodes ? String(data.clusterNodes) : undefined,
+			allowEviction: data.allowEviction === true,
 		},
 	};
 }

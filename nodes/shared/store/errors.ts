@@ -8,11 +8,35 @@ export class IdempotencyError extends Error {
 	}
 }
 
-/** The store could not be reached or the connection broke; nothing was decided. */
+/**
+ * The store could not be reached, the connection broke, or the server refused to serve the call
+ * (read-only replica, out of memory, no permission, busy…); nothing was decided. `kind` names
+ * what happened (e.g. `READONLY`, `OOM`, `connection`), `hint` says what to do; the message
+ * already ends with the hint.
+ */
 export class StoreUnavailableError extends IdempotencyError {
-	constructor(message: string, options?: { cause?: unknown }) {
+	readonly kind?: string;
+	readonly hint?: string;
+
+	constructor(message: string, options?: { cause?: unknown; kind?: string; hint?: string }) {
 		super(message, options);
 		this.name = 'StoreUnavailableError';
+		this.kind = options?.kind;
+		this.hint = options?.hint;
+	}
+}
+
+/**
+ * The store works but is set up so that it could break the promise (e.g. a Redis that evicts
+ * keys); it refuses until the setting is fixed or the risk is accepted. Nothing was decided.
+ */
+export class StoreMisconfiguredError extends IdempotencyError {
+	constructor(
+		message: string,
+		readonly hint: string,
+	) {
+		super(`${message} ${hint}`);
+		this.name = 'StoreMisconfiguredError';
 	}
 }
 

@@ -45,7 +45,10 @@ import {
 	toRecord,
 	type ListCursor,
 } from './codec';
-import { createClient, describeTarget, translateError, type RedisStoreConfig } from './connection';
+import { createClient, describeTarget, type RedisStoreConfig } from './connection';
+import { translateError } from './errors';
+import { execPipeline, KeyOrderReader, ScoreOrderReader } from './indexReaders';
+import { checkEviction, evictionError, type EvictionVerdict } from './eviction';
 import { exceptionId, NamespaceKeys, openExceptionsEverywhere, parseExceptionId } from './keys';
 import { defineScripts, type ScriptArg, type ScriptName, type ScriptRunner } from './scripts';
 
@@ -56,6 +59,8 @@ export interface RedisStoreOptions {
 	keyPrefix?: string;
 	/** How errors name the server, e.g. `Redis at cache:6379`; derived from the client if absent. */
 	target?: string;
+	/** Claim even on a Redis that may evict keys (see eviction.ts); default false. */
+	allowEviction?: boolean;
 }
 
 export const DEFAULT_KEY_PREFIX = 'idem:';
@@ -66,6 +71,10 @@ const MAX_LIST_LIMIT = 1000;
 const LIST_SCAN_BUDGET = 1000;
 const PURGE_BATCH = 500;
 const FORGET_BATCH = 1000;
+/** The longest lease or retention (1000 years); the scripts refuse longer ones (common.lua). */
+export const MAX_DURATION_MS = 31_557_600_000_000;
+/** How long a "this Redis does not evict" answer is trusted before claims read it again. */
+const EVICTION_RECHECK_MS = 60_000;
 
 const STATES = new Set<string>(Object.values(RecordState));
 const KINDS = new Set<TransitionKind>(['markProcessed', 'markFailed', 'markReceived', 'release']);
@@ -81,6 +90,10 @@ export class RedisStore implements IdempotencyStore {
 	private readonly scripts: Record<ScriptName, ScriptRunner>;
 	/** Open exception ids of every namespace (see keys.ts): another slot than any namespace. */
 	private readonly openExceptionsEverywhere: string;
+	private readonly allowEviction: boolean;
+	/** When the eviction policy was last found safe (see ensureNoEviction). */
+	private noEvictionSince = -Infinity;
+	private evictionCheck: Promise<EvictionVerdict> | null = null;
 	private lastConnectionError: Error | null = null;
 	private closed = false;
 	private readonly onError = (error: Error) => {
@@ -100,11 +113,13 @@ export class RedisStore implements IdempotencyStore {
 			this.ownsClient = false;
 			this.keyPrefix = validateKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
 			this.target = options.target ?? describeClient(source);
+			this.allowEviction = options.allowEviction === true;
 		} else {
 			this.keyPrefix = validateKeyPrefix(options.keyPrefix ?? source.keyPrefix ?? DEFAULT_KEY_PREFIX);
 			this.client = createClient(source);
 			this.ownsClient = true;
 			this.target = options.target ?? describeTarget(source);
+			this.allowEviction = (options.allowEviction ?? source.allowEviction) === true;
 		}
 		// An 'error' event without a listener would crash the n8n process.
 		this.client.on('error', this.onError);
@@ -134,6 +149,28 @@ export class RedisStore implements IdempotencyStore {
 		if (this.ownsClient && !this.closed && this.client instanceof Cluster && this.client.status === 'end') {
 			await this.client.connect().catch(() => undefined);
 		}
+	}
+
+	/** One reading of the eviction policy at a time, shared by the calls that wait for it. */
+	private readEviction(): Promise<EvictionVerdict> {
+		if (!this.evictionCheck) {
+			this.evictionCheck = checkEviction(this.client).finally(() => {
+				this.evictionCheck = null;
+			});
+		}
+		return this.evictionCheck;
+	}
+
+	/**
+	 * Claims are refused on a Redis that may evict keys, unless allowEviction accepts the risk. A
+	 * safe answer is trusted for a minute; an unsafe one is read again on the next claim, so that
+	 * fixing the policy takes effect at once.
+	 */
+	private async ensureNoEviction(): Promise<void> {
+		if (this.allowEviction || Date.now() - this.noEvictionSince < EVICTION_RECHECK_MS) return;
+		const verdict = await this.readEviction();
+		if (!verdict.safe) throw evictionError(this.target, verdict);
+		this.noEvictionSince = Date.now();
 	}
 
 	private async serverTime(): Promise<number> {
@@ -176,7 +213,10 @@ export class RedisStore implements IdempotencyStore {
 				repeatCount('repeats.mismatches', request.repeats?.mismatches),
 			);
 		}
-		const replies = await this.call('claiming keys', () => this.scripts.claim(scriptKeys, args));
+		const replies = await this.call('claiming keys', async () => {
+			await this.ensureNoEviction();
+			return this.scripts.claim(scriptKeys, args);
+		});
 		return requests.map((request, i) => toClaimDecision(request.key, (replies as unknown[])[i]));
 	}
 
@@ -216,7 +256,7 @@ export class RedisStore implements IdempotencyStore {
 				request.force ? '1' : '0',
 				nullableArg(textOrNull('result', request.resultJson)),
 				nullableArg(textOrNull('error message', request.errorMessage)),
-				Math.round(requireNumber('retentionMs', request.retentionMs ?? 0, 0)),
+				Math.round(requireNumber('retentionMs', request.retentionMs ?? 0, 0, MAX_DURATION_MS)),
 			);
 		}
 		const replies = await this.call('recording a transition', () => this.scripts.transition(scriptKeys, args));
@@ -599,11 +639,22 @@ export class RedisStore implements IdempotencyStore {
 		} catch (error) {
 			return { ok: false, message: (error as Error).message };
 		}
-		const warning = await this.persistenceWarning();
+		const warnings: string[] = [];
+		try {
+			const verdict = await this.call('reading the eviction policy', () => this.readEviction());
+			if (!verdict.safe && !this.allowEviction) return { ok: false, message: evictionError(this.target, verdict).message };
+			if (!verdict.safe) {
+				warnings.push(`${this.target} ${verdict.problem} "Allow Eviction" is on: claims go ahead and you accept that risk.`);
+			}
+		} catch (error) {
+			return { ok: false, message: (error as Error).message };
+		}
+		const persistence = await this.persistenceWarning();
+		if (persistence) warnings.push(persistence);
 		return {
 			ok: true,
 			message: `Connected to ${this.target}; keys are stored under "${this.keyPrefix}"`,
-			...(warning ? { warning } : {}),
+			...(warnings.length > 0 ? { warning: warnings.join(' ') } : {}),
 		};
 	}
 
@@ -647,86 +698,8 @@ export function createRedisStore(config: RedisStoreConfig): RedisStore {
 	return new RedisStore(config);
 }
 
-// --- reading indexes page by page -------------------------------------------------------------
-
-interface IndexBatch {
-	entries: ListCursor[];
-	/** No entries beyond this batch. */
-	done: boolean;
-}
-
-/** The keys index, in Redis' byte order of keys (ZRANGEBYLEX), after a cursor's key. */
-class KeyOrderReader {
-	private after: string | null;
-
-	constructor(
-		private readonly client: Redis | Cluster,
-		private readonly index: string,
-		cursor: ListCursor | null,
-	) {
-		this.after = cursor?.key ?? null;
-	}
-
-	async next(count: number): Promise<IndexBatch> {
-		const from = this.after === null ? '-' : `(${this.after}`;
-		const keys = await this.client.zrangebylex(this.index, from, '+', 'LIMIT', 0, count);
-		if (keys.length > 0) this.after = keys[keys.length - 1];
-		return { entries: keys.map((key) => ({ score: 0, key })), done: keys.length < count };
-	}
-}
-
-/**
- * A scored index in (score, key) order up to `maxScore`, after a cursor. The start is found by the
- * cursor key's rank; when that key has moved since, by its score, skipping the keys of that score
- * that sort before it (Redis orders equal scores by bytes).
- */
-class ScoreOrderReader {
-	private rank: number | null = null;
-
-	constructor(
-		private readonly client: Redis | Cluster,
-		private readonly index: string,
-		private readonly maxScore: number,
-		private readonly cursor: ListCursor | null,
-	) {}
-
-	private async startRank(): Promise<number> {
-		if (this.cursor === null) return 0;
-		const { score, key } = this.cursor;
-		const [current, rank] = await execPipeline(this.client.pipeline().zscore(this.index, key).zrank(this.index, key));
-		if (current !== null && Number(current) === score && rank !== null) return Number(rank) + 1;
-		return this.client.zcount(this.index, '-inf', `(${score}`);
-	}
-
-	private isAfterCursor(entry: ListCursor): boolean {
-		if (this.cursor === null || entry.score > this.cursor.score) return true;
-		if (entry.score < this.cursor.score) return false;
-		return Buffer.compare(Buffer.from(entry.key, 'utf8'), Buffer.from(this.cursor.key, 'utf8')) > 0;
-	}
-
-	async next(count: number): Promise<IndexBatch> {
-		if (this.rank === null) this.rank = await this.startRank();
-		const flat = await this.client.zrange(this.index, this.rank, this.rank + count - 1, 'WITHSCORES');
-		this.rank += flat.length / 2;
-		const entries: ListCursor[] = [];
-		for (let i = 0; i + 1 < flat.length; i += 2) {
-			const entry = { key: flat[i], score: Number(flat[i + 1]) };
-			if (entry.score > this.maxScore) return { entries, done: true };
-			if (this.isAfterCursor(entry)) entries.push(entry);
-		}
-		return { entries, done: flat.length / 2 < count };
-	}
-}
-
 // --- argument checks ----------------------------------------------------------------------------
 
-async function execPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-	const results = (await pipeline.exec()) ?? [];
-	return results.map(([error, value]) => {
-		if (error) throw error;
-		return value;
-	});
-}
 
 function isClient(source: unknown): source is Redis | Cluster {
 	return (
@@ -746,9 +719,10 @@ function hourOf(time: number): number {
 	return Math.floor(time / HOUR_MS) * HOUR_MS;
 }
 
-function requireNumber(name: string, value: unknown, min = -Infinity): number {
-	if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-		throw new InvalidInputError(`${name} must be a number${min > -Infinity ? ` of at least ${min}` : ''}`);
+function requireNumber(name: string, value: unknown, min = -Infinity, max = Infinity): number {
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+		const range = max < Infinity ? ` from ${min} to ${max}` : min > -Infinity ? ` of at least ${min}` : '';
+		throw new InvalidInputError(`${name} must be a number${range}`);
 	}
 	return value;
 }
@@ -802,9 +776,9 @@ const POLICY_CHOICES: { [K in keyof ClaimPolicy]?: readonly string[] } = {
 };
 
 function checkPolicy(policy: ClaimPolicy): void {
-	requireNumber('leaseMs', policy.leaseMs, 1);
-	requireNumber('retentionMs', policy.retentionMs, 0);
-	requireNumber('maxAttempts', policy.maxAttempts, 0);
+	requireNumber('leaseMs', policy.leaseMs, 1, MAX_DURATION_MS);
+	requireNumber('retentionMs', policy.retentionMs, 0, MAX_DURATION_MS);
+	requireNumber('maxAttempts', policy.maxAttempts, 0, 1e12);
 	for (const [name, choices] of Object.entries(POLICY_CHOICES)) {
 		const value = policy[name as keyof ClaimPolicy];
 		if (!choices?.includes(value as string)) {

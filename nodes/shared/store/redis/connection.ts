@@ -1,9 +1,10 @@
 // Opens the ioredis client for an Idempotency Store (Redis) credential and says, in words a user
 // can act on, what went wrong when Redis cannot be used. The client connects on first use and
 // gives up on a call within a few seconds when Redis is down, instead of queueing it forever.
+// What a failed call means is errors.ts.
 
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { IdempotencyError, InvalidInputError, StoreUnavailableError } from '../errors';
+import { InvalidInputError } from '../errors';
 
 export interface RedisStoreConfig {
 	host: string;
@@ -17,6 +18,8 @@ export interface RedisStoreConfig {
 	mode: 'standalone' | 'cluster';
 	/** Cluster mode: comma-separated `host:port` seed nodes; empty = host and port. */
 	clusterNodes?: string;
+	/** Claim even though Redis may evict keys (maxmemory-policy other than noeviction); default false. */
+	allowEviction?: boolean;
 }
 
 const CONNECT_TIMEOUT_MS = 2_500;
@@ -99,35 +102,4 @@ export function describeTarget(config: RedisStoreConfig): string {
 		}
 	}
 	return `Redis at ${config.host}:${config.port}`;
-}
-
-// Replies that mean Redis cannot serve us now (or not as this user), not that the call was wrong.
-const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOAUTH|WRONGPASS|NOPERM|OOM|MISCONF)\b/;
-
-/**
- * The error a store call throws: StoreUnavailableError when Redis could not be reached or could
- * not serve the call, IdempotencyError when Redis refused the call itself.
- */
-export function translateError(
-	error: unknown,
-	target: string,
-	doing: string,
-	lastConnectionError: Error | null,
-): Error {
-	if (error instanceof IdempotencyError) return error;
-	const err = error as { name?: string; message?: string } | null;
-	const message = err?.message ?? String(error);
-	if (err?.name === 'ReplyError' && !UNAVAILABLE_REPLY.test(message)) {
-		return new IdempotencyError(`${target} refused ${doing}: ${message}`, { cause: error });
-	}
-	// ioredis reports a down server as "max retries reached"; the socket error says why.
-	const why =
-		lastConnectionError?.message && (err?.name === 'MaxRetriesPerRequestError' || /Connection is closed/.test(message))
-			? lastConnectionError.message
-			: message;
-	return new StoreUnavailableError(
-		`${target} is unavailable while ${doing}: ${why}. Check that Redis is running and that host, port, ` +
-			'username, password and TLS in the Idempotency Store (Redis) credential are right.',
-		{ cause: error },
-	);
 }

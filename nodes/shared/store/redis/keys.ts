@@ -14,6 +14,8 @@
 //                                            <uuid> -> the exception as JSON
 //   <prefix>{<ns>}:xo:<key>           hash   the open exceptions of <key>: <reason> -> <uuid>
 //   <prefix>{<ns>}:xid:<uuid>         string the key of exception <uuid> (never changes)
+//   <prefix>{<ns>}:q:<uuid>           string the reply of one writing script call, 5 minutes
+//                                            (lua/includes/request.lua: a re-sent call gets it)
 //
 // and one key outside every namespace, for listing open exceptions across namespaces:
 //

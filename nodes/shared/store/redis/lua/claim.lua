@@ -34,12 +34,12 @@ Returns one array per item, in order:
 --@include "record.lua"
 
 local now = clock(ARGV[1])
-local leaseMs = tonumber(ARGV[2])
-local retentionMs = tonumber(ARGV[3])
+local leaseMs = duration(ARGV[2], 'leaseMs')
+local retentionMs = duration(ARGV[3], 'retentionMs')
 local onInProgress = ARGV[4]
 local onLeaseExpired = ARGV[5]
 local onFailed = ARGV[6]
-local maxAttempts = tonumber(ARGV[7])
+local maxAttempts = count(ARGV[7], 'maxAttempts')
 local onPayloadMismatch = ARGV[8]
 local actor = readActor(9)
 local FIRST_ITEM_ARG = 12
@@ -98,9 +98,16 @@ local function historyEvent(outcome, reason)
 	return 'ambiguous_seen'
 end
 
+-- Everything that can fail is checked before the first write.
 expectNamespaceKeys()
 for i = 1, items do
 	expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1])
+	local arg = FIRST_ITEM_ARG + ARGS_PER_ITEM * (i - 1)
+	if ARGV[arg + 1] ~= 'n' and string.sub(ARGV[arg + 1] or '', 1, 1) ~= 's' then
+		error({ err = 'ERR idempotency fingerprint argument is not nullable text' })
+	end
+	count(ARGV[arg + 3], 'repeat count')
+	count(ARGV[arg + 4], 'repeat count')
 end
 
 local replies = {}
@@ -111,8 +118,8 @@ for i = 1, items do
 	local key = ARGV[arg]
 	local fingerprint = nullable(ARGV[arg + 1])
 	local token = ARGV[arg + 2]
-	local repeatedSame = tonumber(ARGV[arg + 3])
-	local repeatedOther = tonumber(ARGV[arg + 4])
+	local repeatedSame = count(ARGV[arg + 3], 'repeat count')
+	local repeatedOther = count(ARGV[arg + 4], 'repeat count')
 
 	local record = loadRecord(rk)
 	local outcome, reason, effect = decide(record, fingerprint)
@@ -122,6 +129,8 @@ for i = 1, items do
 		-- A fresh life: an expired record is replaced whole; its history stays.
 		if record then
 			redis.call('DEL', rk)
+		else
+			unindexLeftovers(key)
 		end
 		after = patchRecord(rk, nil, {
 			state = 'processing',
@@ -195,5 +204,6 @@ for i = 1, items do
 		prior,
 	}
 end
+pruneFreed(now, 50 + 2 * items)
 flushCounts()
 return replies

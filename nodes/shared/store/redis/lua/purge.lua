@@ -1,8 +1,8 @@
 --[[
 Purge: forgets records past retention (expiresAt <= now) with their whole history, for a batch
 of candidates the caller read from the expiry index. Each candidate is checked again here, so a
-key claimed again since that read is kept. Index entries of records Redis already expired are
-dropped.
+key claimed again since that read is kept. A record Redis already freed by TTL leaves the indexes
+and counts as purged: purge reports every record it forgot.
 
 KEYS[1..10]       the namespace's indexes and stats (see includes/common.lua)
 KEYS[11 + 2(i-1)] record hash of candidate i
@@ -34,6 +34,10 @@ for i = 1, candidates do
 	local key = ARGV[1 + i]
 	local record = loadRecord(rk)
 	if record == nil then
+		-- Redis freed it by TTL already: it is forgotten now, from the indexes too, and counted.
+		history = history + redis.call('LLEN', hk)
+		records = records + 1
+		redis.call('DEL', hk)
 		unindex(key)
 	elseif isExpired(record, now) then
 		history = history + redis.call('LLEN', hk)

@@ -38,6 +38,12 @@ for i = 1, requests do
 	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
 	expectExceptionKeys(KEYS[k], KEYS[k + 1])
 	expectType(KEYS[k + 2], 'string')
+	-- Checked before the first write: the count, and that the open exception's JSON decodes.
+	count(ARGV[FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1) + 5], 'occurrences')
+	local openUuid = redis.call('HGET', KEYS[k + 1], ARGV[FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1) + 1])
+	if openUuid then
+		loadException(KEYS[k], openUuid)
+	end
 end
 
 local replies = {}

@@ -37,6 +37,8 @@ for i = 1, requests do
 	if not TRANSITION_EVENT[kind] then
 		error({ err = 'ERR unknown transition kind' })
 	end
+	-- Checked before the first write: a retention PEXPIRE cannot take would fail after it.
+	duration(ARGV[FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1) + 7], 'retentionMs')
 end
 
 local replies = {}
@@ -51,7 +53,7 @@ for i = 1, requests do
 		force = ARGV[arg + 4] == '1',
 		resultJson = nullable(ARGV[arg + 5]),
 		errorMessage = nullable(ARGV[arg + 6]),
-		retentionMs = tonumber(ARGV[arg + 7]),
+		retentionMs = duration(ARGV[arg + 7], 'retentionMs'),
 	}, now, actor, nil)
 
 	local applied = 0
@@ -73,5 +75,6 @@ for i = 1, requests do
 	end
 	replies[i] = { applied, noop, rejectReason or false, recordAfter }
 end
+pruneFreed(now, 50 + 2 * requests)
 flushCounts()
 return replies

@@ -34,10 +34,37 @@ local function nullable(arg)
 	return string.sub(arg, 2)
 end
 
+-- The longest lease or retention a script accepts (1000 years): now + it stays an exact integer
+-- (below 2^53) and a PEXPIRE of it cannot overflow. RedisStore.ts refuses longer ones first.
+local MAX_DURATION_MS = 31557600000000
+
+-- A duration argument, checked before anything is written: a script either applies completely or
+-- not at all (a retention of 2e11 days would otherwise fail in PEXPIRE after the record changed).
+local function duration(arg, name)
+	local ms = tonumber(arg)
+	if ms == nil or ms ~= ms or ms < 0 or ms > MAX_DURATION_MS or ms ~= math.floor(ms) then
+		error({ err = 'ERR idempotency ' .. name .. ' must be a whole number of ms from 0 to ' .. int(MAX_DURATION_MS) })
+	end
+	return ms
+end
+
+-- A count argument (attempts, repeats, occurrences), checked like a duration.
+local function count(arg, name)
+	local n = tonumber(arg)
+	if n == nil or n ~= n or n < 0 or n > 1e12 or n ~= math.floor(n) then
+		error({ err = 'ERR idempotency ' .. name .. ' must be a whole number' })
+	end
+	return n
+end
+
 -- The caller's clock when given (tests), else the server's, so that skewed workers agree on leases.
 local function clock(arg)
 	if arg ~= nil and arg ~= '' then
-		return tonumber(arg)
+		local now = tonumber(arg)
+		if now == nil or now ~= now or math.abs(now) > 1e15 then
+			error({ err = 'ERR idempotency now must be epoch ms' })
+		end
+		return now
 	end
 	local t = redis.call('TIME')
 	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

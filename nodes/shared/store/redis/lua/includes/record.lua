@@ -104,6 +104,34 @@ local function reindex(member, before, after)
 	end
 end
 
+-- A record hash of this namespace by key (keys.ts: the key index is <base>i:keys, a record
+-- <base>r:<key>; same hash tag, so the same cluster slot).
+local RECORD_KEY_BASE = string.sub(KEYS_INDEX, 1, #KEYS_INDEX - #'i:keys') .. 'r:'
+
+-- Drops the index entries of records Redis has freed by TTL (retention + GRACE_MS after they
+-- settled), oldest first and at most `budget` of them, so that the indexes shrink with the
+-- records instead of waiting for a purge. A record that still exists keeps its entries. Needs
+-- only reads that cannot fail on checked keys: safe to call after a script's writes.
+local function pruneFreed(now, budget)
+	local candidates = redis.call('ZRANGEBYSCORE', EXPIRY_INDEX, '-inf', '(' .. int(now - GRACE_MS), 'LIMIT', 0, budget)
+	local dropped = 0
+	for _, member in ipairs(candidates) do
+		if redis.call('EXISTS', RECORD_KEY_BASE .. member) == 0 then
+			unindex(member)
+			dropped = dropped + 1
+		end
+	end
+	return dropped
+end
+
+-- Before a key without a record gets one: entries an earlier life of it left behind (Redis
+-- freed that record by TTL) go first, so no state index keeps it twice.
+local function unindexLeftovers(member)
+	if redis.call('ZSCORE', KEYS_INDEX, member) then
+		unindex(member)
+	end
+end
+
 local function readActor(first)
 	return {
 		workflowId = nullable(ARGV[first]),
@@ -132,7 +160,8 @@ end
 -- A settled record (and its history) gets a real TTL so Redis reclaims the memory; 0 = forever.
 local function expireAfter(key, retentionMs)
 	if retentionMs > 0 then
-		redis.call('PEXPIRE', key, int(retentionMs + GRACE_MS))
+		-- Clamped: a record written before durations were bounded may hold a longer retention.
+		redis.call('PEXPIRE', key, int(math.min(retentionMs, MAX_DURATION_MS) + GRACE_MS))
 	else
 		redis.call('PERSIST', key)
 	end

@@ -94,6 +94,9 @@ local function applyTransition(rk, hk, key, request, now, actor, fact)
 			patch = { state = to, updatedAt = now, leaseUntil = false }
 		else
 			redis.call('DEL', rk)
+			if stored == nil then
+				unindexLeftovers(key)
+			end
 			patch = {
 				state = to,
 				attempt = 0,

@@ -1,0 +1,202 @@
+// A lost reply (issue 11 item 2): the store executed a call but its answer never reached the
+// caller, because the connection broke in between. A TCP proxy (test/helpers/tcpProxy.ts) drops
+// exactly that reply and cuts the connection.
+//
+// Redis: ioredis re-sends an unanswered command after it reconnected (autoResendUnfulfilledCommands),
+// so the script runs a second time. Every writing script carries a request id and answers a repeat
+// with its first answer: the caller sees what the first run did, and nothing is applied twice.
+// Postgres: pg never re-sends; the call fails as unavailable and the key is left where the
+// committed statement put it (a redelivery of a claimed key is not new).
+
+import { randomUUID } from 'crypto';
+import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
+import { createRedisStore, type RedisStore } from '../../nodes/shared/store/redis/RedisStore';
+import type { ClaimPolicy, IdempotencyStore, OpenExceptionRequest } from '../../nodes/shared/store/types';
+import { dropSchema, POSTGRES_URL, postgresTestStore, uniqueSchema } from '../helpers/postgres';
+import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy';
+
+const policy: ClaimPolicy = {
+	leaseMs: 60_000,
+	retentionMs: 3_600_000,
+	onInProgress: 'duplicate',
+	onLeaseExpired: 'ambiguous',
+	onFailed: 'retry',
+	maxAttempts: 3,
+	onPayloadMismatch: 'ambiguous',
+};
+const actor = { workflowId: 'w', executionId: 'e', node: 'Guard' };
+const resolveById = (id: string) =>
+	({ id, namespace: null, key: null, resolution: 'discard', resolvedBy: null, note: null, resultJson: null }) as const;
+const exception = (key: string): OpenExceptionRequest => ({
+	key,
+	reason: 'lease_expired',
+	owner: 'ops',
+	severity: 'high',
+	route: 'ops-queue',
+});
+
+describe('a lost reply on Redis is answered by the first run', () => {
+	const url = new URL(REDIS_URL);
+	const prefix = uniquePrefix('lostreply');
+	let proxy: TcpProxy;
+	let store: RedisStore;
+
+	beforeAll(async () => {
+		proxy = await startTcpProxy(url.hostname, Number(url.port || 6379));
+		store = createRedisStore({ host: proxy.host, port: proxy.port, database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+		// Loads every script on the server, so the dropped reply is the script's and not a NOSCRIPT.
+		const warm = `warm-${randomUUID()}`;
+		const [claimed] = await store.claim(warm, [{ key: 'w', fingerprint: null }], policy, actor);
+		await store.transition(warm, [{ key: 'w', kind: 'markProcessed', claimToken: claimed.claimToken, verifyClaim: true, force: false, retentionMs: 0 }], actor);
+		const [x] = await store.recordExceptions(warm, [exception('w')], actor);
+		await store.resolveException(resolveById(x.id), actor);
+	});
+	afterAll(async () => {
+		await store.close();
+		await proxy.close();
+		await deletePrefix(prefix);
+	});
+
+	it('claim: the caller gets its own new claim, not in_progress', async () => {
+		const ns = `claim-${randomUUID()}`;
+		const drops = proxy.drops;
+		void proxy.dropNextReply('eval');
+		const [decision] = await store.claim(ns, [{ key: 'a', fingerprint: null }], policy, actor);
+		expect(proxy.drops).toBe(drops + 1);
+		expect(decision).toMatchObject({ outcome: 'new', reason: 'first_seen' });
+		const record = await store.get(ns, 'a');
+		expect(record).toMatchObject({ state: 'processing', attempt: 1, claimToken: decision.claimToken, duplicateCount: 0 });
+		expect((await store.history(ns, 'a')).map((entry) => entry.event)).toEqual(['claimed']);
+	});
+
+	it('transition: markProcessed is reported as applied once, not as a no-op', async () => {
+		const ns = `mark-${randomUUID()}`;
+		const [claimed] = await store.claim(ns, [{ key: 'a', fingerprint: null }], policy, actor);
+		const drops = proxy.drops;
+		void proxy.dropNextReply('eval');
+		const [result] = await store.transition(
+			ns,
+			[{ key: 'a', kind: 'markProcessed', claimToken: claimed.claimToken, verifyClaim: true, force: false, retentionMs: 0, resultJson: '{"id":1}' }],
+			actor,
+		);
+		expect(proxy.drops).toBe(drops + 1);
+		expect(result).toMatchObject({ applied: true, noop: false, rejectReason: null });
+		expect(result.record?.state).toBe('processed');
+		expect((await store.history(ns, 'a')).map((entry) => entry.event)).toEqual(['claimed', 'processed']);
+	});
+
+	it('release: a release that applied is reported as applied, not rejected', async () => {
+		const ns = `release-${randomUUID()}`;
+		const [claimed] = await store.claim(ns, [{ key: 'a', fingerprint: null }], policy, actor);
+		const drops = proxy.drops;
+		void proxy.dropNextReply('eval');
+		const [result] = await store.transition(
+			ns,
+			[{ key: 'a', kind: 'release', claimToken: claimed.claimToken, verifyClaim: true, force: false, retentionMs: 0 }],
+			actor,
+		);
+		expect(proxy.drops).toBe(drops + 1);
+		expect(result).toMatchObject({ applied: true, rejectReason: null });
+		expect(await store.get(ns, 'a')).toBeNull();
+		expect((await store.history(ns, 'a')).map((entry) => entry.event)).toEqual(['claimed', 'released']);
+	});
+
+	it('route: an exception counts one occurrence, not two', async () => {
+		const ns = `route-${randomUUID()}`;
+		const drops = proxy.drops;
+		void proxy.dropNextReply('eval');
+		const [recorded] = await store.recordExceptions(ns, [exception('a')], actor);
+		expect(proxy.drops).toBe(drops + 1);
+		expect(recorded.occurrences).toBe(1);
+		expect((await store.getException(recorded.id))?.occurrences).toBe(1);
+	});
+
+	it('resolve: the resolved exception is reported, not "nothing was open"', async () => {
+		const ns = `resolve-${randomUUID()}`;
+		const [recorded] = await store.recordExceptions(ns, [exception('a')], actor);
+		const drops = proxy.drops;
+		void proxy.dropNextReply('eval');
+		const resolved = await store.resolveException(resolveById(recorded.id), actor);
+		expect(proxy.drops).toBe(drops + 1);
+		expect(resolved.exceptions.map((x) => x.id)).toEqual([recorded.id]);
+	});
+});
+
+describe('a lost reply on Postgres is reported as unavailable and leaves the key safe', () => {
+	const schema = uniqueSchema('lostreply');
+	const url = new URL(POSTGRES_URL);
+	let proxy: TcpProxy;
+	let store: IdempotencyStore;
+
+	beforeAll(async () => {
+		const setup = postgresTestStore(schema, 1);
+		await setup.health();
+		await setup.close();
+		proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
+		const through = new URL(POSTGRES_URL);
+		through.hostname = proxy.host;
+		through.port = String(proxy.port);
+		store = new PostgresStore({ host: '', port: 0, database: '', user: '', ssl: 'disable', schema, maxConnections: 1, connectionString: through.toString() });
+		await store.health();
+	});
+	afterAll(async () => {
+		await store.close();
+		await proxy.close();
+		await dropSchema(schema);
+	});
+
+	it('claim: unavailable, and the redelivery is in_progress, not new', async () => {
+		const ns = `claim-${randomUUID()}`;
+		const drops = proxy.drops;
+		void proxy.dropNextReply();
+		const error = await store.claim(ns, [{ key: 'a', fingerprint: null }], policy, actor).then(() => null, (e: Error) => e);
+		expect(proxy.drops).toBe(drops + 1);
+		expect(error?.name).toBe('StoreUnavailableError');
+		expect(error?.message).toMatch(/unavailable while claiming keys/);
+		expect(await store.get(ns, 'a')).toMatchObject({ state: 'processing', attempt: 1 });
+		const [again] = await store.claim(ns, [{ key: 'a', fingerprint: null }], { ...policy, onInProgress: 'ambiguous' }, actor);
+		expect(again).toMatchObject({ outcome: 'ambiguous', reason: 'in_progress' });
+	});
+
+	it('transition: unavailable, and the key is processed once (the redelivery is a duplicate)', async () => {
+		const ns = `mark-${randomUUID()}`;
+		const [claimed] = await store.claim(ns, [{ key: 'a', fingerprint: null }], policy, actor);
+		const drops = proxy.drops;
+		void proxy.dropNextReply();
+		const error = await store
+			.transition(ns, [{ key: 'a', kind: 'markProcessed', claimToken: claimed.claimToken, verifyClaim: true, force: false, retentionMs: 0 }], actor)
+			.then(() => null, (e: Error) => e);
+		expect(proxy.drops).toBe(drops + 1);
+		expect(error?.name).toBe('StoreUnavailableError');
+		expect(await store.get(ns, 'a')).toMatchObject({ state: 'processed' });
+		expect((await store.history(ns, 'a')).map((entry) => entry.event)).toEqual(['claimed', 'processed']);
+		const [again] = await store.claim(ns, [{ key: 'a', fingerprint: null }], policy, actor);
+		expect(again).toMatchObject({ outcome: 'duplicate', reason: 'already_processed' });
+	});
+
+	it('release: unavailable, and the release applied once', async () => {
+		const ns = `release-${randomUUID()}`;
+		const [claimed] = await store.claim(ns, [{ key: 'a', fingerprint: null }], policy, actor);
+		const drops = proxy.drops;
+		void proxy.dropNextReply();
+		const error = await store
+			.transition(ns, [{ key: 'a', kind: 'release', claimToken: claimed.claimToken, verifyClaim: true, force: false, retentionMs: 0 }], actor)
+			.then(() => null, (e: Error) => e);
+		expect(proxy.drops).toBe(drops + 1);
+		expect(error?.name).toBe('StoreUnavailableError');
+		expect(await store.get(ns, 'a')).toBeNull();
+		expect((await store.history(ns, 'a')).map((entry) => entry.event)).toEqual(['claimed', 'released']);
+	});
+
+	it('route: unavailable, and the exception counts one occurrence', async () => {
+		const ns = `route-${randomUUID()}`;
+		const drops = proxy.drops;
+		void proxy.dropNextReply();
+		const error = await store.recordExceptions(ns, [exception('a')], actor).then(() => null, (e: Error) => e);
+		expect(proxy.drops).toBe(drops + 1);
+		expect(error?.name).toBe('StoreUnavailableError');
+		const open = await store.listOpenExceptions({ namespace: ns, limit: 10 });
+		expect(open.map((x) => x.occurrences)).toEqual([1]);
+	});
+});
