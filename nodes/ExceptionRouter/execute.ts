@@ -15,6 +15,7 @@ import { itemError } from '../shared/n8n/errors';
 import { findMetadata, upstreamGuards, type FoundMetadata } from '../shared/n8n/metadata';
 import { withStore } from '../shared/n8n/resolveStore';
 import { InvalidInputError } from '../shared/store/errors';
+import { exceptionPair } from '../shared/store/exceptions';
 import { validateNamespace } from '../shared/store/identifiers';
 import type {
 	ExceptionGrouping,
@@ -135,11 +136,22 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 	}
 
 	const stored = new Map<number, ExceptionRecord>();
+	// This routing opened the exception when all its occurrences are this call's: one Slack message
+	// per exception (or per incident, grouped by key) is an IF on exception.opened.
+	const opened = new Set<number>();
 	if (persist && routed.length > 0) {
 		for (const [namespace, list] of groupBy(routed, (r) => r.namespace)) {
 			const requests: OpenExceptionRequest[] = list.map((r) => ({ key: r.key, reason: r.reason, owner: r.owner, severity: r.severity, route: r.route, groupBy: grouping }));
 			const records = await store.recordExceptions(namespace, requests, actor);
-			list.forEach((r, n) => stored.set(r.index, records[n]));
+			const inThisCall = new Map<string, number>();
+			for (const request of requests) inThisCall.set(exceptionPair(request), (inThisCall.get(exceptionPair(request)) ?? 0) + 1);
+			list.forEach((r, n) => {
+				stored.set(r.index, records[n]);
+				const pair = exceptionPair(requests[n]);
+				// The first item of the pair stands for the opening; its repeats in this call do not.
+				if (records[n].occurrences === inThisCall.get(pair)) opened.add(r.index);
+				inThisCall.set(pair, -1);
+			});
 		}
 	}
 
@@ -169,7 +181,9 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 		// The owner and route are this routing's, even when an open exception was counted.
 		const shown = { ...exception, owner: r.owner, severity: r.severity, route: r.route };
 		const item = items[r.index];
-		const json: IDataObject = { ...item.json, ...exceptionFields(shown, { attempt: r.attempt, executionUrl }) };
+		const fields = exceptionFields(shown, { attempt: r.attempt, executionUrl });
+		(fields.exception as IDataObject).opened = !persist || opened.has(r.index);
+		const json: IDataObject = { ...item.json, ...fields };
 		const out: INodeExecutionData = { json, pairedItem: { item: r.index } };
 		if (item.binary) out.binary = item.binary;
 		outputs[r.output].push(out);
