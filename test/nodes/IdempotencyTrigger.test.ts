@@ -237,3 +237,41 @@ describe.each(['postgres', 'redis'] as const)('Idempotency Trigger node on %s', 
 		await expect(trigger({ store: kind, namespace: 'x'.repeat(300), events: ['stuckClaims'] }).poll()).rejects.toThrow(/Namespace/);
 	});
 });
+
+describe('Idempotency Trigger node on postgres, a claim that commits late', () => {
+	beforeAll(() => {
+		kind = 'postgres';
+	});
+
+	// A claim takes its timestamp when its statement starts; here it then waits on a row lock, so
+	// it commits after a poll whose clock has passed its lease end. The horizon's SETTLE_MS keeps
+	// the position behind it, and the claim fires once it is visible.
+	it('does not skip a claim that took its time before a poll and committed after it', async () => {
+		const namespace = `trigger-late-${Date.now()}`;
+		const s = await store();
+		const [first] = await s.claim(namespace, [{ key: 'k', fingerprint: null }], policy(60_000), actor);
+		await s.transition(namespace, [{ kind: 'markFailed', key: 'k', claimToken: first.claimToken, verifyClaim: true, force: false, errorMessage: 'CRM 500', retentionMs: 0 }], actor);
+		const t = trigger({ store: 'postgres', namespace, events: ['stuckClaims'] });
+		await t.poll();
+
+		const { Client } = await import('pg');
+		const locker = new Client({ connectionString: process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
+		await locker.connect();
+		try {
+			await locker.query('BEGIN');
+			await locker.query(`SELECT 1 FROM "${schema}".records WHERE namespace = $1 AND key = 'k' FOR UPDATE`, [namespace]);
+			const retry = s.claim(namespace, [{ key: 'k', fingerprint: null }], policy(300), actor);
+			await sleep(1_500); // the retry's lease (300 ms from its timestamp) has ended; it is not committed
+			expect(await t.poll()).toEqual([]);
+			await locker.query('COMMIT');
+			const [decision] = await retry;
+			expect(decision).toMatchObject({ outcome: 'new', reason: 'retry_after_failure', attempt: 2 });
+			await horizonPast(decision.leaseUntil!);
+			const items = await t.poll();
+			expect(keysOf(items)).toEqual(['stuckClaim:k']);
+			expect(await t.poll()).toEqual([]);
+		} finally {
+			await locker.end();
+		}
+	});
+});
