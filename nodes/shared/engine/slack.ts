@@ -46,7 +46,7 @@ export function slackMessage(
 	const reasons = exception.reasons && exception.reasons.length > 1 ? exception.reasons : null;
 	const text = clip(
 		`${mark} ${reason.label} (${exception.reason}) for key ${key} in ${exception.namespace} — owner ${owner}.` +
-			(reasons ? ` Reasons: ${reasons.join(', ')}.` : '') +
+			(reasons ? ` Reasons: ${reasons.map(escapeMrkdwn).join(', ')}.` : '') +
 			` ${reason.nextAction}`,
 		3000,
 	);
