@@ -48,10 +48,10 @@ interface Routed {
 }
 
 
-function groupingOption(value: unknown): ExceptionGrouping {
+function groupingOption(ctx: IExecuteFunctions, value: unknown): ExceptionGrouping {
 	if (value === undefined || value === null || value === '' || value === 'keyAndReason') return 'keyAndReason';
 	if (value === 'key') return 'key';
-	throw new InvalidInputError(`Option Group By is "${String(value)}"`, 'Choose Key and Reason or Key.');
+	throw itemError(ctx, new InvalidInputError(`Option Group By is "${String(value)}", not keyAndReason or key`, 'Choose Key and Reason or Key under Options → Group By.'), 0);
 }
 
 async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<INodeExecutionData[][]> {
@@ -63,7 +63,7 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 	const keySource = ctx.getNodeParameter('keySource', 0, 'metadata') as 'metadata' | 'explicit';
 	const options = ctx.getNodeParameter('options', 0, {}) as { persist?: boolean; groupBy?: string };
 	const persist = options.persist !== false;
-	const grouping = groupingOption(options.groupBy);
+	const grouping = groupingOption(ctx, options.groupBy);
 	const guards = keySource === 'metadata' ? upstreamGuards(ctx) : [];
 	const actor = actorOf(ctx);
 	const executionUrl = executionUrlOf(ctx, actor.workflowId, actor.executionId);

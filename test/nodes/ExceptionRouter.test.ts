@@ -207,6 +207,7 @@ describe.each(['postgres', 'redis'] as const)('Exception Router node on %s', (ki
 		const outputs = (await router(items, { options: { groupBy: 'key' } })).flat();
 		expect(outputs.map((item) => exceptionOf(item).opened)).toEqual([true, false, false]);
 		expect(outputs.map((item) => exceptionOf(item).occurrences)).toEqual([3, 3, 3]);
-		await expect(router(items, { options: { groupBy: 'reason' } })).rejects.toThrow(/Group By/);
+		await expect(router(items, { options: { groupBy: 'reason' } })).rejects.toThrow(/Item 0: Option Group By is "reason"/);
+		await expect(router(items, { options: { groupBy: 'reason' } })).rejects.toMatchObject({ description: expect.stringMatching(/Options → Group By/) });
 	});
 });
