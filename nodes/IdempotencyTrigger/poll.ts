@@ -19,6 +19,7 @@ import { iso } from '../shared/n8n/actor';
 import { exceptionFields, executionUrlOf } from '../shared/n8n/exceptionItem';
 import { storeOfKind, type StoreKind } from '../shared/n8n/resolveStore';
 import { InvalidInputError } from '../shared/store/errors';
+import { isAfter } from '../shared/store/feed';
 import { validateNamespace } from '../shared/store/identifiers';
 import type { ExceptionRecord, FeedPosition, IdempotencyStore, KeyRecord } from '../shared/store/types';
 
@@ -82,17 +83,14 @@ function stuckClaimItem(ctx: IPollFunctions, record: KeyRecord): INodeExecutionD
 	};
 }
 
-function exceptionItem(ctx: IPollFunctions, exception: ExceptionRecord): INodeExecutionData {
-	return {
-		json: {
-			event: 'exception',
-			eventId: `exception:${exception.id}:${exception.lastSeenAt}`,
-			...exceptionFields(exception, {
-				attempt: null,
-				executionUrl: executionUrlOf(ctx, exception.workflowId, exception.executionId),
-			}),
-		},
-	};
+function exceptionItem(ctx: IPollFunctions, exception: ExceptionRecord, from: FeedPosition): INodeExecutionData {
+	const fields = exceptionFields(exception, {
+		attempt: null,
+		executionUrl: executionUrlOf(ctx, exception.workflowId, exception.executionId),
+	});
+	// Opened since the last poll: its first occurrence is after the position this poll read from.
+	(fields.exception as IDataObject).opened = isAfter(from, exception.firstSeenAt, [exception.id]);
+	return { json: { event: 'exception', eventId: `exception:${exception.id}:${exception.lastSeenAt}`, ...fields } };
 }
 
 interface Settings {
@@ -149,7 +147,7 @@ async function readFeeds(
 			next.stuckClaims = page.next;
 		} else {
 			const page = await store.exceptionsSeen(query);
-			items.push(...page.events.map((exception) => exceptionItem(ctx, exception)));
+			items.push(...page.events.map((exception) => exceptionItem(ctx, exception, from)));
 			next.exceptions = page.next;
 		}
 	}

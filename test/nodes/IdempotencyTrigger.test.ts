@@ -145,6 +145,7 @@ describe.each(['postgres', 'redis'] as const)('Idempotency Trigger node on %s', 
 		await horizonPast(await storeNow());
 		const again = (await t.poll()).filter((item) => (item.json.exception as IDataObject).namespace === namespace);
 		expect(again.map((item) => (item.json.exception as IDataObject).occurrences)).toEqual([2]);
+		expect((again[0].json.exception as IDataObject).opened).toBe(false);
 		expect(again[0].json.eventId).not.toBe(opened[0].json.eventId);
 		expect((await t.poll()).filter((item) => (item.json.exception as IDataObject).namespace === namespace)).toEqual([]);
 	});

@@ -5,7 +5,8 @@
 // of data written before the registry are adopted once per store by a SCAN of lease indexes.
 
 import { Cluster, type Redis } from 'ioredis';
-import type { FeedPage, FeedPosition, FeedQuery } from '../types';
+import { compareTie, isAfter } from '../feed';
+import type { FeedPage, FeedQuery } from '../types';
 import { NamespaceKeys, namespaceOfTag, namespacesEverywhere } from './keys';
 
 /** One index entry: its namespace, member and score, with what the entry stands for once read. */
@@ -19,21 +20,6 @@ export interface FeedEntry<T> {
 }
 
 const BATCH = 200;
-
-export function compareTie(a: readonly string[], b: readonly string[]): number {
-	for (let i = 0; i < Math.max(a.length, b.length); i++) {
-		if (a[i] === undefined) return -1;
-		if (b[i] === undefined) return 1;
-		const order = Buffer.compare(Buffer.from(a[i], 'utf8'), Buffer.from(b[i], 'utf8'));
-		if (order !== 0) return order;
-	}
-	return 0;
-}
-
-function afterPosition(from: FeedPosition, at: number, tie: string[]): boolean {
-	if (at !== from.at) return at > from.at;
-	return from.after !== null && compareTie(tie, from.after) > 0;
-}
 
 export const feedLimit = (limit: number) => Math.max(1, Math.min(1000, Math.floor(limit || 100)));
 
@@ -57,7 +43,7 @@ export async function readIndex<T>(
 		const entries: Array<FeedEntry<T>> = [];
 		for (let i = 0; i + 1 < flat.length; i += 2) {
 			const entry: FeedEntry<T> = { namespace, member: flat[i], at: Number(flat[i + 1]), tie: tieOf(flat[i]), event: null };
-			if (afterPosition(query.from, entry.at, entry.tie)) entries.push(entry);
+			if (isAfter(query.from, entry.at, entry.tie)) entries.push(entry);
 		}
 		await load(entries);
 		found.push(...entries.filter((entry) => entry.event !== null));
