@@ -279,6 +279,25 @@ export const routerProperties: INodeProperties[] = [
 					'Whether to remember the exception (once per open namespace, key and reason; repeats count occurrences) so it can be listed and resolved',
 				displayOptions: { show: { '/operation': ['route'] } },
 			},
+			{
+				displayName: 'Group By',
+				name: 'groupBy',
+				type: 'options',
+				options: [
+					{
+						name: 'Key and Reason',
+						value: 'keyAndReason',
+						description: 'One open exception per key and reason: a key that times out, then shows up in progress, is two exceptions',
+					},
+					{
+						name: 'Key',
+						value: 'key',
+						description: 'One open incident per key: its reasons are listed and its occurrences counted, one Slack message',
+					},
+				],
+				default: 'keyAndReason',
+				description: 'What makes repeats one open exception. Key: a timeout that then shows up as in_progress and lease_expired is one incident.',
+			},
 		],
 	},
 ];

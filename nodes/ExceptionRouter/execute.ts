@@ -11,14 +11,16 @@ import {
 import { groupBy } from '../shared/engine/batch';
 import { boundedNumber } from '../shared/engine/bounds';
 import { storedKeyOf } from '../shared/engine/keys';
-import { slackMessage } from '../shared/engine/slack';
 import { actorOf, iso } from '../shared/n8n/actor';
+import { exceptionFields, executionUrlOf, presentException } from '../shared/n8n/exceptionItem';
 import { itemError } from '../shared/n8n/errors';
 import { findMetadata, upstreamGuards, type FoundMetadata } from '../shared/n8n/metadata';
 import { withStore } from '../shared/n8n/resolveStore';
 import { InvalidInputError } from '../shared/store/errors';
+import { exceptionPair } from '../shared/store/exceptions';
 import { validateNamespace } from '../shared/store/identifiers';
 import type {
+	ExceptionGrouping,
 	ExceptionRecord,
 	IdempotencyStore,
 	OpenExceptionRequest,
@@ -48,39 +50,11 @@ interface Routed {
 }
 
 
-export function presentException(exception: ExceptionRecord, executionUrl: string | null): IDataObject {
-	return {
-		id: exception.id,
-		namespace: exception.namespace,
-		key: exception.key,
-		reason: exception.reason,
-		owner: exception.owner,
-		severity: exception.severity,
-		route: exception.route,
-		status: exception.status,
-		occurrences: exception.occurrences,
-		firstSeenAt: iso(exception.firstSeenAt),
-		lastSeenAt: iso(exception.lastSeenAt),
-		workflowId: exception.workflowId,
-		executionId: exception.executionId,
-		executionUrl,
-		resolution: exception.resolution,
-		resolvedBy: exception.resolvedBy,
-		resolvedAt: iso(exception.resolvedAt),
-		note: exception.note,
-	};
+function groupingOption(ctx: IExecuteFunctions, value: unknown): ExceptionGrouping {
+	if (value === undefined || value === null || value === '' || value === 'keyAndReason') return 'keyAndReason';
+	if (value === 'key') return 'key';
+	throw itemError(ctx, new InvalidInputError(`Option Group By is "${String(value)}", not keyAndReason or key`, 'Choose Key and Reason or Key under Options → Group By.'), 0);
 }
-
-function executionUrlOf(ctx: IExecuteFunctions, workflowId: string | null, executionId: string | null): string | null {
-	if (!workflowId || !executionId) return null;
-	try {
-		const base = String(ctx.getInstanceBaseUrl() ?? '').replace(/\/+$/, '');
-		return base ? `${base}/workflow/${encodeURIComponent(workflowId)}/executions/${encodeURIComponent(executionId)}` : null;
-	} catch {
-		return null;
-	}
-}
-
 
 async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<INodeExecutionData[][]> {
 	const items = ctx.getInputData();
@@ -89,7 +63,9 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 	const unrouted = rules.length;
 	const fixedReason = ctx.getNodeParameter('reason', 0, 'fromItem') as string;
 	const keySource = ctx.getNodeParameter('keySource', 0, 'metadata') as 'metadata' | 'explicit';
-	const persist = (ctx.getNodeParameter('options', 0, {}) as { persist?: boolean }).persist !== false;
+	const options = ctx.getNodeParameter('options', 0, {}) as { persist?: boolean; groupBy?: string };
+	const persist = options.persist !== false;
+	const grouping = groupingOption(ctx, options.groupBy);
 	const guards = keySource === 'metadata' ? upstreamGuards(ctx) : [];
 	const actor = actorOf(ctx);
 	const executionUrl = executionUrlOf(ctx, actor.workflowId, actor.executionId);
@@ -164,11 +140,22 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 	}
 
 	const stored = new Map<number, ExceptionRecord>();
+	// This routing opened the exception when all its occurrences are this call's: one Slack message
+	// per exception (or per incident, grouped by key) is an IF on exception.opened.
+	const opened = new Set<number>();
 	if (persist && routed.length > 0) {
 		for (const [namespace, list] of groupBy(routed, (r) => r.namespace)) {
-			const requests: OpenExceptionRequest[] = list.map((r) => ({ key: r.key, reason: r.reason, owner: r.owner, severity: r.severity, route: r.route }));
+			const requests: OpenExceptionRequest[] = list.map((r) => ({ key: r.key, reason: r.reason, owner: r.owner, severity: r.severity, route: r.route, groupBy: grouping }));
 			const records = await store.recordExceptions(namespace, requests, actor);
-			list.forEach((r, n) => stored.set(r.index, records[n]));
+			const inThisCall = new Map<string, number>();
+			for (const request of requests) inThisCall.set(exceptionPair(request), (inThisCall.get(exceptionPair(request)) ?? 0) + 1);
+			list.forEach((r, n) => {
+				stored.set(r.index, records[n]);
+				const pair = exceptionPair(requests[n]);
+				// The first item of the pair stands for the opening; its repeats in this call do not.
+				if (records[n].occurrences === inThisCall.get(pair)) opened.add(r.index);
+				inThisCall.set(pair, -1);
+			});
 		}
 	}
 
@@ -183,6 +170,8 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 			severity: r.severity,
 			route: r.route,
 			status: 'open',
+			reasons: [r.reason],
+			groupBy: grouping,
 			occurrences: 1,
 			firstSeenAt: now,
 			lastSeenAt: now,
@@ -196,11 +185,9 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 		// The owner and route are this routing's, even when an open exception was counted.
 		const shown = { ...exception, owner: r.owner, severity: r.severity, route: r.route };
 		const item = items[r.index];
-		const json: IDataObject = {
-			...item.json,
-			exception: { ...presentException(shown, executionUrl), id: shown.id || null, attempt: r.attempt },
-			slack: slackMessage(shown, { attempt: r.attempt, executionUrl, route: r.route }) as unknown as IDataObject,
-		};
+		const fields = exceptionFields(shown, { attempt: r.attempt, executionUrl });
+		(fields.exception as IDataObject).opened = !persist || opened.has(r.index);
+		const json: IDataObject = { ...item.json, ...fields };
 		const out: INodeExecutionData = { json, pairedItem: { item: r.index } };
 		if (item.binary) out.binary = item.binary;
 		outputs[r.output].push(out);

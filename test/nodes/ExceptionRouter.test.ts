@@ -178,4 +178,44 @@ describe.each(['postgres', 'redis'] as const)('Exception Router node on %s', (ki
 		const outputs = await router([{ json: { id: 1 } }], {}, { continueOnFail: true });
 		expect(outputs[3][0].json.error).toMatch(/no _idempotency/);
 	});
+
+	it('groups by key: a timeout, then in_progress and lease_expired, is one incident and one Slack message listing the reasons', async () => {
+		const seen = (key: string, reason: string) => [{ json: { _idempotency: { namespace, key, reason, attempt: 1 } } }];
+		const route = async (key: string, reason: string, options: IDataObject) =>
+			(await router(seen(key, reason === 'write_timeout' ? 'in_progress' : reason), { reason: reason === 'write_timeout' ? reason : 'fromItem', options }))
+				.flat()
+				.map((item) => item.json)[0] as { exception: IDataObject; slack: { text: string; blocks: unknown[] } };
+		// One after the other: a write that timed out, a redelivery while it hangs, one after its lease.
+		const history = async (key: string, options: IDataObject) => [
+			await route(key, 'write_timeout', options),
+			await route(key, 'in_progress', options),
+			await route(key, 'lease_expired', options),
+		];
+		const grouped = await history('lead-9', { groupBy: 'key' });
+		expect(new Set(grouped.map((g) => g.exception.id)).size).toBe(1);
+		expect(grouped.map((g) => g.exception.opened)).toEqual([true, false, false]);
+		expect(grouped[2].exception).toMatchObject({ reason: 'write_timeout', reasons: ['write_timeout', 'in_progress', 'lease_expired'], groupBy: 'key', occurrences: 3 });
+		const slack = grouped[2].slack;
+		expect(blockKitProblems(slack)).toEqual([]);
+		expect(slack.text).toContain('Reasons: write_timeout, in_progress, lease_expired.');
+		expect(JSON.stringify(slack.blocks)).toContain('*Reasons*');
+		expect(JSON.stringify(slack.blocks)).toContain('Claim went stale (`lease_expired`)');
+		const [open] = await router([{ json: {} }], { operation: 'listOpen', namespace, reason: '' });
+		expect(open.map((item) => item.json.key)).toEqual(['lead-9']);
+
+		// The default stays per (key, reason): three exceptions, three openings.
+		const apart = await history('lead-10', {});
+		expect(new Set(apart.map((a) => a.exception.id)).size).toBe(3);
+		expect(apart.map((a) => [a.exception.opened, a.exception.reasons])).toEqual([[true, ['write_timeout']], [true, ['in_progress']], [true, ['lease_expired']]]);
+		expect(apart[0].slack.text).not.toContain('Reasons:');
+	});
+
+	it('marks only the first of repeats in one input as opened, and refuses an unknown Group By', async () => {
+		const items = [0, 1, 2].map(() => ({ json: { _idempotency: { namespace, key: 'dup', reason: 'in_progress', attempt: 1 } } }));
+		const outputs = (await router(items, { options: { groupBy: 'key' } })).flat();
+		expect(outputs.map((item) => exceptionOf(item).opened)).toEqual([true, false, false]);
+		expect(outputs.map((item) => exceptionOf(item).occurrences)).toEqual([3, 3, 3]);
+		await expect(router(items, { options: { groupBy: 'reason' } })).rejects.toThrow(/Item 0: Option Group By is "reason"/);
+		await expect(router(items, { options: { groupBy: 'reason' } })).rejects.toMatchObject({ description: expect.stringMatching(/Options → Group By/) });
+	});
 });

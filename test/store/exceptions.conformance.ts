@@ -4,6 +4,7 @@
 import { randomUUID } from 'crypto';
 import type { IdempotencyStore, OpenExceptionRequest } from '../../nodes/shared/store/types';
 import { actor, basePolicy, type StoreFixture } from './conformance';
+import { describeFeedConformance } from './feeds.conformance';
 
 export function describeExceptionConformance(name: string, open: () => Promise<StoreFixture>): void {
 	describe(`${name} exception queue conformance`, () => {
@@ -121,5 +122,45 @@ export function describeExceptionConformance(name: string, open: () => Promise<S
 			const everywhere = await store.listOpenExceptions({ owner: 'finance', limit: 1000 }, T0);
 			expect(everywhere.some((e) => e.namespace === ns && e.key === 'a')).toBe(true);
 		});
+
+		it('groups by key: one open incident per key, its reasons listed in order, occurrences counted', async () => {
+			const byKey = (key: string, reason: string) => request(key, reason, { groupBy: 'key' });
+			const [timeout] = await store.recordExceptions(ns, [byKey('inv-9', 'write_timeout')], actor, T0);
+			expect(timeout).toMatchObject({ reason: 'write_timeout', reasons: ['write_timeout'], groupBy: 'key', occurrences: 1, status: 'open' });
+			const [inProgress] = await store.recordExceptions(ns, [byKey('inv-9', 'in_progress')], { ...actor, executionId: 'ex-2' }, T0 + 1);
+			const [expired, again] = await store.recordExceptions(ns, [byKey('inv-9', 'lease_expired'), byKey('inv-9', 'in_progress')], actor, T0 + 2);
+			for (const seen of [inProgress, expired, again]) expect(seen.id).toBe(timeout.id);
+			expect(again).toMatchObject({ reason: 'write_timeout', reasons: ['write_timeout', 'in_progress', 'lease_expired'], occurrences: 4, firstSeenAt: T0, lastSeenAt: T0 + 2 });
+			expect(await store.getException(timeout.id)).toMatchObject({ reasons: ['write_timeout', 'in_progress', 'lease_expired'], occurrences: 4 });
+			// Per (key, reason) exceptions of the same key stay their own.
+			const [perReason] = await store.recordExceptions(ns, [request('inv-9', 'write_timeout')], actor, T0 + 3);
+			expect(perReason.id).not.toBe(timeout.id);
+			expect(perReason).toMatchObject({ groupBy: 'keyAndReason', reasons: ['write_timeout'], occurrences: 1 });
+			const open = await store.listOpenExceptions({ namespace: ns, limit: 10 }, T0 + 4);
+			expect(open.map((e) => [e.groupBy, e.occurrences])).toEqual([['key', 4], ['keyAndReason', 1]]);
+			expect((await store.stats(ns, 3_600_000, T0 + 4)).openExceptions).toBe(2);
+			// Resolving the key closes both; the next occurrence opens a new incident.
+			const resolved = await store.resolveException({ id: null, namespace: ns, key: 'inv-9', resolution: 'discard', resolvedBy: null, note: null, resultJson: null }, actor, T0 + 5);
+			expect(resolved.exceptions.map((e) => e.id).sort()).toEqual([timeout.id, perReason.id].sort());
+			const [next] = await store.recordExceptions(ns, [byKey('inv-9', 'lease_expired')], actor, T0 + 6);
+			expect(next.id).not.toBe(timeout.id);
+			expect(next).toMatchObject({ reason: 'lease_expired', reasons: ['lease_expired'], occurrences: 1 });
+		});
+
+		it('groups by key within one call: the reasons of one key merge, other keys stay apart', async () => {
+			const list = await store.recordExceptions(
+				ns,
+				[request('a', 'write_timeout', { groupBy: 'key' }), request('b', 'in_progress', { groupBy: 'key' }), request('a', 'lease_expired', { groupBy: 'key' }), request('a', 'write_timeout', { groupBy: 'key' })],
+				actor,
+				T0,
+			);
+			expect(list[0].id).toBe(list[2].id);
+			expect(list[0].id).toBe(list[3].id);
+			expect(list[1].id).not.toBe(list[0].id);
+			expect(list[0]).toMatchObject({ reasons: ['write_timeout', 'lease_expired'], occurrences: 3 });
+			expect(list[1]).toMatchObject({ reasons: ['in_progress'], occurrences: 1 });
+		});
 	});
+
+	describeFeedConformance(name, open);
 }

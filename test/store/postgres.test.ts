@@ -4,6 +4,7 @@
 import { Pool } from 'pg';
 import { StoreUnavailableError, InvalidInputError } from '../../nodes/shared/store/errors';
 import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
+import { loadMigrations } from '../../nodes/shared/store/postgres/migrate';
 import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
 import { describeStoreConformance, raceRounds } from './conformance';
 import { describeExceptionConformance } from './exceptions.conformance';
@@ -38,8 +39,36 @@ describe('Postgres store specifics', () => {
 		const results = await Promise.all(stores.map((s) => s.health()));
 		expect(results.every((r) => r.ok)).toBe(true);
 		const versions = await sql<{ version: number }>(`SELECT version FROM "${own}".schema_migrations ORDER BY version`);
-		expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
+		expect(versions.map((v) => v.version)).toEqual(loadMigrations(own).map((m) => m.version));
+		expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6]);
 		await Promise.all(stores.map((s) => s.close()));
+	});
+
+	it('migration 006 keeps the open exceptions of an older schema: reasons from their reason, repeats still counted on them', async () => {
+		const old = uniqueSchema('before_006');
+		const client = new Pool({ connectionString: POSTGRES_URL, max: 1 });
+		try {
+			await client.query(`CREATE SCHEMA "${old}"`);
+			await client.query(`CREATE TABLE "${old}".schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+			for (const migration of loadMigrations(old).filter((m) => m.version <= 4)) {
+				await client.query(migration.sql);
+				await client.query(`INSERT INTO "${old}".schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+			}
+			const { rows } = await client.query(
+				`INSERT INTO "${old}".exceptions (namespace, key, reason, owner, severity, route, first_seen_at, last_seen_at)
+				 VALUES ('ns', 'k', 'lease_expired', 'ops', 'high', 'Ops', 1000, 1000) RETURNING id`,
+			);
+			const store = postgresTestStore(old, 1);
+			const actor = { workflowId: null, executionId: null, node: null };
+			const [again] = await store.recordExceptions('ns', [{ key: 'k', reason: 'lease_expired', owner: 'ops', severity: 'high', route: 'Ops' }], actor, 2000);
+			expect(again).toMatchObject({ id: rows[0].id, occurrences: 2, reasons: ['lease_expired'], groupBy: 'keyAndReason', lastSeenAt: 2000 });
+			const [incident] = await store.recordExceptions('ns', [{ key: 'k', reason: 'lease_expired', owner: 'ops', severity: 'high', route: 'Ops', groupBy: 'key' }], actor, 3000);
+			expect(incident.id).not.toBe(rows[0].id);
+			await store.close();
+		} finally {
+			await client.end();
+			await dropSchema(old);
+		}
 	});
 
 	it.each([['bad-name'], ['"; DROP SCHEMA public; --'], ['UPPER'], [''], ['a'.repeat(64)]])(

@@ -59,4 +59,18 @@ describe('Slack messages', () => {
 		expect(blockKitProblems({ text: 'x', blocks: [{ type: 'section' }] })).toEqual(['blocks[0]: section needs text or fields']);
 		expect(blockKitProblems({ text: 'x', blocks: [{ type: 'header', text: { type: 'mrkdwn', text: 'y'.repeat(200) } }] })).toHaveLength(2);
 	});
+
+	it('lists every reason of an incident grouped by key, in words and as codes, escaped', () => {
+		const incident = { ...exception, reason: 'write_timeout', reasons: ['write_timeout', 'in_progress', 'lease_expired', '<custom>'] };
+		const message = slackMessage(incident, context);
+		expect(blockKitProblems(message)).toEqual([]);
+		expect(message.text).toContain('Reasons: write_timeout, in_progress, lease_expired, &lt;custom&gt;.');
+		const all = JSON.stringify(message.blocks);
+		expect(all).toContain('*Reasons*');
+		expect(all).toContain(`${REASONS.lease_expired.label} (\`lease_expired\`)`);
+		expect(all).toContain('&lt;custom&gt;');
+		expect(all + message.text).not.toContain('<custom>');
+		// One reason: no list, the message stays as before.
+		expect(JSON.stringify(slackMessage({ ...exception, reasons: ['payload_mismatch'] }, context))).toEqual(JSON.stringify(slackMessage(exception, context)));
+	});
 });

@@ -34,15 +34,20 @@ const clip = (text: string, max: number) => (text.length <= max ? text : `${text
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 
 export function slackMessage(
-	exception: Pick<ExceptionRecord, 'id' | 'namespace' | 'key' | 'reason' | 'owner' | 'severity' | 'occurrences' | 'firstSeenAt' | 'lastSeenAt'>,
+	exception: Pick<ExceptionRecord, 'id' | 'namespace' | 'key' | 'reason' | 'owner' | 'severity' | 'occurrences' | 'firstSeenAt' | 'lastSeenAt'> &
+		Partial<Pick<ExceptionRecord, 'reasons'>>,
 	context: { attempt: number | null; executionUrl: string | null; route: string },
 ): SlackMessage {
 	const reason = reasonText(exception.reason);
 	const mark = SEVERITY_MARK[exception.severity] ?? '';
 	const owner = ownerMention(exception.owner);
 	const key = clip(exception.key, 500);
+	// An incident grouped by key (SPEC §12) names every reason it was seen with, first seen first.
+	const reasons = exception.reasons && exception.reasons.length > 1 ? exception.reasons : null;
 	const text = clip(
-		`${mark} ${reason.label} (${exception.reason}) for key ${key} in ${exception.namespace} — owner ${owner}. ${reason.nextAction}`,
+		`${mark} ${reason.label} (${exception.reason}) for key ${key} in ${exception.namespace} — owner ${owner}.` +
+			(reasons ? ` Reasons: ${reasons.map(escapeMrkdwn).join(', ')}.` : '') +
+			` ${reason.nextAction}`,
 		3000,
 	);
 	const fields = [
@@ -54,6 +59,7 @@ export function slackMessage(
 		`*Occurrences*\n${exception.occurrences}`,
 		`*First seen*\n${when(exception.firstSeenAt)}`,
 		`*Last seen*\n${when(exception.lastSeenAt)}`,
+		...(reasons ? [`*Reasons*\n${reasons.map((r) => `${escapeMrkdwn(reasonText(r).label)} (\`${escapeMrkdwn(r)}\`)`).join('\n')}`] : []),
 	].map((field) => ({ type: 'mrkdwn', text: clip(field, 2000) }));
 
 	const blocks: Array<Record<string, unknown>> = [

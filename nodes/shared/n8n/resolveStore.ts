@@ -1,6 +1,6 @@
 // Turns the node's `store` parameter and its credential into a pooled store from the registry.
 
-import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
+import type { FunctionsBase, ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 import { assertNotQueueMode, defaultDataDir } from '../store/embedded/EmbeddedStore';
 import { InvalidInputError } from '../store/errors';
 import { nodeError } from './errors';
@@ -44,7 +44,11 @@ export function redisConfig(data: ICredentialDataDecryptedObject): StoreConfig {
 }
 
 export async function resolveStore(ctx: IExecuteFunctions): Promise<IdempotencyStore> {
-	const kind = ctx.getNodeParameter('store', 0, 'postgres') as StoreKind;
+	return storeOfKind(ctx, ctx.getNodeParameter('store', 0, 'postgres') as StoreKind);
+}
+
+/** The pooled store of a kind, with the node's credential: for nodes without items (the trigger). */
+export async function storeOfKind(ctx: Pick<FunctionsBase, 'getCredentials' | 'getNode'>, kind: StoreKind): Promise<IdempotencyStore> {
 	if (kind === 'postgres') {
 		const data = await ctx.getCredentials('idempotencyPostgresApi');
 		return storeFor(postgresConfig(data), ctx.getNode().credentials?.idempotencyPostgresApi?.id ?? undefined);

@@ -210,6 +210,11 @@ export interface PurgeResult {
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type Resolution = 'replay' | 'markProcessed' | 'discard';
+/**
+ * How the Router counts open exceptions (SPEC §12): `keyAndReason` — one open exception per
+ * (namespace, key, reason), as §7; `key` — one open incident per (namespace, key), its reasons listed.
+ */
+export type ExceptionGrouping = 'keyAndReason' | 'key';
 
 /** Something a person must decide, remembered once per open (namespace, key, reason). */
 export interface ExceptionRecord {
@@ -222,6 +227,9 @@ export interface ExceptionRecord {
 	/** The Router output (rule) it went to. */
 	route: string;
 	status: 'open' | 'resolved';
+	/** Every reason this exception was recorded with, first seen first (`[reason]` per (key, reason)). */
+	reasons: string[];
+	groupBy: ExceptionGrouping;
 	occurrences: number;
 	firstSeenAt: number;
 	lastSeenAt: number;
@@ -239,6 +247,8 @@ export interface OpenExceptionRequest {
 	owner: string;
 	severity: Severity;
 	route: string;
+	/** Default `keyAndReason`. */
+	groupBy?: ExceptionGrouping;
 }
 
 export interface ResolveExceptionRequest {
@@ -274,6 +284,31 @@ export interface ExceptionQuery {
 	/** Only exceptions first seen at least this long ago. */
 	olderThanMs?: number | null;
 	limit: number;
+}
+
+/**
+ * Where a feed of the Idempotency Trigger stands: every event before or at (`at`, `after`) has
+ * been handed out. `after` breaks ties at `at` — `[namespace, key]` for stuck claims, `[id]` for
+ * exceptions, compared as UTF-8 bytes —; null means every event at `at` is done.
+ */
+export interface FeedPosition {
+	at: number;
+	after: string[] | null;
+}
+
+export interface FeedQuery {
+	/** null = every namespace. */
+	namespace: string | null;
+	from: FeedPosition;
+	/** Events up to and including this time (store clock, epoch ms). */
+	until: number;
+	limit: number;
+}
+
+export interface FeedPage<T> {
+	events: T[];
+	/** Where the next call starts: after the last event, or at `until` when the page is complete. */
+	next: FeedPosition;
 }
 
 export interface StoreHealth {
@@ -332,6 +367,15 @@ export interface IdempotencyStore {
 	getException(id: string): Promise<ExceptionRecord | null>;
 	/** Open exceptions, oldest first. */
 	listOpenExceptions(query: ExceptionQuery, now?: number): Promise<ExceptionRecord[]>;
+	/** The store's clock, epoch ms: what leases and exception times are measured by. */
+	clock(): Promise<number>;
+	/**
+	 * Claims still `processing` whose lease ran out in (from, until], in (leaseUntil, namespace,
+	 * key) order: each (claim, lease) once — a reclaim sets a new lease, so a new event.
+	 */
+	stuckClaims(query: FeedQuery): Promise<FeedPage<KeyRecord>>;
+	/** Open exceptions opened or seen again in (from, until], in (lastSeenAt, id) order. */
+	exceptionsSeen(query: FeedQuery): Promise<FeedPage<ExceptionRecord>>;
 	health(): Promise<StoreHealth>;
 	close(): Promise<void>;
 }

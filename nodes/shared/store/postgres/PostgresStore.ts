@@ -10,6 +10,8 @@ import type {
 	Actor,
 	ExceptionQuery,
 	ExceptionRecord,
+	FeedPage,
+	FeedQuery,
 	OpenExceptionRequest,
 	ResolveExceptionRequest,
 	ResolveExceptionResult,
@@ -32,7 +34,7 @@ import type {
 import { poolExecutor, type SqlExecutor } from './executor';
 import { migrate } from './migrate';
 import { counterOf, StatsBuilder } from '../stats';
-import { distinctExceptions, inRequestOrder } from '../exceptions';
+import { distinctExceptions, groupingOf, inRequestOrder } from '../exceptions';
 
 export interface PostgresStoreConfig {
 	host: string;
@@ -89,7 +91,7 @@ export class PostgresStore implements IdempotencyStore {
 	private readonly executor: SqlExecutor;
 	private readonly where: string;
 	private ready: Promise<void> | null = null;
-	private readonly sql: { claim: string; transition: string; purge: string; recordExceptions: string; restore: string };
+	private readonly sql: Record<'claim' | 'transition' | 'purge' | 'recordExceptions' | 'restore' | 'recordIncidents' | 'stuckClaims' | 'exceptionsSeen', string>;
 	private readonly q: string;
 
 	constructor(options: PostgresStoreConfig | PostgresStoreOptions) {
@@ -106,6 +108,9 @@ export class PostgresStore implements IdempotencyStore {
 			purge: loadSql('purge', this.q),
 			recordExceptions: loadSql('record_exceptions', this.q),
 			restore: loadSql('restore', this.q),
+			recordIncidents: loadSql('record_incidents', this.q),
+			stuckClaims: loadSql('stuck_claims', this.q),
+			exceptionsSeen: loadSql('exceptions_seen', this.q),
 		};
 	}
 
@@ -375,25 +380,66 @@ export class PostgresStore implements IdempotencyStore {
 		now?: number,
 	): Promise<ExceptionRecord[]> {
 		if (requests.length === 0) return [];
-		// One row per (key, reason): repeats inside this call add to its occurrences.
-		const entries = distinctExceptions(requests);
+		// One row per (key, reason), or per key for incidents: repeats inside this call add to it.
+		const recorded: ExceptionRecord[] = [];
+		for (const grouping of ['keyAndReason', 'key'] as const) {
+			const entries = distinctExceptions(requests.filter((request) => groupingOf(request) === grouping));
+			if (entries.length === 0) continue;
+			const rows = await this.query(
+				grouping === 'key' ? this.sql.recordIncidents : this.sql.recordExceptions,
+				[
+					namespace,
+					entries.map((e) => e.request.key),
+					entries.map((e) => (grouping === 'key' ? JSON.stringify(e.reasons) : e.request.reason)),
+					entries.map((e) => e.request.owner),
+					entries.map((e) => e.request.severity),
+					entries.map((e) => e.request.route),
+					entries.map((e) => e.occurrences),
+					now ?? null,
+					actor.workflowId,
+					actor.executionId,
+				],
+				'recording exceptions',
+			);
+			recorded.push(...rows.map(toException));
+		}
+		return inRequestOrder(requests, recorded);
+	}
+
+	async clock(): Promise<number> {
+		const rows = await this.query(`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms`, [], 'reading the clock');
+		return num(rows[0].now_ms);
+	}
+
+	async stuckClaims(query: FeedQuery): Promise<FeedPage<KeyRecord>> {
+		const limit = feedLimit(query.limit);
+		const [fromNamespace, fromKey] = query.from.after ?? [null, null];
 		const rows = await this.query(
-			this.sql.recordExceptions,
-			[
-				namespace,
-				entries.map((e) => e.request.key),
-				entries.map((e) => e.request.reason),
-				entries.map((e) => e.request.owner),
-				entries.map((e) => e.request.severity),
-				entries.map((e) => e.request.route),
-				entries.map((e) => e.occurrences),
-				now ?? null,
-				actor.workflowId,
-				actor.executionId,
-			],
-			'recording exceptions',
+			this.sql.stuckClaims,
+			[query.namespace, query.from.at, fromNamespace ?? null, fromKey ?? null, query.until, limit + 1],
+			'reading stuck claims',
 		);
-		return inRequestOrder(requests, rows.map(toException));
+		const events = rows.slice(0, limit).map(toRecord);
+		const last = events[events.length - 1];
+		return {
+			events,
+			next: rows.length > limit ? { at: last.leaseUntil!, after: [last.namespace, last.key] } : { at: query.until, after: null },
+		};
+	}
+
+	async exceptionsSeen(query: FeedQuery): Promise<FeedPage<ExceptionRecord>> {
+		const limit = feedLimit(query.limit);
+		const rows = await this.query(
+			this.sql.exceptionsSeen,
+			[query.namespace, query.from.at, query.from.after?.[0] ?? null, query.until, limit + 1],
+			'reading exceptions seen',
+		);
+		const events = rows.slice(0, limit).map(toException);
+		const last = events[events.length - 1];
+		return {
+			events,
+			next: rows.length > limit ? { at: last.lastSeenAt, after: [last.id] } : { at: query.until, after: null },
+		};
 	}
 
 	async resolveException(request: ResolveExceptionRequest, actor: Actor, now?: number): Promise<ResolveExceptionResult> {
@@ -513,6 +559,8 @@ function describeConnectionFailure(code: string | undefined, message: string): s
 	}
 }
 
+const feedLimit = (limit: number) => Math.max(1, Math.min(1000, Math.floor(limit || 100)));
+
 function toException(row: QueryResultRow): ExceptionRecord {
 	return {
 		id: row.id,
@@ -523,6 +571,8 @@ function toException(row: QueryResultRow): ExceptionRecord {
 		severity: row.severity,
 		route: row.route,
 		status: row.status,
+		reasons: row.reasons ?? [row.reason],
+		groupBy: row.group_by === 'key' ? 'key' : 'keyAndReason',
 		occurrences: num(row.occurrences),
 		firstSeenAt: num(row.first_seen_at),
 		lastSeenAt: num(row.last_seen_at),

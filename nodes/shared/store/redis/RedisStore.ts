@@ -7,7 +7,7 @@ import { randomUUID } from 'crypto';
 import { Cluster, Redis } from 'ioredis';
 import { groupBy } from '../../engine/batch';
 import { InvalidInputError } from '../errors';
-import { distinctExceptions, inRequestOrder } from '../exceptions';
+import { distinctExceptions, groupingOf, inRequestOrder } from '../exceptions';
 import { validateKeyPrefix } from '../identifiers';
 import { StatsBuilder, type StatsCounter } from '../stats';
 import {
@@ -19,6 +19,8 @@ import {
 	type ClaimRequest,
 	type ExceptionQuery,
 	type ExceptionRecord,
+	type FeedPage,
+	type FeedQuery,
 	type HistoryEntry,
 	type IdempotencyStore,
 	type KeyRecord,
@@ -49,7 +51,8 @@ import { createClient, describeTarget, type RedisStoreConfig } from './connectio
 import { translateError } from './errors';
 import { execPipeline, KeyOrderReader, ScoreOrderReader } from './indexReaders';
 import { checkEviction, evictionError, type EvictionVerdict } from './eviction';
-import { exceptionId, NamespaceKeys, openExceptionsEverywhere, parseExceptionId } from './keys';
+import { exceptionId, NamespaceKeys, namespacesEverywhere, openExceptionsEverywhere, parseExceptionId } from './keys';
+import { adoptNamespaces, feedLimit, feedNamespaces, mergePage, readIndex, type FeedEntry } from './feeds';
 import { defineScripts, type ScriptArg, type ScriptName, type ScriptRunner } from './scripts';
 
 export type { RedisStoreConfig } from './connection';
@@ -96,6 +99,9 @@ export class RedisStore implements IdempotencyStore {
 	private evictionCheck: Promise<EvictionVerdict> | null = null;
 	private lastConnectionError: Error | null = null;
 	private closed = false;
+	/** Namespaces this store has put in the registry (keys.ts), so each costs one SADD per process. */
+	private readonly registered = new Set<string>();
+	private adopted: Promise<void> | null = null;
 	private readonly onError = (error: Error) => {
 		this.lastConnectionError = error;
 	};
@@ -173,6 +179,13 @@ export class RedisStore implements IdempotencyStore {
 		this.noEvictionSince = Date.now();
 	}
 
+	/** Before the first write to a namespace: the trigger's "every namespace" must know it. */
+	private async register(namespace: string): Promise<void> {
+		if (this.registered.has(namespace)) return;
+		await this.client.sadd(namespacesEverywhere(this.keyPrefix), namespace);
+		this.registered.add(namespace);
+	}
+
 	private async serverTime(): Promise<number> {
 		const [seconds, micros] = await this.client.time();
 		return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
@@ -215,6 +228,7 @@ export class RedisStore implements IdempotencyStore {
 		}
 		const replies = await this.call('claiming keys', async () => {
 			await this.ensureNoEviction();
+			await this.register(namespace);
 			return this.scripts.claim(scriptKeys, args);
 		});
 		return requests.map((request, i) => toClaimDecision(request.key, (replies as unknown[])[i]));
@@ -448,7 +462,7 @@ export class RedisStore implements IdempotencyStore {
 			const chunk = entries.slice(i, i + MAX_CHUNK);
 			const scriptKeys = [...keys.scriptKeys];
 			const chunkArgs = [...args];
-			for (const { request, occurrences } of chunk) {
+			for (const { request, occurrences, reasons } of chunk) {
 				const uuid = randomUUID();
 				scriptKeys.push(keys.exceptions(request.key), keys.openExceptions(request.key), keys.exceptionKey(uuid));
 				chunkArgs.push(
@@ -459,9 +473,13 @@ export class RedisStore implements IdempotencyStore {
 					request.route,
 					occurrences,
 					exceptionId(uuid, namespace),
+					groupingOf(request),
+					JSON.stringify(reasons),
 				);
 			}
+			scriptKeys.push(keys.seenExceptionsIndex);
 			const exceptions = await this.call('recording exceptions', async () => {
+				await this.register(namespace);
 				const replies = (await this.scripts.record_exceptions(scriptKeys, chunkArgs)) as string[];
 				const recorded = replies.map(toException);
 				await this.client.zadd(
@@ -590,6 +608,73 @@ export class RedisStore implements IdempotencyStore {
 			if (namespace === null && stale.length > 0) {
 				await this.client.zrem(this.openExceptionsEverywhere, ...stale);
 			}
+			return found;
+		});
+	}
+
+	async clock(): Promise<number> {
+		return this.call('reading the clock', () => this.serverTime());
+	}
+
+	/** Reads every asked namespace in parallel; a namespace never seen has empty indexes. */
+	private async feed<T>(
+		query: FeedQuery,
+		doing: string,
+		read: (keys: NamespaceKeys, namespace: string, limit: number) => Promise<Array<FeedEntry<T>>>,
+	): Promise<FeedPage<T>> {
+		const limit = feedLimit(query.limit);
+		return this.call(doing, async () => {
+			if (query.namespace === null) {
+				this.adopted ??= adoptNamespaces(this.client, this.keyPrefix).catch((error) => {
+					this.adopted = null;
+					throw error;
+				});
+				await this.adopted;
+			}
+			const namespaces = await feedNamespaces(this.client, this.keyPrefix, query.namespace);
+			const perNamespace = await Promise.all(namespaces.map((namespace) => read(this.keys(namespace), namespace, limit)));
+			return mergePage(perNamespace, query, limit);
+		});
+	}
+
+	async stuckClaims(query: FeedQuery): Promise<FeedPage<KeyRecord>> {
+		return this.feed(query, 'reading stuck claims', (keys, namespace, limit) =>
+			readIndex<KeyRecord>(this.client, keys.leaseIndex, namespace, query, limit, (key) => [namespace, key], async (entries) => {
+				if (entries.length === 0) return;
+				const pipeline = this.client.pipeline();
+				for (const entry of entries) pipeline.hgetall(keys.record(entry.member));
+				const hashes = await execPipeline(pipeline);
+				entries.forEach((entry, i) => {
+					const record = toRecord(namespace, entry.member, hashes[i] as Record<string, string>);
+					if (record?.state === 'processing' && record.leaseUntil === entry.at) entry.event = record;
+				});
+			}),
+		);
+	}
+
+	async exceptionsSeen(query: FeedQuery): Promise<FeedPage<ExceptionRecord>> {
+		return this.feed(query, 'reading exceptions seen', async (keys, namespace, limit) => {
+			const done: string[] = [];
+			const found = await readIndex<ExceptionRecord>(
+				this.client,
+				keys.seenExceptionsIndex,
+				namespace,
+				query,
+				limit,
+				(uuid) => [exceptionId(uuid, namespace)],
+				async (entries) => {
+					if (entries.length === 0) return;
+					const exceptions = await this.readExceptions(entries.map((entry) => ({ uuid: entry.member, namespace })));
+					entries.forEach((entry, i) => {
+						const exception = exceptions[i];
+						if (exception?.status === 'open' && exception.lastSeenAt === entry.at) entry.event = exception;
+						else if (exception === null || exception.status === 'resolved') done.push(entry.member);
+					});
+				},
+			);
+			// A resolved exception never opens again (a repeat opens a new one): it leaves the feed,
+			// after the read, so that the read's offsets stay right.
+			if (done.length > 0) await this.client.zrem(keys.seenExceptionsIndex, ...done);
 			return found;
 		});
 	}

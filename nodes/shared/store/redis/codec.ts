@@ -114,6 +114,9 @@ export function toException(json: string): ExceptionRecord {
 		severity: raw.severity as Severity,
 		route: String(raw.route),
 		status: raw.status === 'resolved' ? 'resolved' : 'open',
+		// Exceptions recorded before incidents existed have neither field.
+		reasons: Array.isArray(raw.reasons) && raw.reasons.length > 0 ? raw.reasons.map(String) : [String(raw.reason)],
+		groupBy: raw.groupBy === 'key' ? 'key' : 'keyAndReason',
 		occurrences: Number(raw.occurrences),
 		firstSeenAt: Number(raw.firstSeenAt),
 		lastSeenAt: Number(raw.lastSeenAt),

@@ -8,11 +8,14 @@
 //   <prefix>{<ns>}:i:lease            zset   processing records, score leaseUntil (stuck claims)
 //   <prefix>{<ns>}:i:expires          zset   settled records, score expiresAt (purge)
 //   <prefix>{<ns>}:i:exceptions       zset   open exceptions: member <uuid>, score firstSeenAt
+//   <prefix>{<ns>}:i:exceptions:seen  zset   exceptions by lastSeenAt (the trigger's feed; resolved
+//                                            ones are dropped from it when the feed meets them)
 //   <prefix>{<ns>}:stats              hash   '<hourStartMs>:<counter>' -> count
 //   <prefix>{<ns>}:stats:hours        zset   hours that have counters
 //   <prefix>{<ns>}:x:<key>            hash   every exception of <key>, open or resolved:
 //                                            <uuid> -> the exception as JSON
-//   <prefix>{<ns>}:xo:<key>           hash   the open exceptions of <key>: <reason> -> <uuid>
+//   <prefix>{<ns>}:xo:<key>           hash   the open exceptions of <key>: <reason> -> <uuid>, and
+//                                            '' -> <uuid> for its open incident (groupBy = key)
 //   <prefix>{<ns>}:xid:<uuid>         string the key of exception <uuid> (never changes)
 //   <prefix>{<ns>}:q:<uuid>           string the reply of one writing script call, 5 minutes
 //                                            (lua/includes/request.lua: a re-sent call gets it)
@@ -20,6 +23,8 @@
 // and one key outside every namespace, for listing open exceptions across namespaces:
 //
 //   <prefix>exceptions:open           zset   open exception ids, score firstSeenAt
+//   <prefix>namespaces                set    every namespace that was claimed in or had an exception
+//                                            (the trigger's "every namespace"; never shrinks)
 //
 // Scripts write only the namespace's own keys (one slot); the cross-namespace index lives in
 // another slot, so it is written after the script and readers check every entry (RedisStore).
@@ -47,7 +52,7 @@ export function namespaceTag(namespace: string): string {
 }
 
 /** The namespace a tag stands for, or null when no namespace has this tag. */
-function namespaceOfTag(tag: string): string | null {
+export function namespaceOfTag(tag: string): string | null {
 	if (PLAIN_NAMESPACE.test(tag)) return tag;
 	if (!ENCODED_NAMESPACE.test(tag)) return null;
 	const namespace = Buffer.from(tag.slice(1), 'base64url').toString('utf8');
@@ -72,6 +77,11 @@ export function openExceptionsEverywhere(prefix: string): string {
 	return `${prefix}exceptions:open`;
 }
 
+/** The namespaces that have data (see the layout above). */
+export function namespacesEverywhere(prefix: string): string {
+	return `${prefix}namespaces`;
+}
+
 /** Text that would not survive the trip to Redis unchanged (UTF-8) could make two keys one. */
 function assertEncodable(what: string, value: unknown): asserts value is string {
 	if (typeof value !== 'string') throw new InvalidInputError(`The ${what} must be text`);
@@ -86,6 +96,8 @@ export class NamespaceKeys {
 	readonly leaseIndex: string;
 	readonly expiryIndex: string;
 	readonly openExceptionsIndex: string;
+	/** Exceptions by lastSeenAt, for the trigger's feed. */
+	readonly seenExceptionsIndex: string;
 	readonly stats: string;
 	/** KEYS[1..10] of every script, in the order includes/common.lua names them. */
 	readonly scriptKeys: string[];
@@ -98,6 +110,7 @@ export class NamespaceKeys {
 		this.leaseIndex = `${this.base}i:lease`;
 		this.expiryIndex = `${this.base}i:expires`;
 		this.openExceptionsIndex = `${this.base}i:exceptions`;
+		this.seenExceptionsIndex = `${this.base}i:exceptions:seen`;
 		this.stats = `${this.base}stats`;
 		this.scriptKeys = [
 			this.keysIndex,

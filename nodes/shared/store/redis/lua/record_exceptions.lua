@@ -3,19 +3,24 @@ Record exceptions: opens exceptions of one namespace, or counts repeats on the o
 same (key, reason), atomically (SPEC §7; the Postgres twin is sql/record_exceptions.sql). At most
 one exception is open per (namespace, key, reason): a repeat adds its occurrences, sets
 lastSeenAt and the latest workflowId / executionId; owner, severity and route stay the first
-ones. After a resolution the same (key, reason) opens a new exception.
+ones. After a resolution the same (key, reason) opens a new exception. A request grouped by key
+(groupBy = key, SPEC §12) does the same per (namespace, key): its open incident is named under the
+field '' of the key's open exceptions, and reasons it has not had yet are appended to `reasons`.
+Every exception recorded is (re)scored by lastSeenAt in the feed index (the trigger's).
 
 KEYS[1..10]       the namespace's indexes and stats (see includes/common.lua)
 KEYS[11 + 3(i-1)] every exception of request i's key (hash uuid -> JSON)
 KEYS[12 + 3(i-1)] the open exceptions of that key (hash reason -> uuid)
 KEYS[13 + 3(i-1)] where a new exception of request i would name its key (string, xid:<uuid>)
+KEYS[#KEYS]       the namespace's exceptions by lastSeenAt (zset, the trigger's feed)
 
 ARGV[1]  now, epoch ms ('' = Redis TIME)
 ARGV[2]  namespace
 ARGV[3..5] actor: workflowId, executionId, node (nullable: 'n' = null, 's' .. text)
-ARGV[6 + 7(i-1)] .. ARGV[12 + 7(i-1)], request i (distinct per (key, reason)):
+ARGV[6 + 9(i-1)] .. ARGV[14 + 9(i-1)], request i (distinct per (key, reason), or per key):
   key, reason, owner, severity, route, occurrences it adds (>= 1),
-  a fresh exception id `<uuid>.<tag>` (used only when request i opens an exception)
+  a fresh exception id `<uuid>.<tag>` (used only when request i opens an exception),
+  grouping ('keyAndReason' | 'key'), its reasons as a JSON array (first seen first)
 
 Returns the exception of each request after the change, as JSON, in order.
 ]]
@@ -29,11 +34,13 @@ local now = clock(ARGV[1])
 local namespace = ARGV[2]
 local actor = readActor(3)
 local FIRST_REQUEST_ARG = 6
-local ARGS_PER_REQUEST = 7
+local ARGS_PER_REQUEST = 9
 local KEYS_PER_REQUEST = 3
-local requests = (#KEYS - FIRST_ITEM_KEY + 1) / KEYS_PER_REQUEST
+local SEEN_EXCEPTIONS = KEYS[#KEYS]
+local requests = (#KEYS - FIRST_ITEM_KEY) / KEYS_PER_REQUEST
 
 expectNamespaceKeys()
+expectType(SEEN_EXCEPTIONS, 'zset')
 for i = 1, requests do
 	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
 	expectExceptionKeys(KEYS[k], KEYS[k + 1])
@@ -54,10 +61,28 @@ for i = 1, requests do
 	local key = ARGV[arg]
 	local reason = ARGV[arg + 1]
 	local occurrences = tonumber(ARGV[arg + 5])
+	local grouping = ARGV[arg + 7]
+	local reasons = cjson.decode(ARGV[arg + 8])
+	local field = reason
+	if grouping == 'key' then
+		field = ''
+	end
 
-	local openUuid = redis.call('HGET', xok, reason)
+	local openUuid = redis.call('HGET', xok, field)
 	local exception = openUuid and loadException(xk, openUuid)
 	if exception and exception.status == 'open' then
+		if grouping == 'key' then
+			local known = {}
+			for _, r in ipairs(exception.reasons) do
+				known[r] = true
+			end
+			for _, r in ipairs(reasons) do
+				if not known[r] then
+					exception.reasons[#exception.reasons + 1] = r
+					known[r] = true
+				end
+			end
+		end
 		exception.occurrences = exception.occurrences + occurrences
 		exception.lastSeenAt = int(now)
 		exception.workflowId = actor.workflowId
@@ -73,6 +98,8 @@ for i = 1, requests do
 			severity = ARGV[arg + 3],
 			route = ARGV[arg + 4],
 			status = 'open',
+			reasons = reasons,
+			groupBy = grouping,
 			occurrences = occurrences,
 			firstSeenAt = int(now),
 			lastSeenAt = int(now),
@@ -80,9 +107,10 @@ for i = 1, requests do
 			executionId = actor.executionId,
 		}
 		redis.call('SET', idk, key)
-		redis.call('HSET', xok, reason, uuidOf(id))
+		redis.call('HSET', xok, field, uuidOf(id))
 		redis.call('ZADD', OPEN_EXCEPTIONS, int(now), uuidOf(id))
 	end
+	redis.call('ZADD', SEEN_EXCEPTIONS, int(now), uuidOf(exception.id))
 	replies[i] = saveException(xk, exception)
 end
 return replies

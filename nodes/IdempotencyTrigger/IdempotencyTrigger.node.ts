@@ -1,0 +1,48 @@
+import {
+	NodeConnectionTypes,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+	type IPollFunctions,
+} from 'n8n-workflow';
+import { credentialTest } from '../shared/n8n/credentialTests';
+import { triggerProperties } from './description';
+import { pollTrigger } from './poll';
+
+/** Starts a workflow for claims that went stale and for new or repeated exceptions: alerts without a schedule. */
+export class IdempotencyTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Idempotency Trigger',
+		name: 'idempotencyTrigger',
+		icon: 'file:idempotencyTrigger.svg',
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{ ($parameter["events"] || []).join(", ") }}',
+		description: 'Starts the workflow when a claim goes stale or an exception is opened or seen again',
+		defaults: { name: 'Idempotency Trigger' },
+		polling: true,
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{
+				name: 'idempotencyPostgresApi',
+				required: true,
+				testedBy: 'idempotencyPostgresApiTest',
+				displayOptions: { show: { store: ['postgres'] } },
+			},
+			{
+				name: 'idempotencyRedisApi',
+				required: true,
+				testedBy: 'idempotencyRedisApiTest',
+				displayOptions: { show: { store: ['redis'] } },
+			},
+		],
+		properties: triggerProperties,
+	};
+
+	methods = { credentialTest };
+
+	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
+		return pollTrigger.call(this);
+	}
+}

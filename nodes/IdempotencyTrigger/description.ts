@@ -1,0 +1,46 @@
+// The Idempotency Trigger's parameters (SPEC §12). n8n adds the poll settings (pollTimes) to
+// every node whose description says `polling: true`.
+
+import type { INodeProperties } from 'n8n-workflow';
+import { storeProperty } from '../shared/n8n/storeParameters';
+
+export const triggerProperties: INodeProperties[] = [
+	{
+		displayName:
+			'Fires for claims that went stale (processing past their lease: a crash or a hang between the Guard and Mark Processed) and for exceptions the Exception Router opened or saw again. The first poll after activation starts from now; "Fetch Test Event" shows the last 24 hours.',
+		name: 'notice',
+		type: 'notice',
+		default: '',
+	},
+	storeProperty,
+	{
+		displayName: 'Namespace',
+		name: 'namespace',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. crm-leads',
+		description: "The Guard's namespace to watch. Leave empty to watch every namespace of this store.",
+	},
+	{
+		displayName: 'Events',
+		name: 'events',
+		type: 'multiOptions',
+		required: true,
+		options: [
+			{
+				name: 'Stuck Claims',
+				value: 'stuckClaims',
+				description:
+					'A claim is still processing after its lease ran out: the execution that took it crashed or hangs, and may or may not have written. One item per claim, with _idempotency like the Guard gives.',
+			},
+			{
+				name: 'Exceptions',
+				value: 'exceptions',
+				description:
+					'The Exception Router opened an exception, or counted another occurrence of an open one. One item per exception, with exception and slack like the Router gives.',
+			},
+		],
+		default: ['stuckClaims', 'exceptions'],
+		description: 'What to fire for; each event fires once',
+	},
+];

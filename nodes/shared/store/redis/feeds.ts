@@ -1,0 +1,90 @@
+// The Idempotency Trigger's feeds on Redis: stuck claims from each namespace's lease index,
+// exceptions from each namespace's lastSeenAt index, merged across namespaces in the order the
+// Postgres adapter uses — (time, then the tie-breaker as UTF-8 bytes) —, so a FeedPosition means
+// the same on both. Which namespaces exist comes from the registry set (keys.ts); the namespaces
+// of data written before the registry are adopted once per store by a SCAN of lease indexes.
+
+import { Cluster, type Redis } from 'ioredis';
+import { compareTie, isAfter } from '../feed';
+import type { FeedPage, FeedQuery } from '../types';
+import { NamespaceKeys, namespaceOfTag, namespacesEverywhere } from './keys';
+
+/** One index entry: its namespace, member and score, with what the entry stands for once read. */
+export interface FeedEntry<T> {
+	namespace: string;
+	member: string;
+	at: number;
+	/** The tie-breaker after `at`: [namespace, key] or [exception id]. */
+	tie: string[];
+	event: T | null;
+}
+
+const BATCH = 200;
+
+export const feedLimit = (limit: number) => Math.max(1, Math.min(1000, Math.floor(limit || 100)));
+
+/**
+ * Reads one namespace's index from the query's position: up to limit + 1 entries that are events
+ * (`load` says which; it returns null for entries that no longer are, e.g. a resolved exception).
+ */
+export async function readIndex<T>(
+	client: Redis | Cluster,
+	index: string,
+	namespace: string,
+	query: FeedQuery,
+	limit: number,
+	tieOf: (member: string) => string[],
+	load: (entries: Array<FeedEntry<T>>) => Promise<void>,
+): Promise<Array<FeedEntry<T>>> {
+	const found: Array<FeedEntry<T>> = [];
+	const min = query.from.after === null ? `(${query.from.at}` : String(query.from.at);
+	for (let offset = 0; ; offset += BATCH) {
+		const flat = await client.zrangebyscore(index, min, query.until, 'WITHSCORES', 'LIMIT', offset, BATCH);
+		const entries: Array<FeedEntry<T>> = [];
+		for (let i = 0; i + 1 < flat.length; i += 2) {
+			const entry: FeedEntry<T> = { namespace, member: flat[i], at: Number(flat[i + 1]), tie: tieOf(flat[i]), event: null };
+			if (isAfter(query.from, entry.at, entry.tie)) entries.push(entry);
+		}
+		await load(entries);
+		found.push(...entries.filter((entry) => entry.event !== null));
+		if (found.length > limit || flat.length / 2 < BATCH) return found;
+	}
+}
+
+/** The first `limit` events of every namespace's entries, and where the next page starts. */
+export function mergePage<T>(perNamespace: Array<Array<FeedEntry<T>>>, query: FeedQuery, limit: number): FeedPage<T> {
+	const all = perNamespace.flat().sort((a, b) => a.at - b.at || compareTie(a.tie, b.tie));
+	const page = all.slice(0, limit);
+	const last = page[page.length - 1];
+	return {
+		events: page.map((entry) => entry.event as T),
+		next: all.length > limit ? { at: last.at, after: last.tie } : { at: query.until, after: null },
+	};
+}
+
+/** The namespaces the feed reads: the one asked for, or every registered one. */
+export async function feedNamespaces(client: Redis | Cluster, prefix: string, namespace: string | null): Promise<string[]> {
+	if (namespace !== null) return [namespace];
+	return client.smembers(namespacesEverywhere(prefix));
+}
+
+/** Registers the namespaces of every lease index under the prefix (data from before the registry). */
+export async function adoptNamespaces(client: Redis | Cluster, prefix: string): Promise<void> {
+	const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}:i:lease`;
+	const suffix = '}:i:lease';
+	const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client as Redis];
+	const found = new Set<string>();
+	for (const node of nodes) {
+		let cursor = '0';
+		do {
+			const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+			cursor = next;
+			for (const key of keys) {
+				if (!key.startsWith(`${prefix}{`) || !key.endsWith(suffix)) continue;
+				const namespace = namespaceOfTag(key.slice(prefix.length + 1, key.length - suffix.length));
+				if (namespace !== null && new NamespaceKeys(prefix, namespace).leaseIndex === key) found.add(namespace);
+			}
+		} while (cursor !== '0');
+	}
+	if (found.size > 0) await client.sadd(namespacesEverywhere(prefix), ...found);
+}
