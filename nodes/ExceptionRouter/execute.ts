@@ -13,6 +13,7 @@ import { slackMessage } from '../shared/engine/slack';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError } from '../shared/n8n/errors';
 import { findMetadata, upstreamGuards, type FoundMetadata } from '../shared/n8n/metadata';
+import { ParameterReader } from '../shared/n8n/parameters';
 import { withStore } from '../shared/n8n/resolveStore';
 import { InvalidInputError } from '../shared/store/errors';
 import { validateNamespace } from '../shared/store/identifiers';
@@ -91,6 +92,7 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 	const guards = keySource === 'metadata' ? upstreamGuards(ctx) : [];
 	const actor = actorOf(ctx);
 	const executionUrl = executionUrlOf(ctx, actor.workflowId, actor.executionId);
+	const parameters = new ParameterReader(ctx, items);
 
 	const routed: Routed[] = [];
 	const failed = new Map<number, NodeOperationError>();
@@ -100,8 +102,8 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 			let namespace: string;
 			let key: string;
 			if (keySource === 'explicit') {
-				namespace = validateNamespace(ctx.getNodeParameter('namespace', i));
-				key = String(ctx.getNodeParameter('key', i, '') ?? '').trim();
+				namespace = validateNamespace(parameters.get('namespace', i));
+				key = String(parameters.get('key', i, '') ?? '').trim();
 				if (!key) throw new InvalidInputError('Key is empty', 'Enter the business key of this item, or use Key Source = From Guard Metadata.');
 			} else {
 				meta = findMetadata(ctx, i, guards);
@@ -127,13 +129,13 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 				const rule = rules[r];
 				const reasons = rule.reasons ?? [];
 				if (reasons.length > 0 && !reasons.includes(reason)) continue;
-				const condition = ctx.getNodeParameter(`rules.rule[${r}].condition`, i, true);
+				const condition = parameters.get(`rules.rule[${r}].condition`, i, true);
 				if (condition === false || condition === 'false') continue;
 				output = r;
 				break;
 			}
 			const rule = output === unrouted ? null : rules[output];
-			const fallbackOwner = String(ctx.getNodeParameter('fallbackOwner', i, '') ?? '').trim();
+			const fallbackOwner = String(parameters.get('fallbackOwner', i, '') ?? '').trim();
 			const owner = String(rule?.owner ?? '').trim() || fallbackOwner;
 			if (!owner) {
 				throw new InvalidInputError(

@@ -20,6 +20,7 @@ import {
 } from '../shared/engine/keys';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError } from '../shared/n8n/errors';
+import { ParameterReader } from '../shared/n8n/parameters';
 import { resolveStore } from '../shared/n8n/resolveStore';
 import { IdempotencyError, InvalidInputError } from '../shared/store/errors';
 import { validateNamespace } from '../shared/store/identifiers';
@@ -162,6 +163,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 	const meta = new Array<IdempotencyMetadata | null>(items.length).fill(null);
 	const errors = new Array<NodeOperationError | null>(items.length).fill(null);
 	const prepared: PreparedItem[] = [];
+	const parameters = new ParameterReader(this, items);
 
 	const fail = (index: number, error: NodeOperationError) => {
 		if (!this.continueOnFail()) throw error;
@@ -172,7 +174,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 		const json = items[i].json;
 		let namespace: string;
 		try {
-			namespace = validateNamespace(this.getNodeParameter('namespace', i));
+			namespace = validateNamespace(parameters.get('namespace', i));
 		} catch (error) {
 			fail(i, itemError(this, error, i));
 			continue;
@@ -180,7 +182,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 		const keyResult =
 			keySource === 'fields'
 				? buildKeyFromFields(json, keyFields, steps, hashKeys)
-				: buildKeyFromValue(this.getNodeParameter('key', i, ''), steps, hashKeys);
+				: buildKeyFromValue(parameters.get('key', i, ''), steps, hashKeys);
 		if (!keyResult.ok) {
 			if (onMissingKey === 'error') {
 				fail(
