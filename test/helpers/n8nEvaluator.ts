@@ -1,5 +1,6 @@
 // getNodeParameter as n8n-core's NodeExecutionContext does it, on n8n-workflow's real expression
-// engine (legacy, or QuickJS, the sandboxed engine that runs on Node 20): raw value with the
+// engines (legacy; QuickJS, sandboxed like n8n's default and runnable on Node 20; under Node 24
+// also `vm`, the isolated-vm engine n8n 2.x runs by default): raw value with the
 // fallback → Workflow.expression.getParameterValue → cleanupParameterData (Luxon DateTime →
 // string). n8n-core's validateValueAgainstSchema only acts on properties with validateType,
 // resource mappers and collections of such; our nodes have none (parameters.test.ts checks).
@@ -16,7 +17,10 @@ import {
 } from 'n8n-workflow';
 import { readPath } from '../../nodes/shared/engine/keys';
 
-export type Engine = 'legacy' | 'quickjs';
+export type Engine = 'legacy' | 'quickjs' | 'vm';
+
+/** n8n's engines this Node can run: `vm` (isolated-vm, n8n 2.x's default) needs Node 24. */
+export const ENGINES: Engine[] = ['legacy', 'quickjs', ...(Number(process.versions.node.split('.')[0]) >= 24 ? (['vm'] as const) : [])];
 
 export async function useEngine(engine: Engine): Promise<void> {
 	Expression.setExpressionEngine(engine);

@@ -1,10 +1,11 @@
 // The per-item parameter fast path against n8n's own evaluator: every expression of the corpus,
-// on every item, gives what n8n-workflow's engine gives (legacy and QuickJS), and the evaluator
-// is skipped where the item cannot matter or a plain $json path answers.
+// on every item, gives what n8n-workflow's engines give (legacy, QuickJS; under Node 24 also
+// isolated-vm, n8n's default), and the evaluator is skipped where the item cannot matter or a
+// plain $json path answers.
 
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { isItemIndependent, jsonPathOf, ParameterReader } from '../../nodes/shared/n8n/parameters';
-import { realNode, stopEngine, useEngine, type Engine } from '../helpers/n8nEvaluator';
+import { ENGINES, realNode, stopEngine, useEngine } from '../helpers/n8nEvaluator';
 import { guardProperties } from '../../nodes/IdempotencyGuard/description';
 import { ledgerProperties } from '../../nodes/StateLedger/description';
 import { routerProperties } from '../../nodes/ExceptionRouter/description';
@@ -126,7 +127,7 @@ function contextOf(real: ReturnType<typeof realNode>, items: INodeExecutionData[
 	} as unknown as IExecuteFunctions;
 }
 
-describe.each<Engine>(['legacy', 'quickjs'])('parameters on the %s engine give what n8n gives', (engine) => {
+describe.each(ENGINES)('parameters on the %s engine give what n8n gives', (engine) => {
 	beforeAll(async () => useEngine(engine), 30_000);
 	afterAll(async () => stopEngine());
 
