@@ -1,11 +1,15 @@
-// The Guard with n8n's real expression engine behind getNodeParameter (test/helpers/n8nEvaluator)
-// and the real Postgres store: default namespace, a $json key expression and a per-item
-// namespace route exactly as n8n evaluates them, and the evaluator runs only where an item can
-// change the value.
+// The nodes with n8n's real expression engine behind getNodeParameter (test/helpers/n8nEvaluator)
+// and the real Postgres store: default namespace, $json key expressions, per-item namespaces and
+// rule conditions work exactly as n8n evaluates them, and the evaluator runs only where an item
+// can change the value.
 
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.node';
+import { routerProperties } from '../../nodes/ExceptionRouter/description';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { guardProperties } from '../../nodes/IdempotencyGuard/description';
+import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
+import { ledgerProperties } from '../../nodes/StateLedger/description';
 import { closeAllStores } from '../../nodes/shared/store/registry';
 import { mockContext, postgresCredential } from '../helpers/n8nContext';
 import { realNode } from '../helpers/n8nEvaluator';
@@ -20,9 +24,15 @@ afterAll(async () => {
 	await dropSchema(schema);
 });
 
-async function guard(parameters: Record<string, unknown>, items: INodeExecutionData[]) {
-	const workflowId = `wf-params-${Date.now()}-${run++}`;
-	const real = realNode({ parameters: { store: 'postgres', fingerprint: 'none', options: {}, ...parameters }, properties: guardProperties, items, workflowId });
+/** Runs a node with n8n's evaluator behind getNodeParameter, counting its calls per parameter. */
+async function execute(
+	node: { execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> },
+	properties: INodeProperties[],
+	parameters: Record<string, unknown>,
+	items: INodeExecutionData[],
+	workflowId = `wf-params-${Date.now()}-${run++}`,
+) {
+	const real = realNode({ parameters: { store: 'postgres', ...parameters }, properties, items, workflowId });
 	const calls = new Map<string, number>();
 	const base = mockContext({ items, parameters: {}, credentials, workflowId });
 	const context = {
@@ -33,8 +43,14 @@ async function guard(parameters: Record<string, unknown>, items: INodeExecutionD
 			return real.getNodeParameter(name, i, fallback);
 		},
 	} as unknown as IExecuteFunctions;
-	const [fresh, duplicate, ambiguous] = await new IdempotencyGuard().execute.call(context);
-	return { fresh, duplicate, ambiguous, calls, workflowId };
+	const outputs = await node.execute.call(context);
+	return { outputs, calls, workflowId };
+}
+
+async function guard(parameters: Record<string, unknown>, items: INodeExecutionData[], workflowId?: string) {
+	const { outputs, calls, workflowId: id } = await execute(new IdempotencyGuard(), guardProperties, { fingerprint: 'none', options: {}, ...parameters }, items, workflowId);
+	const [fresh, duplicate, ambiguous] = outputs;
+	return { fresh, duplicate, ambiguous, calls, workflowId: id };
 }
 
 const meta = (item: INodeExecutionData) => item.json._idempotency as Record<string, unknown>;
@@ -79,5 +95,58 @@ describe('Guard parameters through n8n’s evaluator', () => {
 		// item 2 has no order at all: only n8n can say what a missing step gives
 		expect(out.calls.get('key')).toBe(1);
 		expect(out.calls.get('namespace')).toBe(1);
+	});
+});
+
+describe('Ledger and Router parameters through n8n’s evaluator', () => {
+	it('marks explicit keys processed with $json key, token and result read from each item', async () => {
+		const workflowId = `wf-ledger-${Date.now()}`;
+		const claimed = await guard({ keySource: 'fields', keyFields: 'order' }, items(20, (i) => ({ order: `L-${i}` })), workflowId);
+		expect(claimed.fresh).toHaveLength(20);
+		const input = claimed.fresh.map((item, i) => ({ json: { ...item.json, contactId: 1000 + i } }));
+		const { outputs, calls } = await execute(
+			new StateLedger(),
+			ledgerProperties,
+			{
+				operation: 'markProcessed',
+				keySource: 'explicit',
+				key: '={{ $json._idempotency.key }}',
+				claimToken: '={{ $json._idempotency.claimToken }}',
+				result: '={{ $json.contactId }}',
+				options: {},
+			},
+			input,
+			workflowId,
+		);
+		const [applied, rejected] = outputs;
+		expect(rejected).toHaveLength(0);
+		expect(applied.map((item) => (item.json.ledger as IDataObject).key)).toEqual(input.map((_, i) => `L-${i}`));
+		expect(applied.every((item) => (item.json.ledger as IDataObject).state === 'processed')).toBe(true);
+		expect([calls.get('namespace'), calls.get('key') ?? 0, calls.get('claimToken') ?? 0, calls.get('result') ?? 0]).toEqual([1, 0, 0, 0]);
+
+		const again = await guard({ keySource: 'fields', keyFields: 'order' }, [{ json: { order: 'L-3' } }], workflowId);
+		expect(meta(again.duplicate[0])).toMatchObject({ reason: 'already_processed', result: 1003 });
+	});
+
+	it('evaluates a rule condition per item and a fixed fallback owner once', async () => {
+		const input = items(8, (i) => ({ amount: i * 1000, _idempotency: { namespace: 'router-ns', key: `R-${i}`, outcome: 'ambiguous', reason: 'in_progress', attempt: 1 } }));
+		const { outputs, calls } = await execute(
+			new ExceptionRouter(),
+			routerProperties,
+			{
+				operation: 'route',
+				keySource: 'metadata',
+				reason: 'fromItem',
+				rules: { rule: [{ outputName: 'Big', reasons: [], condition: '={{ $json.amount > 4000 }}', owner: 'finance', severity: 'high' }] },
+				fallbackOwner: 'ops',
+				options: { persist: false },
+			},
+			input,
+		);
+		const [big, unrouted] = outputs;
+		expect(big.map((item) => item.pairedItem)).toEqual([5, 6, 7].map((item) => ({ item })));
+		expect(unrouted.map((item) => (item.json.exception as IDataObject).owner)).toEqual(Array(5).fill('ops'));
+		expect(calls.get('rules.rule[0].condition')).toBe(8);
+		expect(calls.get('fallbackOwner')).toBe(1);
 	});
 });
