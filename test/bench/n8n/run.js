@@ -157,7 +157,13 @@ async function runBatch(n8n, b, prefix, n) {
 	const t0 = process.hrtime.bigint();
 	const res = await n8n.webhook(b.path, { prefix, n }, { timeoutMs: 600_000 });
 	const roundTrip = Number(process.hrtime.bigint() - t0) / 1e6;
-	if (res.status !== 200) throw new Error(`${b.wf.name}: HTTP ${res.status} ${res.text.slice(0, 300)}`);
+	if (res.status !== 200) {
+		// n8n answers "Error in workflow": the saved execution says what failed
+		const failed = await lastExecution(n8n, b.wf.id, lastIds.get(b.wf.id) || 0).catch(() => null);
+		if (failed) lastIds.set(b.wf.id, failed.id);
+		const why = failed?.error ? `${failed.error.message}${failed.error.description ? ` (${failed.error.description})` : ''}` : '';
+		throw new Error(`${b.wf.name}: HTTP ${res.status} ${res.text.slice(0, 300)} ${why}`);
+	}
 	const ex = await lastExecution(n8n, b.wf.id, lastIds.get(b.wf.id) || 0);
 	lastIds.set(b.wf.id, ex.id);
 	if (ex.status !== 'success') throw new Error(`${b.wf.name}: execution ${ex.id} ${ex.status}: ${ex.error?.message}`);
