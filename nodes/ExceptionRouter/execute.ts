@@ -15,6 +15,7 @@ import { actorOf, iso } from '../shared/n8n/actor';
 import { exceptionFields, executionUrlOf, presentException } from '../shared/n8n/exceptionItem';
 import { itemError } from '../shared/n8n/errors';
 import { findMetadata, upstreamGuards, type FoundMetadata } from '../shared/n8n/metadata';
+import { ParameterReader } from '../shared/n8n/parameters';
 import { withStore } from '../shared/n8n/resolveStore';
 import { InvalidInputError } from '../shared/store/errors';
 import { exceptionPair } from '../shared/store/exceptions';
@@ -69,6 +70,7 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 	const guards = keySource === 'metadata' ? upstreamGuards(ctx) : [];
 	const actor = actorOf(ctx);
 	const executionUrl = executionUrlOf(ctx, actor.workflowId, actor.executionId);
+	const parameters = new ParameterReader(ctx, items);
 
 	const routed: Routed[] = [];
 	const failed = new Map<number, NodeOperationError>();
@@ -78,9 +80,9 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 			let namespace: string;
 			let key: string;
 			if (keySource === 'explicit') {
-				namespace = validateNamespace(ctx.getNodeParameter('namespace', i));
+				namespace = validateNamespace(parameters.get('namespace', i));
 				// As written, like the Ledger's explicit key (storedKeyOf).
-				const written = String(ctx.getNodeParameter('key', i, '') ?? '');
+				const written = String(parameters.get('key', i, '') ?? '');
 				if (written.length === 0) throw new InvalidInputError('Key is empty', 'Enter the key as the Guard stored it (its _idempotency.key), or use Key Source = From Guard Metadata.');
 				key = storedKeyOf(written);
 			} else {
@@ -107,13 +109,13 @@ async function route(ctx: IExecuteFunctions, store: IdempotencyStore): Promise<I
 				const rule = rules[r];
 				const reasons = rule.reasons ?? [];
 				if (reasons.length > 0 && !reasons.includes(reason)) continue;
-				const condition = ctx.getNodeParameter(`rules.rule[${r}].condition`, i, true);
+				const condition = parameters.get(`rules.rule[${r}].condition`, i, true);
 				if (condition === false || condition === 'false') continue;
 				output = r;
 				break;
 			}
 			const rule = output === unrouted ? null : rules[output];
-			const fallbackOwner = String(ctx.getNodeParameter('fallbackOwner', i, '') ?? '').trim();
+			const fallbackOwner = String(parameters.get('fallbackOwner', i, '') ?? '').trim();
 			const owner = String(rule?.owner ?? '').trim() || fallbackOwner;
 			if (!owner) {
 				throw new InvalidInputError(

@@ -22,6 +22,7 @@ import { buildKeyFromProvider, isWebhookProvider, normalizeHeaderName, type Prov
 import { boundedNumber } from '../shared/engine/bounds';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError } from '../shared/n8n/errors';
+import { ParameterReader } from '../shared/n8n/parameters';
 import { resolveStore } from '../shared/n8n/resolveStore';
 import { IdempotencyError } from '../shared/store/errors';
 import { validateNamespace } from '../shared/store/identifiers';
@@ -172,6 +173,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 	const errors = new Array<NodeOperationError | null>(items.length).fill(null);
 	const prepared: PreparedItem[] = [];
 	const legacyKeys = new Map<number, string>();
+	const parameters = new ParameterReader(this, items);
 
 	const fail = (index: number, error: NodeOperationError) => {
 		if (!this.continueOnFail()) throw error;
@@ -182,7 +184,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 		const json = items[i].json;
 		let namespace: string;
 		try {
-			namespace = validateNamespace(this.getNodeParameter('namespace', i));
+			namespace = validateNamespace(parameters.get('namespace', i));
 		} catch (error) {
 			fail(i, itemError(this, error, i));
 			continue;
@@ -192,7 +194,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 				? buildKeyFromFields(json, keyFields, steps, hashKeys)
 				: providerSource
 					? buildKeyFromProvider(json, providerSource, steps, hashKeys)
-					: buildKeyFromValue(this.getNodeParameter('key', i, ''), steps, hashKeys);
+					: buildKeyFromValue(parameters.get('key', i, ''), steps, hashKeys);
 		if (!keyResult.ok) {
 			if (onMissingKey === 'error') {
 				fail(

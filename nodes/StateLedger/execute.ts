@@ -14,6 +14,7 @@ import { storedKeyOf } from '../shared/engine/keys';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError, nodeError } from '../shared/n8n/errors';
 import { findMetadata, upstreamGuards } from '../shared/n8n/metadata';
+import { ParameterReader } from '../shared/n8n/parameters';
 import { withStore } from '../shared/n8n/resolveStore';
 import { InvalidInputError } from '../shared/store/errors';
 import { validateNamespace } from '../shared/store/identifiers';
@@ -105,8 +106,8 @@ export function resultJsonOf(value: unknown, itemIndex: number): string | null {
 	return text;
 }
 
-function errorMessageOf(ctx: IExecuteFunctions, itemIndex: number): string | null {
-	const given = String(ctx.getNodeParameter('errorMessage', itemIndex, '') ?? '').trim();
+function errorMessageOf(ctx: IExecuteFunctions, parameters: ParameterReader, itemIndex: number): string | null {
+	const given = String(parameters.get('errorMessage', itemIndex, '') ?? '').trim();
 	if (given) return given.slice(0, 4000);
 	const error = ctx.getInputData()[itemIndex]?.json?.error;
 	if (!error) return null;
@@ -118,22 +119,24 @@ function errorMessageOf(ctx: IExecuteFunctions, itemIndex: number): string | nul
 export class KeyResolver {
 	private readonly guards: string[];
 	private readonly source: 'metadata' | 'explicit';
+	private readonly parameters: ParameterReader;
 
 	constructor(private readonly ctx: IExecuteFunctions) {
+		this.parameters = new ParameterReader(ctx);
 		this.source = ctx.getNodeParameter('keySource', 0, 'metadata') as 'metadata' | 'explicit';
 		this.guards = this.source === 'metadata' ? upstreamGuards(ctx) : [];
 	}
 
 	resolve(itemIndex: number): KeyRef {
 		if (this.source === 'explicit') {
-			const namespace = validateNamespace(this.ctx.getNodeParameter('namespace', itemIndex));
+			const namespace = validateNamespace(this.parameters.get('namespace', itemIndex));
 			// As written: " abc" is not "abc" (storedKeyOf only hashes what the Guard would have).
-			const written = String(this.ctx.getNodeParameter('key', itemIndex, '') ?? '');
+			const written = String(this.parameters.get('key', itemIndex, '') ?? '');
 			if (written.length === 0) {
 				throw new InvalidInputError(`Item ${itemIndex}: Key is empty`, 'Enter the key exactly as the Guard stored it (its _idempotency.key).');
 			}
 			const key = storedKeyOf(written);
-			const token = String(this.ctx.getNodeParameter('claimToken', itemIndex, '') ?? '').trim();
+			const token = String(this.parameters.get('claimToken', itemIndex, '') ?? '').trim();
 			return { namespace, key, claimToken: token || null };
 		}
 		const found = findMetadata(this.ctx, itemIndex, this.guards);
@@ -163,6 +166,7 @@ async function transitions(
 	const applied: INodeExecutionData[] = [];
 	const rejected: INodeExecutionData[] = [];
 	const resolver = new KeyResolver(ctx);
+	const parameters = new ParameterReader(ctx, items);
 	const options = ctx.getNodeParameter('options', 0, {}) as { verifyClaim?: boolean; force?: boolean };
 	const verifyClaim = options.verifyClaim !== false;
 	const force = options.force === true;
@@ -179,8 +183,8 @@ async function transitions(
 				verifyClaim,
 				force,
 				retentionMs: DEFAULT_RETENTION_MS,
-				resultJson: kind === 'markProcessed' ? resultJsonOf(ctx.getNodeParameter('result', i, null), i) : null,
-				errorMessage: kind === 'markFailed' ? errorMessageOf(ctx, i) : null,
+				resultJson: kind === 'markProcessed' ? resultJsonOf(parameters.get('result', i, null), i) : null,
+				errorMessage: kind === 'markFailed' ? errorMessageOf(ctx, parameters, i) : null,
 			};
 			planned.push({ index: i, namespace: ref.namespace, request });
 		} catch (error) {

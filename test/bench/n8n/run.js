@@ -10,10 +10,14 @@
 // repo, so dist/ of the working tree is left alone.
 //
 //   node test/bench/n8n/run.js [--items=10000] [--histories=10000,100000] [--runs=3]
-//                              [--requests=200] [--no-redis] [--json=out.json]
+//                              [--requests=200] [--no-redis] [--guard-key=both|fields|expression]
+//                              [--json=out.json]
 //
 // Workflows: Webhook (responds when the last node is done) → Code "Make items" (body.n items
-// { key: `${body.prefix}-${i}` }) → Guard | Remove Duplicates. The dedupe node's own time is
+// { key: `${body.prefix}-${i}` }) → Guard | Remove Duplicates. The Guard's parameters are left at
+// their defaults (namespace ={{ $workflow.id }}, no fingerprint, no options) except its key, which
+// comes two ways, both in the same run: Key Fields = key ("fields") and Key = {{ $json.key }}
+// ("expression", like Remove Duplicates' Value to Dedupe On). The dedupe node's own time is
 // n8n's executionTime of that node (from the saved execution); the execution time is
 // stoppedAt − startedAt; "round trip" is the client's HTTP time. Measured runs use fresh keys,
 // so every run adds N keys to the history of both contenders alike (noted in the output).
@@ -44,9 +48,8 @@ const HISTORIES = String(args.histories || '10000,100000').split(',').map(Number
 const RUNS = Number(args.runs || 3);
 const REQUESTS = Number(args.requests || 200);
 const WITH_REDIS = !args['no-redis'];
-// how the batch Guard gets its key: 'expression' (Key = {{ $json.key }}, one n8n expression per
-// item, like Remove Duplicates' Value to Dedupe On) or 'fields' (Key Fields = key, no expression)
-const GUARD_KEY = args['guard-key'] === 'fields' ? 'fields' : 'expression';
+// how the batch Guards get their key: both ways by default, each its own contender
+const GUARD_KEYS = args['guard-key'] === 'fields' || args['guard-key'] === 'expression' ? [args['guard-key']] : ['fields', 'expression'];
 
 const runId = crypto.randomBytes(4).toString('hex');
 const SCHEMA = `bench_n8n_${runId}`;
@@ -86,13 +89,14 @@ function workflow(name, nodes) {
 	nodeSeq = 0;
 	return { id: shortId(), name, nodes, connections: chain(nodes.map((n) => n.name)), settings: { executionOrder: 'v1' } };
 }
-function guardNode(store, namespace, key, keyFields) {
-	const keyParams = keyFields ? { keySource: 'fields', keyFields } : { keySource: 'expression', key };
+// Only the store and the key are set: everything else (the namespace ={{ $workflow.id }} above
+// all) is left to the node's defaults, as a user who adds the node and picks a key has it.
+function guardNode(store, keyParams) {
 	return node(
 		'Dedupe',
 		`${PKG}.idempotencyGuard`,
 		1,
-		{ store, namespace, ...keyParams, fingerprint: 'none', options: {} },
+		{ store, ...keyParams },
 		{ credentials: { [CRED[store].type]: { id: CRED[store].id, name: CRED[store].name } } },
 	);
 }
@@ -116,7 +120,7 @@ function batchWorkflow(kind, history) {
 	const nodes = [
 		webhookNode(p, 'noData'),
 		node('Make items', 'n8n-nodes-base.code', 2, { jsCode: MAKE_ITEMS }),
-		kind === 'removeDuplicates' ? removeDuplicatesNode() : guardNode(kind.replace('guard-', ''), `bench-h${history}`, '={{ $json.key }}', GUARD_KEY === 'fields' ? 'key' : undefined),
+		kind === 'removeDuplicates' ? removeDuplicatesNode() : guardNode(kind.split('-')[1], kind.endsWith('-fields') ? { keySource: 'fields', keyFields: 'key' } : { keySource: 'expression', key: '={{ $json.key }}' }),
 	];
 	const wf = workflow(`bench ${kind} h${history}`, nodes);
 	return { wf, path: p, kind, history };
@@ -125,7 +129,7 @@ function oneItemWorkflow(kind) {
 	const p = `bench-one-${kind}-${runId}`;
 	nodeSeq = 0;
 	const nodes = [webhookNode(p, 'firstEntryJson')];
-	if (kind !== 'plain') nodes.push(guardNode(kind.replace('guard-', ''), 'bench-one', '={{ $json.body.id }}'));
+	if (kind !== 'plain') nodes.push(guardNode(kind.replace('guard-', ''), { keySource: 'expression', key: '={{ $json.body.id }}' }));
 	nodes.push(node('Done', 'n8n-nodes-base.noOp', 1, {}));
 	return { wf: workflow(`bench one ${kind}`, nodes), path: p, kind };
 }
@@ -153,7 +157,13 @@ async function runBatch(n8n, b, prefix, n) {
 	const t0 = process.hrtime.bigint();
 	const res = await n8n.webhook(b.path, { prefix, n }, { timeoutMs: 600_000 });
 	const roundTrip = Number(process.hrtime.bigint() - t0) / 1e6;
-	if (res.status !== 200) throw new Error(`${b.wf.name}: HTTP ${res.status} ${res.text.slice(0, 300)}`);
+	if (res.status !== 200) {
+		// n8n answers "Error in workflow": the saved execution says what failed
+		const failed = await lastExecution(n8n, b.wf.id, lastIds.get(b.wf.id) || 0).catch(() => null);
+		if (failed) lastIds.set(b.wf.id, failed.id);
+		const why = failed?.error ? `${failed.error.message}${failed.error.description ? ` (${failed.error.description})` : ''}` : '';
+		throw new Error(`${b.wf.name}: HTTP ${res.status} ${res.text.slice(0, 300)} ${why}`);
+	}
 	const ex = await lastExecution(n8n, b.wf.id, lastIds.get(b.wf.id) || 0);
 	lastIds.set(b.wf.id, ex.id);
 	if (ex.status !== 'success') throw new Error(`${b.wf.name}: execution ${ex.id} ${ex.status}: ${ex.error?.message}`);
@@ -209,7 +219,8 @@ async function main() {
 		{ ...CRED.postgres, data: { host: '127.0.0.1', port: 5432, database: 'test', user: 'postgres', password: '', ssl: 'disable', schema: SCHEMA, maxConnections: 10 } },
 		{ ...CRED.redis, data: { host: '127.0.0.1', port: 6379, username: '', password: '', database: 0, tls: false, keyPrefix: KEY_PREFIX, mode: 'standalone' } },
 	];
-	const kinds = ['guard-postgres', ...(WITH_REDIS ? ['guard-redis'] : []), 'removeDuplicates'];
+	const stores = ['postgres', ...(WITH_REDIS ? ['redis'] : [])];
+	const kinds = [...stores.flatMap((store) => GUARD_KEYS.map((key) => `guard-${store}-${key}`)), 'removeDuplicates'];
 	const batches = HISTORIES.flatMap((h) => kinds.map((k) => batchWorkflow(k, h)));
 	const ones = REQUESTS <= 0 ? [] : ['plain', 'guard-postgres', ...(WITH_REDIS ? ['guard-redis'] : [])].map(oneItemWorkflow);
 
@@ -262,7 +273,7 @@ async function main() {
 		// ---- report ----
 		const agg = (kind, h, c, f) => median(results.filter((x) => x.kind === kind && x.history === h && x.case === c).map(f));
 		const lines = [];
-		lines.push(`n8n ${path.basename(toolchain.n8n.dir)}, Node ${execFileSync(toolchain.node.bin, ['-v'], { encoding: 'utf8' }).trim()}, ${os.cpus().length} CPU(s); ${ITEMS} items per execution, median of ${RUNS} runs; Guard key from ${GUARD_KEY === 'fields' ? 'Key Fields = key' : 'Key = {{ $json.key }}'}`);
+		lines.push(`n8n ${path.basename(toolchain.n8n.dir)}, Node ${execFileSync(toolchain.node.bin, ['-v'], { encoding: 'utf8' }).trim()}, ${os.cpus().length} CPU(s); ${ITEMS} items per execution, median of ${RUNS} runs; Guard parameters at their defaults (namespace ={{ $workflow.id }}) but the key: *-fields = Key Fields "key", *-expression = Key ={{ $json.key }}`);
 		lines.push('');
 		lines.push('| case | history | contender | dedupe node (ms) | execution (ms) | round trip (ms) | RD node ÷ this node | RD execution ÷ this execution |');
 		lines.push('|---|---:|---|---:|---:|---:|---:|---:|');
