@@ -15,11 +15,12 @@ import {
 	buildKeyFromFields,
 	buildKeyFromValue,
 	DEFAULT_NORMALIZE,
-	parseFieldList,
 	type NormalizeStep,
 } from '../shared/engine/keys';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError } from '../shared/n8n/errors';
+import { fieldPathsParameter } from '../shared/n8n/fieldPaths';
+import { hintHeldByEarlierRun } from '../shared/n8n/hints';
 import { resolveStore } from '../shared/n8n/resolveStore';
 import { IdempotencyError, InvalidInputError } from '../shared/store/errors';
 import { validateNamespace } from '../shared/store/identifiers';
@@ -145,14 +146,14 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 	const waitMs =
 		options.onInProgress === 'wait' ? Math.round(positive(options.waitSeconds, 30, 'Wait (Seconds)') * 1000) : 0;
 
-	const keyFields = keySource === 'fields' ? parseFieldList(String(this.getNodeParameter('keyFields', 0, ''))) : [];
+	const keyFields = keySource === 'fields' ? fieldPathsParameter(this, 'keyFields') : [];
 	if (keySource === 'fields' && keyFields.length === 0) {
 		throw new NodeOperationError(node, 'No key fields are set', {
 			description: 'Enter the comma-separated field paths that identify a business event, e.g. body.email, body.source.',
 		});
 	}
 	const printFields =
-		fingerprintMode === 'fields' ? parseFieldList(String(this.getNodeParameter('fingerprintFields', 0, ''))) : [];
+		fingerprintMode === 'fields' ? fieldPathsParameter(this, 'fingerprintFields') : [];
 	if (fingerprintMode === 'fields' && printFields.length === 0) {
 		throw new NodeOperationError(node, 'No fingerprint fields are set', {
 			description: 'Enter the comma-separated fields whose values must match on every delivery, e.g. body.amount, body.currency.',
@@ -212,6 +213,10 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 				meta[claim.firstIndex] = metadataOf(claim.namespace, decided.get(jobs[n])!);
 			});
 		} catch (error) {
+			// "No credential selected" and the like: the user's fix is in the node, not the store.
+			if (error instanceof NodeOperationError && !this.continueOnFail()) {
+				throw new NodeOperationError(node, error.message, { description: error.description ?? undefined });
+			}
 			const message = (error as Error).message;
 			if (onStoreError === 'ambiguous' && error instanceof IdempotencyError) {
 				for (const item of prepared) meta[item.index] = undecided(item.namespace, item.key, 'store_unavailable', message);
@@ -256,5 +261,6 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 		const output = error || !metadata ? OUTPUT.ambiguous : OUTPUT[metadata.outcome];
 		outputs[output].push(out);
 	}
+	hintHeldByEarlierRun(this, meta.map((m) => m?.reason));
 	return outputs;
 }
