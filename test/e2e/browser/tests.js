@@ -82,7 +82,8 @@ async function overlaps(ui) {
  */
 async function outputJson(ui, branch) {
 	const panel = ui.page.locator('[data-test-id=output-panel]');
-	await panel.locator('[data-test-id=ndv-run-data-display-mode], [data-test-id=ndv-data-container]').first().waitFor({ timeout: 30_000 }).catch(() => {});
+	// the run is drawn: a display-mode switch, or (an empty first branch) the branch tabs
+	await panel.locator('[data-test-id=ndv-run-data-display-mode]').or(panel.getByText(/Branch/)).first().waitFor({ timeout: 30_000 }).catch(() => {});
 	if (branch) await panel.getByText(new RegExp(`^${branch}`)).first().click({ timeout: 5_000 }).catch(() => {});
 	const json = panel.locator('[data-test-id=radio-button-json]').first();
 	if ((await json.isVisible().catch(() => false)) && (await json.getAttribute('aria-checked')) !== 'true') await json.click({ timeout: 5_000 }).catch(() => {});
