@@ -6,6 +6,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 import { credentialTest } from '../shared/n8n/credentialTests';
+import { outputsFor } from '../shared/n8n/toolOutputs';
 import { configuredOutputs, routerProperties } from './description';
 import { executeRouter } from './execute';
 
@@ -17,9 +18,11 @@ export class ExceptionRouter implements INodeType {
 		icon: 'file:exceptionRouter.svg',
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] }}',
+		subtitle:
+			'={{ ({ route: "Route", resolve: "Resolve", listOpen: "List open", get: "Get" })[$parameter["operation"]] ?? $parameter["operation"] }}',
 		description:
 			'Sends what needs a person onward with an owner and a reason code, remembers it, and prepares a Slack message',
+		documentationUrl: 'https://www.npmjs.com/package/n8n-nodes-idempotency#exception-router',
 		defaults: { name: 'Exception Router' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -45,6 +48,7 @@ export class ExceptionRouter implements INodeType {
 	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return executeRouter.call(this);
+		// As an agent's tool: every output's items on the first, the only one the agent sees.
+		return outputsFor(this, await executeRouter.call(this));
 	}
 }

@@ -3,13 +3,13 @@
 
 import type { INodeParameters, INodeProperties } from 'n8n-workflow';
 import { REASONS, ROUTABLE_REASONS } from '../shared/engine/reasons';
-import { namespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
+import { adminNamespaceProperty, namespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
 import { typeOptionsOf } from '../shared/engine/bounds';
 
 // Evaluated by n8n in the editor; must be self-contained (no imports, no outer names).
-export const configuredOutputs = (parameters: INodeParameters) => {
+export const configuredOutputs = (parameters: INodeParameters): Array<{ type: string; displayName?: string }> => {
 	const operation = (parameters.operation as string) ?? 'route';
-	if (operation !== 'route') return [{ type: 'main', displayName: 'Output' }];
+	if (operation !== 'route') return [{ type: 'main' }];
 	const rules = (((parameters.rules as { rule?: Array<{ outputName?: string }> }) ?? {}).rule ?? []) as Array<{
 		outputName?: string;
 	}>;
@@ -44,9 +44,18 @@ export const routerProperties: INodeProperties[] = [
 		],
 		default: 'route',
 	},
-	{ ...namespaceProperty, displayOptions: { show: { operation: ['route'], keySource: ['explicit'] } } },
+	// First on Resolve and Get: the usual way to name an exception.
 	{
-		...namespaceProperty,
+		displayName: 'Exception ID',
+		name: 'exceptionId',
+		type: 'string',
+		default: '',
+		description: 'The exception.id from the Router’s output. Leave empty on Resolve to resolve the open exceptions of a namespace and key.',
+		displayOptions: { show: { operation: ['resolve', 'get'] } },
+	},
+	{ ...adminNamespaceProperty, displayOptions: { show: { operation: ['route'], keySource: ['explicit'] } } },
+	{
+		...adminNamespaceProperty,
 		displayOptions: { show: { operation: ['resolve'], exceptionId: [''] } },
 		description: 'The namespace of the key whose open exceptions to resolve',
 	},
@@ -165,14 +174,6 @@ export const routerProperties: INodeProperties[] = [
 		placeholder: 'team-ops',
 		description: 'Owner of items no rule matches (they leave through Unrouted) and of rules without an owner',
 		displayOptions: route,
-	},
-	{
-		displayName: 'Exception ID',
-		name: 'exceptionId',
-		type: 'string',
-		default: '',
-		description: 'The exception.id from the Router’s output. Leave empty on Resolve to resolve the open exceptions of a namespace and key.',
-		displayOptions: { show: { operation: ['resolve', 'get'] } },
 	},
 	{
 		displayName: 'Key',

@@ -9,7 +9,15 @@ import { credentialTest } from '../shared/n8n/credentialTests';
 import { guardProperties } from './description';
 import { executeGuard } from './execute';
 
-/** Routes each item to New, Duplicate or Ambiguous by an atomic claim of its business key. */
+/**
+ * Routes each item to New, Duplicate or Ambiguous by an atomic claim of its business key.
+ *
+ * Not usable as an AI agent's tool: n8n gives the agent only a tool's first output, so
+ * Duplicate and Ambiguous would come back empty, and a tool call has no Mark Processed after
+ * it — every claimed key would stay in progress. Agents call a sub-workflow that holds the
+ * Guard, the write and the Ledger instead (README, "Idempotency for AI agents").
+ */
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class IdempotencyGuard implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Idempotency Guard',
@@ -22,7 +30,8 @@ export class IdempotencyGuard implements INodeType {
 		description:
 			'Lets each business event through once: routes items to New, Duplicate or Ambiguous by an atomic claim of their business key',
 		defaults: { name: 'Idempotency Guard' },
-		usableAsTool: true,
+		// n8n appends its tracking query to a codex docs URL, after the #section; this one it keeps as is.
+		documentationUrl: 'https://www.npmjs.com/package/n8n-nodes-idempotency#idempotency-guard',
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['New', 'Duplicate', 'Ambiguous'],

@@ -32,8 +32,10 @@ export const guardProperties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'body.email, body.source, body.submissionId',
+		// A field dragged from the input panel is written as its path, appended after a comma
+		requiresDataPath: 'multiple',
 		description:
-			'Comma-separated field paths (dots for nesting, [0] for list items). All must be present; an item missing one goes to Ambiguous with reason missing_key.',
+			'Comma-separated field paths (dots for nesting, [0] for list items) — or drag fields here from the input. All must be present; an item missing one goes to Ambiguous with reason missing_key.',
 		displayOptions: { show: { keySource: ['fields'] } },
 	},
 	{
@@ -42,7 +44,7 @@ export const guardProperties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		placeholder: '={{ $json.body.supplierId + "/" + $json.body.invoiceNumber }}',
+		placeholder: '{{ $json.body.supplierId + "/" + $json.body.invoiceNumber }}',
 		description: 'An expression giving the business key of each item',
 		displayOptions: { show: { keySource: ['expression'] } },
 	},
@@ -76,7 +78,8 @@ export const guardProperties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'body.amount, body.currency',
-		description: 'Comma-separated field paths whose values must match on every delivery of a key',
+		requiresDataPath: 'multiple',
+		description: 'Comma-separated field paths (or fields dragged from the input) whose values must match on every delivery of a key',
 		displayOptions: { show: { fingerprint: ['fields'] } },
 	},
 	{

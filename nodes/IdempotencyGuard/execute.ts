@@ -15,13 +15,14 @@ import {
 	buildKeyFromFields,
 	buildKeyFromValue,
 	DEFAULT_NORMALIZE,
-	parseFieldList,
 	type NormalizeStep,
 } from '../shared/engine/keys';
 import { buildKeyFromProvider, isWebhookProvider, normalizeHeaderName, type ProviderKeySource } from '../shared/engine/providerKeys';
 import { boundedNumber } from '../shared/engine/bounds';
 import { actorOf, iso } from '../shared/n8n/actor';
 import { itemError } from '../shared/n8n/errors';
+import { fieldPathsParameter } from '../shared/n8n/fieldPaths';
+import { hintHeldByEarlierRun } from '../shared/n8n/hints';
 import { ParameterReader } from '../shared/n8n/parameters';
 import { resolveStore } from '../shared/n8n/resolveStore';
 import { IdempotencyError } from '../shared/store/errors';
@@ -154,7 +155,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 		throw itemError(this, error, 0);
 	}
 
-	const keyFields = keySource === 'fields' ? parseFieldList(String(this.getNodeParameter('keyFields', 0, ''))) : [];
+	const keyFields = keySource === 'fields' ? fieldPathsParameter(this, 'keyFields') : [];
 	if (keySource === 'fields' && keyFields.length === 0) {
 		throw new NodeOperationError(node, 'No key fields are set', {
 			description: 'Enter the comma-separated field paths that identify a business event, e.g. body.email, body.source.',
@@ -162,7 +163,7 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 	}
 	const providerSource = keySource === 'provider' ? providerSourceOf(this) : null;
 	const printFields =
-		fingerprintMode === 'fields' ? parseFieldList(String(this.getNodeParameter('fingerprintFields', 0, ''))) : [];
+		fingerprintMode === 'fields' ? fieldPathsParameter(this, 'fingerprintFields') : [];
 	if (fingerprintMode === 'fields' && printFields.length === 0) {
 		throw new NodeOperationError(node, 'No fingerprint fields are set', {
 			description: 'Enter the comma-separated fields whose values must match on every delivery, e.g. body.amount, body.currency.',
@@ -235,6 +236,10 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 					: metadataOf(claim.namespace, decided.get(jobs[n])!);
 			});
 		} catch (error) {
+			// "No credential selected" and the like: the user's fix is in the node, not the store.
+			if (error instanceof NodeOperationError && !this.continueOnFail()) {
+				throw new NodeOperationError(node, error.message, { description: error.description ?? undefined });
+			}
 			const message = (error as Error).message;
 			if (onStoreError === 'ambiguous' && error instanceof IdempotencyError) {
 				for (const item of prepared) meta[item.index] = undecided(item.namespace, item.key, 'store_unavailable', message);
@@ -279,5 +284,6 @@ export async function executeGuard(this: IExecuteFunctions): Promise<INodeExecut
 		const output = error || !metadata ? OUTPUT.ambiguous : OUTPUT[metadata.outcome];
 		outputs[output].push(out);
 	}
+	hintHeldByEarlierRun(this, meta.map((m) => m?.reason));
 	return outputs;
 }

@@ -6,6 +6,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 import { credentialTest } from '../shared/n8n/credentialTests';
+import { outputsFor } from '../shared/n8n/toolOutputs';
 import { configuredOutputs, ledgerProperties } from './description';
 import { executeLedger } from './execute';
 
@@ -17,9 +18,11 @@ export class StateLedger implements INodeType {
 		icon: 'file:stateLedger.svg',
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] }}',
+		subtitle:
+			'={{ ({ markProcessed: "Mark processed", markFailed: "Mark failed", markReceived: "Mark received", release: "Release", get: "Get", history: "History", list: "List", stats: "Stats", purge: "Purge" })[$parameter["operation"]] ?? $parameter["operation"] }}',
 		description:
 			'Records what happened to each business key (received, processing, processed, failed) and answers "what happened to key X?"',
+		documentationUrl: 'https://www.npmjs.com/package/n8n-nodes-idempotency#state-ledger',
 		defaults: { name: 'State Ledger' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -45,6 +48,7 @@ export class StateLedger implements INodeType {
 	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return executeLedger.call(this);
+		// As an agent's tool: every output's items on the first, the only one the agent sees.
+		return outputsFor(this, await executeLedger.call(this));
 	}
 }

@@ -1,14 +1,14 @@
 // The State Ledger's parameters (SPEC §6).
 
 import type { INodeParameters, INodeProperties } from 'n8n-workflow';
-import { namespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
+import { adminNamespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
 import { typeOptionsOf } from '../shared/engine/bounds';
 
 export const TRANSITIONS = ['markProcessed', 'markFailed', 'markReceived', 'release'] as const;
 const KEYED = [...TRANSITIONS, 'get', 'history'];
 
 // Evaluated by n8n in the editor to draw the outputs; it must be self-contained (no imports).
-export const configuredOutputs = (parameters: INodeParameters) => {
+export const configuredOutputs = (parameters: INodeParameters): Array<{ type: string; displayName?: string }> => {
 	const transitions = ['markProcessed', 'markFailed', 'markReceived', 'release'];
 	const operation = (parameters.operation as string) ?? 'markProcessed';
 	if (transitions.includes(operation)) {
@@ -17,7 +17,7 @@ export const configuredOutputs = (parameters: INodeParameters) => {
 			{ type: 'main', displayName: 'Rejected' },
 		];
 	}
-	return [{ type: 'main', displayName: 'Output' }];
+	return [{ type: 'main' }];
 };
 
 const explicitOnly = { show: { keySource: ['explicit'], operation: KEYED } };
@@ -64,7 +64,7 @@ export const ledgerProperties: INodeProperties[] = [
 	},
 	// Shown twice under one name: for namespace-wide operations, and for explicit keys (with
 	// metadata, the namespace comes from the item).
-	{ ...namespaceProperty, displayOptions: { show: { operation: ['list', 'stats', 'purge'] } } },
+	{ ...adminNamespaceProperty, displayOptions: { show: { operation: ['list', 'stats', 'purge'] } } },
 	{
 		displayName: 'Key Source',
 		name: 'keySource',
@@ -82,7 +82,7 @@ export const ledgerProperties: INodeProperties[] = [
 		default: 'metadata',
 		displayOptions: { show: { operation: KEYED } },
 	},
-	{ ...namespaceProperty, displayOptions: explicitOnly },
+	{ ...adminNamespaceProperty, displayOptions: explicitOnly },
 	{
 		displayName: 'Key',
 		name: 'key',
@@ -106,7 +106,7 @@ export const ledgerProperties: INodeProperties[] = [
 		name: 'result',
 		type: 'json',
 		default: '{}',
-		placeholder: '={{ { contactId: $json.id } }}',
+		placeholder: '{{ { contactId: $json.id } }}',
 		description:
 			'What later duplicates receive in _idempotency.result, e.g. the CRM contact ID. JSON, at most 64 KB.',
 		displayOptions: { show: { operation: ['markProcessed'] } },
@@ -116,7 +116,7 @@ export const ledgerProperties: INodeProperties[] = [
 		name: 'errorMessage',
 		type: 'string',
 		default: '',
-		placeholder: '={{ $json.error.message }}',
+		placeholder: '{{ $json.error.message }}',
 		description: "Why the write failed. Left empty, the item's error field is used when it has one.",
 		displayOptions: { show: { operation: ['markFailed'] } },
 	},

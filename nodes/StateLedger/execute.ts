@@ -222,6 +222,12 @@ async function transitions(
 				updatedAt: iso(result.record?.updatedAt),
 			};
 			const json: IDataObject = { ...items[entry.index].json, ledger };
+			// The Guard's metadata on the item said `processing`; after an applied transition it
+			// says what the key is now, so a later node reading _idempotency.state is not misled.
+			const guardMeta = json._idempotency;
+			if (result.applied && guardMeta && typeof guardMeta === 'object' && !Array.isArray(guardMeta)) {
+				json._idempotency = { ...(guardMeta as IDataObject), state: result.record?.state ?? null };
+			}
 			const out: INodeExecutionData = { json, pairedItem: { item: entry.index } };
 			if (items[entry.index].binary) out.binary = items[entry.index].binary;
 			outcome.set(entry.index, out);

@@ -1,5 +1,12 @@
 // The credential tests behind the "Test" button of both credentials: a real login (and write
 // permission check, or PING), through a short-lived store that is closed afterwards.
+//
+// n8n's credential dialog shows only "Connection tested successfully" for status OK — the
+// message is dropped — and shows the message only for status Error, under "Couldn't connect
+// with these settings". A store that works but is unsafe (Redis without persistence, …) is
+// therefore reported as Error with a message that starts with "Warning:" and says that the
+// credential works: the user sees it, and nothing else depends on the test's status (n8n
+// saves the credential and runs workflows with it either way).
 
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { PostgresStore } from '../store/postgres/PostgresStore';
@@ -7,13 +14,34 @@ import { createRedisStore } from '../store/redis/RedisStore';
 import type { IdempotencyStore } from '../store/types';
 import { postgresConfig, redisConfig } from './resolveStore';
 
-async function testStore(open: () => IdempotencyStore): Promise<INodeCredentialTestResult> {
+/** One more thing to check once the store answers: a warning text, or undefined when fine. */
+export type WarningCheck = (store: IdempotencyStore) => Promise<string | undefined>;
+
+/** Checks run after a successful Redis login, besides the store's own health warning. */
+export const redisWarningChecks: WarningCheck[] = [];
+/** Checks run after a successful Postgres login, besides the store's own health warning. */
+export const postgresWarningChecks: WarningCheck[] = [];
+
+/** What the dialog shows: OK without warnings; otherwise every warning, one per line. */
+export function credentialTestResult(message: string, warnings: ReadonlyArray<string | undefined>): INodeCredentialTestResult {
+	const list = warnings.filter((w): w is string => typeof w === 'string' && w.trim().length > 0);
+	if (list.length === 0) return { status: 'OK', message };
+	const lines = list.map((w) => `Warning: ${w.replace(/^Warning:\s*/i, '')}`);
+	return {
+		status: 'Error',
+		message: `${lines.join('\n')}\nThe credential itself works (${message}); n8n can show a warning only under this heading.`,
+	};
+}
+
+async function testStore(open: () => IdempotencyStore, checks: readonly WarningCheck[]): Promise<INodeCredentialTestResult> {
 	let store: IdempotencyStore | null = null;
 	try {
 		store = open();
 		const health = await store.health();
 		if (!health.ok) return { status: 'Error', message: health.message };
-		return { status: 'OK', message: health.warning ? `${health.message}. Warning: ${health.warning}` : health.message };
+		const opened = store;
+		const more = await Promise.all(checks.map((check) => check(opened).catch(() => undefined)));
+		return credentialTestResult(health.message, [health.warning, ...more]);
 	} catch (error) {
 		return { status: 'Error', message: (error as Error).message };
 	} finally {
@@ -27,13 +55,13 @@ export const credentialTest = {
 		credential: ICredentialsDecrypted,
 	): Promise<INodeCredentialTestResult> {
 		const { config } = postgresConfig(credential.data ?? {}) as { config: ConstructorParameters<typeof PostgresStore>[0] };
-		return testStore(() => new PostgresStore({ ...config, maxConnections: 1 }));
+		return testStore(() => new PostgresStore({ ...config, maxConnections: 1 }), postgresWarningChecks);
 	},
 	async idempotencyRedisApiTest(
 		this: ICredentialTestFunctions,
 		credential: ICredentialsDecrypted,
 	): Promise<INodeCredentialTestResult> {
 		const { config } = redisConfig(credential.data ?? {}) as { config: Parameters<typeof createRedisStore>[0] };
-		return testStore(() => createRedisStore(config));
+		return testStore(() => createRedisStore(config), redisWarningChecks);
 	},
 };

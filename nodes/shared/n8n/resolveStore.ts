@@ -1,6 +1,6 @@
 // Turns the node's `store` parameter and its credential into a pooled store from the registry.
 
-import type { FunctionsBase, ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError, type FunctionsBase, type ICredentialDataDecryptedObject, type IExecuteFunctions } from 'n8n-workflow';
 import { assertNotQueueMode, defaultDataDir } from '../store/embedded/EmbeddedStore';
 import { InvalidInputError } from '../store/errors';
 import { nodeError } from './errors';
@@ -43,6 +43,39 @@ export function redisConfig(data: ICredentialDataDecryptedObject): StoreConfig {
 	};
 }
 
+const CREDENTIALS = {
+	postgres: { type: 'idempotencyPostgresApi', label: 'Idempotency Store (Postgres)', store: 'Postgres' },
+	redis: { type: 'idempotencyRedisApi', label: 'Idempotency Store (Redis)', store: 'Redis' },
+} as const;
+
+/**
+ * The node's credential for the chosen store, or an error that says which credential to select:
+ * none selected (e.g. after switching Store, n8n does not fill the new store's slot), or one
+ * that does not exist on this n8n (a workflow imported from elsewhere with its credential ID).
+ */
+async function storeCredential(ctx: Pick<FunctionsBase, 'getCredentials' | 'getNode'>, kind: 'postgres' | 'redis'): Promise<ICredentialDataDecryptedObject> {
+	const { type, label, store } = CREDENTIALS[kind];
+	const node = ctx.getNode();
+	const fix =
+		`Open the node "${node.name}" and select an ${label} credential under "Credential to connect with" ` +
+		`(or create one there). Store is set to ${store}; after you switch Store, n8n leaves the new store's credential empty.`;
+	const selected = node.credentials?.[type];
+	if (!selected || (!selected.id && !selected.name)) {
+		throw new NodeOperationError(node, `No ${label} credential is selected`, { description: fix });
+	}
+	try {
+		return await ctx.getCredentials(type);
+	} catch (error) {
+		const text = String((error as Error)?.message ?? error);
+		if (/does not exist|not have any credentials|no credentials|could not find/i.test(text)) {
+			throw new NodeOperationError(node, `The selected ${label} credential "${selected.name ?? selected.id}" does not exist on this n8n`, {
+				description: fix,
+			});
+		}
+		throw new NodeOperationError(node, `Could not read the ${label} credential: ${text}`, { description: fix });
+	}
+}
+
 export async function resolveStore(ctx: IExecuteFunctions): Promise<IdempotencyStore> {
 	return storeOfKind(ctx, ctx.getNodeParameter('store', 0, 'postgres') as StoreKind);
 }
@@ -50,11 +83,11 @@ export async function resolveStore(ctx: IExecuteFunctions): Promise<IdempotencyS
 /** The pooled store of a kind, with the node's credential: for nodes without items (the trigger). */
 export async function storeOfKind(ctx: Pick<FunctionsBase, 'getCredentials' | 'getNode'>, kind: StoreKind): Promise<IdempotencyStore> {
 	if (kind === 'postgres') {
-		const data = await ctx.getCredentials('idempotencyPostgresApi');
+		const data = await storeCredential(ctx, 'postgres');
 		return storeFor(postgresConfig(data), ctx.getNode().credentials?.idempotencyPostgresApi?.id ?? undefined);
 	}
 	if (kind === 'redis') {
-		const data = await ctx.getCredentials('idempotencyRedisApi');
+		const data = await storeCredential(ctx, 'redis');
 		return storeFor(redisConfig(data), ctx.getNode().credentials?.idempotencyRedisApi?.id ?? undefined);
 	}
 	if (kind === 'embedded') {

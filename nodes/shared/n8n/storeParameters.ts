@@ -39,3 +39,16 @@ export const namespaceProperty: INodeProperties = {
 	description:
 		'The key space. Defaults to this workflow, so keys of different workflows never meet. Use a shared name (for example crm-leads) to let several workflows guard the same business events.',
 };
+
+/**
+ * The namespace of an admin operation (Resolve, List, Stats, Purge, an explicit key). No default:
+ * these usually run in another workflow than the Guard's, where `$workflow.id` would name a
+ * different key space and silently find nothing.
+ */
+export const adminNamespaceProperty: INodeProperties = {
+	...namespaceProperty,
+	default: '',
+	placeholder: 'e.g. crm-leads',
+	description:
+		"The namespace the Guard used: its Namespace parameter, or the Guard's workflow ID if it kept the default ({{ $workflow.id }} there). No default here, since this often runs in another workflow.",
+};
