@@ -37,7 +37,8 @@ async function execute(
 	const base = mockContext({ items, parameters: {}, credentials, workflowId });
 	const context = {
 		...base,
-		getNode: () => real.node,
+		// the node as n8n hands it over: with the credential selected (resolveStore checks for it)
+		getNode: () => ({ ...real.node, credentials: base.getNode().credentials }),
 		getNodeParameter: (name: string, i: number, fallback?: unknown) => {
 			calls.set(name, (calls.get(name) ?? 0) + 1);
 			return real.getNodeParameter(name, i, fallback);
@@ -110,6 +111,8 @@ describe('Ledger and Router parameters through n8n’s evaluator', () => {
 			{
 				operation: 'markProcessed',
 				keySource: 'explicit',
+				// explicit keys have no default namespace (an admin operation names its key space)
+				namespace: '={{ $workflow.id }}',
 				key: '={{ $json._idempotency.key }}',
 				claimToken: '={{ $json._idempotency.claimToken }}',
 				result: '={{ $json.contactId }}',

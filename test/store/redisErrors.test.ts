@@ -80,9 +80,18 @@ describe('Redis refusals, each with its own message and fix', () => {
 		const nowhere = await freePort();
 		const replica = await startRedis(['--replicaof', '127.0.0.1', String(nowhere), '--replica-serve-stale-data', 'no']);
 		try {
-			const error = await claimOne(open(replica));
+			const store = open(replica);
+			// A read reaches the replica's stale-data refusal; a claim is refused earlier as a write
+			// on a replica (its namespace registration), which gives the same fix.
+			const error = (await store.get(`ns-${randomUUID()}`, 'a').then(
+				() => null,
+				(e: Error) => e as StoreUnavailableError,
+			)) as StoreUnavailableError | null;
 			expect(error?.kind).toBe('MASTERDOWN');
 			expect(error?.message).toMatch(/replica that lost its primary \(MASTERDOWN\).*Point .* at the primary/);
+			const claimError = await claimOne(store);
+			expect(['MASTERDOWN', 'READONLY']).toContain(claimError?.kind);
+			expect(claimError?.message).toMatch(/at the primary/);
 		} finally {
 			await replica.stop();
 		}

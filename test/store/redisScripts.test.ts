@@ -89,13 +89,22 @@ describe('Redis scripts refuse before their first write', () => {
 		const ns = `exceptions-${randomUUID()}`;
 		const keys = new NamespaceKeys(prefix, ns);
 		const uuid = randomUUID();
-		const request = (key: string, occurrences: string) => [key, 'lease_expired', 'ops', 'high', 'q', occurrences, `${uuid}.${ns}`];
+		const request = (key: string, occurrences: string, reasons = '["lease_expired"]') =>
+			[key, 'lease_expired', 'ops', 'high', 'q', occurrences, `${uuid}.${ns}`, 'keyAndReason', reasons];
+		const scriptKeys = [
+			...keys.scriptKeys,
+			keys.exceptions('ok'), keys.openExceptions('ok'), keys.exceptionKey(uuid),
+			keys.exceptions('bad'), keys.openExceptions('bad'), keys.exceptionKey(randomUUID()),
+			keys.seenExceptionsIndex,
+		];
 		await expect(
-			scripts.record_exceptions(
-				[...keys.scriptKeys, keys.exceptions('ok'), keys.openExceptions('ok'), keys.exceptionKey(uuid), keys.exceptions('bad'), keys.openExceptions('bad'), keys.exceptionKey(randomUUID())],
-				['', ns, ...ACTOR_ARGS, ...request('ok', '1'), ...request('bad', 'many')],
-			),
+			scripts.record_exceptions(scriptKeys, ['', ns, ...ACTOR_ARGS, ...request('ok', '1'), ...request('bad', 'many')]),
 		).rejects.toThrow(/occurrences must be a whole number/);
+		expect(await traces(ns)).toEqual([]);
+		// reasons that are no JSON array: refused before the first write too
+		await expect(
+			scripts.record_exceptions(scriptKeys, ['', ns, ...ACTOR_ARGS, ...request('ok', '1'), ...request('bad', '1', '{oops')]),
+		).rejects.toThrow(/reasons must be a JSON array/);
 		expect(await traces(ns)).toEqual([]);
 	});
 

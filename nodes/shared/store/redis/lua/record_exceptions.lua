@@ -45,9 +45,23 @@ for i = 1, requests do
 	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
 	expectExceptionKeys(KEYS[k], KEYS[k + 1])
 	expectType(KEYS[k + 2], 'string')
-	-- Checked before the first write: the count, and that the open exception's JSON decodes.
-	count(ARGV[FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1) + 5], 'occurrences')
-	local openUuid = redis.call('HGET', KEYS[k + 1], ARGV[FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1) + 1])
+	-- Checked before the first write: the count, the grouping, the reasons' JSON, and that the
+	-- open exception's JSON decodes.
+	local arg = FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1)
+	count(ARGV[arg + 5], 'occurrences')
+	local grouping = ARGV[arg + 7]
+	if grouping ~= 'key' and grouping ~= 'keyAndReason' then
+		error('grouping must be key or keyAndReason, got ' .. tostring(grouping))
+	end
+	local ok, reasons = pcall(cjson.decode, ARGV[arg + 8])
+	if not ok or type(reasons) ~= 'table' then
+		error('reasons must be a JSON array of reason codes')
+	end
+	local field = ARGV[arg + 1]
+	if grouping == 'key' then
+		field = ''
+	end
+	local openUuid = redis.call('HGET', KEYS[k + 1], field)
 	if openUuid then
 		loadException(KEYS[k], openUuid)
 	end
