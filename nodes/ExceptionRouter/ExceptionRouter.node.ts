@@ -17,7 +17,9 @@ export class ExceptionRouter implements INodeType {
 		name: 'exceptionRouter',
 		icon: 'file:exceptionRouter.svg',
 		group: ['transform'],
-		version: 1,
+		// 1.1: admin namespaces start empty (storeParameters.ts adminNamespaceProperties)
+		version: [1, 1.1],
+		defaultVersion: 1.1,
 		subtitle:
 			'={{ ({ route: "Route", resolve: "Resolve", listOpen: "List open", get: "Get" })[$parameter["operation"]] ?? $parameter["operation"] }}',
 		description:

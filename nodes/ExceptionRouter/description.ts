@@ -3,7 +3,7 @@
 
 import type { INodeParameters, INodeProperties } from 'n8n-workflow';
 import { REASONS, ROUTABLE_REASONS } from '../shared/engine/reasons';
-import { adminNamespaceProperty, namespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
+import { adminNamespaceProperties, namespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
 import { typeOptionsOf } from '../shared/engine/bounds';
 
 // Evaluated by n8n in the editor; must be self-contained (no imports, no outer names).
@@ -53,12 +53,11 @@ export const routerProperties: INodeProperties[] = [
 		description: 'The exception.id from the Router’s output. Leave empty on Resolve to resolve the open exceptions of a namespace and key.',
 		displayOptions: { show: { operation: ['resolve', 'get'] } },
 	},
-	{ ...adminNamespaceProperty, displayOptions: { show: { operation: ['route'], keySource: ['explicit'] } } },
-	{
-		...adminNamespaceProperty,
-		displayOptions: { show: { operation: ['resolve'], exceptionId: [''] } },
-		description: 'The namespace of the key whose open exceptions to resolve',
-	},
+	...adminNamespaceProperties({ operation: ['route'], keySource: ['explicit'] }),
+	...adminNamespaceProperties(
+		{ operation: ['resolve'], exceptionId: [''] },
+		{ description: 'The namespace of the key whose open exceptions to resolve' },
+	),
 	{
 		...namespaceProperty,
 		required: false,

@@ -17,7 +17,9 @@ export class StateLedger implements INodeType {
 		name: 'stateLedger',
 		icon: 'file:stateLedger.svg',
 		group: ['transform'],
-		version: 1,
+		// 1.1: admin namespaces start empty (storeParameters.ts adminNamespaceProperties)
+		version: [1, 1.1],
+		defaultVersion: 1.1,
 		subtitle:
 			'={{ ({ markProcessed: "Mark processed", markFailed: "Mark failed", markReceived: "Mark received", release: "Release", get: "Get", history: "History", list: "List", stats: "Stats", purge: "Purge" })[$parameter["operation"]] ?? $parameter["operation"] }}',
 		description:

@@ -1,7 +1,7 @@
 // The State Ledger's parameters (SPEC §6).
 
 import type { INodeParameters, INodeProperties } from 'n8n-workflow';
-import { adminNamespaceProperty, storeProperty } from '../shared/n8n/storeParameters';
+import { adminNamespaceProperties, storeProperty } from '../shared/n8n/storeParameters';
 import { typeOptionsOf } from '../shared/engine/bounds';
 
 export const TRANSITIONS = ['markProcessed', 'markFailed', 'markReceived', 'release'] as const;
@@ -64,7 +64,7 @@ export const ledgerProperties: INodeProperties[] = [
 	},
 	// Shown twice under one name: for namespace-wide operations, and for explicit keys (with
 	// metadata, the namespace comes from the item).
-	{ ...adminNamespaceProperty, displayOptions: { show: { operation: ['list', 'stats', 'purge'] } } },
+	...adminNamespaceProperties({ operation: ['list', 'stats', 'purge'] }),
 	{
 		displayName: 'Key Source',
 		name: 'keySource',
@@ -82,7 +82,7 @@ export const ledgerProperties: INodeProperties[] = [
 		default: 'metadata',
 		displayOptions: { show: { operation: KEYED } },
 	},
-	{ ...adminNamespaceProperty, displayOptions: explicitOnly },
+	...adminNamespaceProperties(explicitOnly.show),
 	{
 		displayName: 'Key',
 		name: 'key',

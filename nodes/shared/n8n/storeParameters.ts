@@ -45,10 +45,31 @@ export const namespaceProperty: INodeProperties = {
  * these usually run in another workflow than the Guard's, where `$workflow.id` would name a
  * different key space and silently find nothing.
  */
-export const adminNamespaceProperty: INodeProperties = {
+const adminNamespaceProperty: INodeProperties = {
 	...namespaceProperty,
 	default: '',
 	placeholder: 'e.g. crm-leads',
 	description:
 		"The namespace the Guard used: its Namespace parameter, or the Guard's workflow ID if it kept the default ({{ $workflow.id }} there). No default here, since this often runs in another workflow.",
 };
+
+/**
+ * The admin namespace for both node versions. n8n saves a workflow without the parameters left at
+ * their default, so a version-1 node saved with `={{ $workflow.id }}` must keep that default or it
+ * would load with an empty namespace after an upgrade (its Mark Processed would then fail after
+ * the write). Version 1 keeps it; nodes added from version 1.1 on start empty.
+ */
+export function adminNamespaceProperties(
+	show: NonNullable<INodeProperties['displayOptions']>['show'],
+	overrides: Partial<INodeProperties> = {},
+): INodeProperties[] {
+	return [
+		{
+			...namespaceProperty,
+			...overrides,
+			default: '={{ $workflow.id }}',
+			displayOptions: { show: { ...show, '@version': [1] } },
+		},
+		{ ...adminNamespaceProperty, ...overrides, displayOptions: { show: { ...show, '@version': [1.1] } } },
+	];
+}
