@@ -3,6 +3,7 @@
 // the feed index of exceptions shrinking as exceptions are resolved.
 
 import Redis from 'ioredis';
+import { readIndex } from '../../nodes/shared/store/redis/feeds';
 import { namespacesEverywhere, NamespaceKeys } from '../../nodes/shared/store/redis/keys';
 import { RedisStore } from '../../nodes/shared/store/redis/RedisStore';
 import type { ClaimPolicy } from '../../nodes/shared/store/types';
@@ -26,6 +27,31 @@ afterAll(async () => {
 });
 
 describe('Redis trigger feeds', () => {
+	it('reads an index page by page without skipping an entry when an earlier one leaves meanwhile', async () => {
+		// 250 stuck entries, read in batches of 200; while the first batch is loaded, one of its
+		// entries leaves the index (the claim settled). With offset paging, entry 200 shifted to
+		// offset 199 and was never read.
+		const index = `${prefix}paging-test:lease`; // outside the namespace layout the SCAN adopts
+		const members = Array.from({ length: 250 }, (_, i) => `k${String(i).padStart(3, '0')}`);
+		await admin.zadd(index, ...members.flatMap((m, i) => [String(T + 1 + i), m]));
+		let batches = 0;
+		const found = await readIndex<string>(admin, index, 'paging', { ...window, until: T + 1_000, namespace: 'paging' }, 1000, (m) => ['paging', m], async (entries) => {
+			batches += 1;
+			if (batches === 1) await admin.zrem(index, entries[0].member);
+			for (const entry of entries) entry.event = entry.member;
+		});
+		expect(batches).toBeGreaterThan(1);
+		expect(found.map((entry) => entry.event)).toEqual(members);
+		// ties at one time, more than a batch of them: each read once, in member order
+		const ties = `${prefix}ties-test:lease`;
+		const tied = Array.from({ length: 450 }, (_, i) => `t${String(i).padStart(3, '0')}`);
+		await admin.zadd(ties, ...tied.flatMap((m) => [String(T + 5), m]));
+		const all = await readIndex<string>(admin, ties, 'ties', { ...window, namespace: 'ties' }, 1000, (m) => ['ties', m], async (entries) => {
+			for (const entry of entries) entry.event = entry.member;
+		});
+		expect(all.map((entry) => entry.event)).toEqual(tied);
+	});
+
 	it('finds, in every namespace, the namespaces claimed in before the registry existed', async () => {
 		const writer = open();
 		await writer.claim('legacy-a', [{ key: 'k', fingerprint: null }], policy, actor, T);
@@ -60,6 +86,20 @@ describe('Redis trigger feeds', () => {
 			// After the one SCAN, a namespace is known through the registry its first claim writes.
 			await store.claim('after-the-scan', [{ key: 'k', fingerprint: null }], policy, actor, at);
 			expect((await store.stuckClaims(query)).events.map((r) => r.namespace)).toContain('after-the-scan');
+		} finally {
+			await store.close();
+		}
+	});
+
+	it('resolving an incident (group by key) removes its pointer from the key’s open exceptions', async () => {
+		const store = open();
+		try {
+			const ns = 'incident-pointer';
+			const [incident] = await store.recordExceptions(ns, [{ key: 'inv-1', reason: 'write_timeout', owner: 'ops', severity: 'high', route: 'Finance', groupBy: 'key' }], actor, T);
+			const pointers = new NamespaceKeys(prefix, ns).openExceptions('inv-1');
+			expect(await admin.hget(pointers, '')).not.toBeNull();
+			await store.resolveException({ id: incident.id, namespace: null, key: null, resolution: 'discard', resolvedBy: null, note: null, resultJson: null }, actor, T + 1);
+			expect(await admin.hgetall(pointers)).toEqual({});
 		} finally {
 			await store.close();
 		}

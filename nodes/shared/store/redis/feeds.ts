@@ -37,17 +37,29 @@ export async function readIndex<T>(
 	load: (entries: Array<FeedEntry<T>>) => Promise<void>,
 ): Promise<Array<FeedEntry<T>>> {
 	const found: Array<FeedEntry<T>> = [];
-	const min = query.from.after === null ? `(${query.from.at}` : String(query.from.at);
-	for (let offset = 0; ; offset += BATCH) {
-		const flat = await client.zrangebyscore(index, min, query.until, 'WITHSCORES', 'LIMIT', offset, BATCH);
+	// Keyset paging from the last entry read, not offsets: an entry that leaves the range between
+	// two batches (a claim settled, an exception seen again) must not shift an unread one past us.
+	let position = query.from;
+	let skip = 0;
+	for (;;) {
+		const min = position.after === null ? `(${position.at}` : String(position.at);
+		const flat = await client.zrangebyscore(index, min, query.until, 'WITHSCORES', 'LIMIT', skip, BATCH);
 		const entries: Array<FeedEntry<T>> = [];
 		for (let i = 0; i + 1 < flat.length; i += 2) {
 			const entry: FeedEntry<T> = { namespace, member: flat[i], at: Number(flat[i + 1]), tie: tieOf(flat[i]), event: null };
-			if (isAfter(query.from, entry.at, entry.tie)) entries.push(entry);
+			if (isAfter(position, entry.at, entry.tie)) entries.push(entry);
 		}
 		await load(entries);
 		found.push(...entries.filter((entry) => entry.event !== null));
 		if (found.length > limit || flat.length / 2 < BATCH) return found;
+		if (entries.length === 0) {
+			// a whole batch of ties at the position's own time, all read already: step over them
+			skip += BATCH;
+			continue;
+		}
+		const last = entries.reduce((a, b) => (b.at - a.at || compareTie(b.tie, a.tie)) > 0 ? b : a);
+		position = { at: last.at, after: last.tie };
+		skip = 0;
 	}
 }
 

@@ -106,8 +106,13 @@ for i, exception in ipairs(open) do
 	exception.note = note
 	resolved[i] = saveException(xk, exception)
 	ids[i] = exception.id
-	if redis.call('HGET', xok, exception.reason) == uuidOf(exception.id) then
-		redis.call('HDEL', xok, exception.reason)
+	-- an incident (groupBy = key) is named under the field '', a per-reason exception under its reason
+	local field = exception.reason
+	if exception.groupBy == 'key' then
+		field = ''
+	end
+	if redis.call('HGET', xok, field) == uuidOf(exception.id) then
+		redis.call('HDEL', xok, field)
 	end
 	redis.call('ZREM', OPEN_EXCEPTIONS, uuidOf(exception.id))
 end
