@@ -17,7 +17,7 @@
 //   <prefix>{<ns>}:xo:<key>           hash   the open exceptions of <key>: <reason> -> <uuid>, and
 //                                            '' -> <uuid> for its open incident (groupBy = key)
 //   <prefix>{<ns>}:xid:<uuid>         string the key of exception <uuid> (never changes)
-//   <prefix>{<ns>}:q:<uuid>           string the reply of one writing script call, 5 minutes
+//   <prefix>{<ns>}:q:<uuid>           string the reply of one writing script call, 60 s
 //                                            (lua/includes/request.lua: a re-sent call gets it)
 //
 // and one key outside every namespace, for listing open exceptions across namespaces:
