@@ -55,6 +55,10 @@ describe('a field dragged onto Key Fields', () => {
 		expect(pathsFromExpression('={{ $json.body.email }}, {{ $json.body.source }}')).toEqual(['body.email', 'body.source']);
 		expect(pathsFromExpression("={{ $json.body['submission id'] }}, {{ $json.items[0].sku }}")).toEqual(['body.submission id', 'items[0].sku']);
 		expect(pathsFromExpression('={{ $json.email }}, body.source')).toEqual(['email', 'body.source']);
+		// a bracketed name that Key Fields would read as other fields is not rewritten as a path
+		expect(pathsFromExpression('={{ $json["order.id"] }}')).toBeNull();
+		expect(pathsFromExpression("={{ $json['a,b'] }}")).toBeNull();
+		expect(pathsFromExpression('={{ $json.order["id"] }}')).toEqual(['order.id']);
 		expect(pathsFromExpression('={{ $json.email.toLowerCase() }}')).toBeNull();
 		expect(pathsFromExpression('={{ "body.email" }}')).toBeNull();
 	});

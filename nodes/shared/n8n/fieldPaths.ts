@@ -11,11 +11,20 @@ import { parseFieldList } from '../engine/keys';
 // `{{ $json.a.b[0]['c d'] }}`: one reference to a field of the current item.
 const JSON_REFERENCE = /\{\{\s*\$json((?:\s*\.\s*[A-Za-z_$][\w$]*|\s*\[\s*(?:\d+|'[^']*'|"[^"]*")\s*\])+)\s*\}\}/g;
 
-function pathOf(accessors: string): string {
+/**
+ * The field path written the way Key Fields reads it, or null when it cannot be: a bracketed
+ * name holding `.`, `,`, `[` or `]` (`$json["order.id"]`) would be read as another field.
+ */
+function pathOf(accessors: string): string | null {
 	let path = '';
 	for (const match of accessors.matchAll(/\.\s*([A-Za-z_$][\w$]*)|\[\s*(\d+)\s*\]|\[\s*(?:'([^']*)'|"([^"]*)")\s*\]/g)) {
-		if (match[2] !== undefined) path += `[${match[2]}]`;
-		else path += `${path ? '.' : ''}${match[1] ?? match[3] ?? match[4]}`;
+		if (match[2] !== undefined) {
+			path += `[${match[2]}]`;
+			continue;
+		}
+		const name = match[1] ?? match[3] ?? match[4];
+		if (/[.,[\]]/.test(name) || name.trim() !== name || name === '') return null;
+		path += `${path ? '.' : ''}${name}`;
 	}
 	return path;
 }
@@ -28,11 +37,14 @@ function pathOf(accessors: string): string {
 export function pathsFromExpression(raw: string): string[] | null {
 	const text = raw.startsWith('=') ? raw.slice(1) : raw;
 	let found = false;
+	let readable = true;
 	const replaced = text.replace(JSON_REFERENCE, (_all, accessors: string) => {
 		found = true;
-		return pathOf(accessors);
+		const path = pathOf(accessors);
+		if (path === null) readable = false;
+		return path ?? '';
 	});
-	if (!found || replaced.includes('{{')) return null;
+	if (!found || !readable || replaced.includes('{{')) return null;
 	return parseFieldList(replaced);
 }
 
