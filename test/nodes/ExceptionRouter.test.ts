@@ -5,26 +5,15 @@ import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.nod
 import { configuredOutputs } from '../../nodes/ExceptionRouter/description';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
-import { closeAllStores } from '../../nodes/shared/store/registry';
 import { blockKitProblems } from '../helpers/blockKit';
-import { mockContext, postgresCredential, redisCredential, type ParameterValue } from '../helpers/n8nContext';
-import { deletePrefix, uniquePrefix } from '../helpers/redis';
-import { dropSchema, uniqueSchema } from '../helpers/postgres';
+import { mockContext, type ParameterValue } from '../helpers/n8nContext';
+import { nodeTestStores } from '../helpers/nodeStores';
 
-const schema = uniqueSchema('router_node');
-const prefix = uniquePrefix('router_node');
-const credentials = { idempotencyPostgresApi: postgresCredential(schema), idempotencyRedisApi: redisCredential(prefix) };
-let store: 'postgres' | 'redis' = 'postgres';
 let namespace = '';
-let n = 0;
+let store: 'postgres' | 'redis' = 'postgres';
 
-afterAll(async () => {
-	await closeAllStores();
-	await dropSchema(schema);
-	await deletePrefix(prefix);
-});
-beforeEach(() => {
-	namespace = `router-${Date.now()}-${n++}`;
+const { credentials } = nodeTestStores('router_node', 'router', (ns) => {
+	namespace = ns;
 });
 
 const rules = {

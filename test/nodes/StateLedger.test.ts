@@ -5,26 +5,15 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
-import { closeAllStores } from '../../nodes/shared/store/registry';
-import { mockContext, postgresCredential, redisCredential, type ParameterValue } from '../helpers/n8nContext';
-import { dropSchema, uniqueSchema } from '../helpers/postgres';
-import { deletePrefix, uniquePrefix } from '../helpers/redis';
+import { mockContext, type ParameterValue } from '../helpers/n8nContext';
+import { nodeTestStores } from '../helpers/nodeStores';
 
-const schema = uniqueSchema('ledger_node');
-const prefix = uniquePrefix('ledger_node');
-const credentials = { idempotencyPostgresApi: postgresCredential(schema), idempotencyRedisApi: redisCredential(prefix) };
+let namespace = '';
 let store: 'postgres' | 'redis' = 'postgres';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-let namespace = '';
-let n = 0;
 
-afterAll(async () => {
-	await closeAllStores();
-	await dropSchema(schema);
-	await deletePrefix(prefix);
-});
-beforeEach(() => {
-	namespace = `ledger-${Date.now()}-${n++}`;
+const { credentials } = nodeTestStores('ledger_node', 'ledger', (ns) => {
+	namespace = ns;
 });
 
 async function guard(emails: string[], options: IDataObject = {}) {

@@ -8,25 +8,15 @@ import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { credentialTest, credentialTestResult } from '../../nodes/shared/n8n/credentialTests';
 import { pathsFromExpression } from '../../nodes/shared/n8n/fieldPaths';
-import { closeAllStores } from '../../nodes/shared/store/registry';
-import { mockContext, postgresCredential, redisCredential, type ParameterValue } from '../helpers/n8nContext';
-import { dropSchema, uniqueSchema } from '../helpers/postgres';
+import { mockContext, redisCredential, type ParameterValue } from '../helpers/n8nContext';
+import { nodeTestStores } from '../helpers/nodeStores';
 import Redis from 'ioredis';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
+import { REDIS_URL } from '../helpers/redis';
 
-const schema = uniqueSchema('editor_node');
-const prefix = uniquePrefix('editor_node');
-const credentials = { idempotencyPostgresApi: postgresCredential(schema), idempotencyRedisApi: redisCredential(prefix) };
 let namespace = '';
-let n = 0;
 
-afterAll(async () => {
-	await closeAllStores();
-	await dropSchema(schema);
-	await deletePrefix(prefix);
-});
-beforeEach(() => {
-	namespace = `editor-${Date.now()}-${n++}`;
+const { prefix, credentials } = nodeTestStores('editor_node', 'editor', (ns) => {
+	namespace = ns;
 });
 
 const meta = (item: INodeExecutionData) => item.json._idempotency as IDataObject;

@@ -6,25 +6,14 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
-import { closeAllStores } from '../../nodes/shared/store/registry';
-import { mockContext, postgresCredential, redisCredential, type ParameterValue } from '../helpers/n8nContext';
-import { dropSchema, uniqueSchema } from '../helpers/postgres';
-import { deletePrefix, uniquePrefix } from '../helpers/redis';
+import { mockContext, type ParameterValue } from '../helpers/n8nContext';
+import { nodeTestStores } from '../helpers/nodeStores';
 
-const schema = uniqueSchema('provider_keys');
-const prefix = uniquePrefix('provider_keys');
-const credentials = { idempotencyPostgresApi: postgresCredential(schema), idempotencyRedisApi: redisCredential(prefix) };
-let store: 'postgres' | 'redis' = 'postgres';
 let namespace = '';
-let n = 0;
+let store: 'postgres' | 'redis' = 'postgres';
 
-afterAll(async () => {
-	await closeAllStores();
-	await dropSchema(schema);
-	await deletePrefix(prefix);
-});
-beforeEach(() => {
-	namespace = `provider-${Date.now()}-${n++}`;
+const { credentials } = nodeTestStores('provider_keys', 'provider', (ns) => {
+	namespace = ns;
 });
 
 type Meta = Record<string, unknown>;

@@ -8,25 +8,14 @@ import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.node';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
-import { closeAllStores } from '../../nodes/shared/store/registry';
-import { mockContext, postgresCredential, redisCredential, type ParameterValue } from '../helpers/n8nContext';
-import { dropSchema, uniqueSchema } from '../helpers/postgres';
-import { deletePrefix, uniquePrefix } from '../helpers/redis';
+import { mockContext, type ParameterValue } from '../helpers/n8nContext';
+import { nodeTestStores } from '../helpers/nodeStores';
 
-const schema = uniqueSchema('reliability_node');
-const prefix = uniquePrefix('reliability_node');
-const credentials = { idempotencyPostgresApi: postgresCredential(schema), idempotencyRedisApi: redisCredential(prefix) };
-let store: 'postgres' | 'redis' = 'postgres';
 let namespace = '';
-let n = 0;
+let store: 'postgres' | 'redis' = 'postgres';
 
-afterAll(async () => {
-	await closeAllStores();
-	await dropSchema(schema);
-	await deletePrefix(prefix);
-});
-beforeEach(() => {
-	namespace = `rel-${Date.now()}-${n++}`;
+const { credentials } = nodeTestStores('reliability_node', 'rel', (ns) => {
+	namespace = ns;
 });
 
 const meta = (item: INodeExecutionData) => item.json._idempotency as IDataObject;
