@@ -9,6 +9,7 @@ import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { promisify } from 'util';
+import { stopProcess } from './redisServer';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
@@ -68,18 +69,6 @@ async function ask(port: number, ...command: string[]): Promise<string> {
 	} finally {
 		client.disconnect();
 	}
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-	return new Promise((resolve) => {
-		const hard = setTimeout(() => child.kill('SIGKILL'), 2_000);
-		child.once('exit', () => {
-			clearTimeout(hard);
-			resolve();
-		});
-		child.kill('SIGTERM');
-	});
 }
 
 export async function startLocalCluster(): Promise<LocalCluster> {

@@ -32,7 +32,8 @@ export function freePort(): Promise<number> {
 	});
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after 2 s; resolves once the process has exited. */
+export function stopProcess(child: ChildProcess): Promise<void> {
 	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
 	return new Promise((resolve) => {
 		const hard = setTimeout(() => child.kill('SIGKILL'), 2_000);
