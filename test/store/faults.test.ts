@@ -23,6 +23,7 @@ describe('Postgres faults', () => {
 	const schema = uniqueSchema('faults');
 	const credentials = { idempotencyPostgresApi: postgresCredential(schema) };
 	let locker: Client;
+	let lockerPid = 0;
 
 	beforeAll(async () => {
 		const setup = postgresTestStore(schema, 1);
@@ -30,6 +31,7 @@ describe('Postgres faults', () => {
 		await setup.close();
 		locker = new Client({ connectionString: POSTGRES_URL });
 		await locker.connect();
+		lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
 	});
 	afterAll(async () => {
 		await locker.end();
@@ -50,12 +52,17 @@ describe('Postgres faults', () => {
 		};
 	}
 
-	/** Terminates the backends of this package that are waiting on a lock (the blocked claim). */
+	/**
+	 * Terminates the backends of this package whose claim waits on this file's locker (the blocked
+	 * claim) — not another test run's that shares the server.
+	 */
 	async function killBlockedClaim(): Promise<number> {
 		for (let i = 0; i < 100; i++) {
 			const rows = await sql<{ pid: number }>(
 				`SELECT pid FROM pg_stat_activity
-				 WHERE application_name = 'n8n-nodes-idempotency' AND wait_event_type = 'Lock' AND query LIKE '%decide_claim%'`,
+				 WHERE application_name = 'n8n-nodes-idempotency' AND wait_event_type = 'Lock' AND query LIKE '%decide_claim%'
+				   AND $1 = ANY(pg_blocking_pids(pid))`,
+				[lockerPid],
 			);
 			if (rows.length > 0) {
 				for (const row of rows) await sql('SELECT pg_terminate_backend($1)', [row.pid]);
@@ -70,6 +77,16 @@ describe('Postgres faults', () => {
 		new IdempotencyGuard().execute.call(
 			mockContext({ items, parameters: { store: 'postgres', namespace, keySource: 'fields', keyFields: 'k', options }, credentials }),
 		);
+	/** A 1,500-item input whose second chunk is blocked on key-1200 and then has its backend killed. */
+	const input1500 = () => Array.from({ length: 1500 }, (_, i) => ({ json: { k: `key-${String(i).padStart(4, '0')}` } }));
+	async function guardWithSecondChunkKilled(namespace: string, items: INodeExecutionData[]): Promise<Error | null> {
+		const release = await holdRow(namespace, 'key-1200');
+		const run = guard(namespace, items).then(() => null, (e: Error) => e);
+		expect(await killBlockedClaim()).toBe(1);
+		const error = await run;
+		await release();
+		return error;
+	}
 	const countRecords = async (namespace: string) =>
 		Number((await sql<{ n: string }>(`SELECT count(*)::text AS n FROM "${schema}".records WHERE namespace = $1`, [namespace]))[0].n);
 
@@ -90,13 +107,9 @@ describe('Postgres faults', () => {
 
 	it('a connection killed in a later chunk releases the fresh claims of the earlier ones', async () => {
 		const namespace = `kill2-${randomUUID()}`;
-		const items = Array.from({ length: 1500 }, (_, i) => ({ json: { k: `key-${String(i).padStart(4, '0')}` } }));
+		const items = input1500();
 		// Chunks are taken in input order: key-1200 is in the second chunk.
-		const release = await holdRow(namespace, 'key-1200');
-		const run = guard(namespace, items).then(() => null, (e: Error) => e);
-		expect(await killBlockedClaim()).toBe(1);
-		const error = await run;
-		await release();
+		const error = await guardWithSecondChunkKilled(namespace, items);
 		expect(error?.message).toMatch(/unavailable while claiming keys/);
 		expect(await countRecords(namespace)).toBe(0);
 		const released = await sql<{ n: string }>(`SELECT count(*)::text AS n FROM "${schema}".history WHERE namespace = $1 AND event = 'released'`, [namespace]);
@@ -114,12 +127,8 @@ describe('Postgres faults', () => {
 		await store.transition(namespace, [{ kind: 'markFailed', key: 'key-0000', claimToken: failed.claimToken, verifyClaim: true, force: false, errorMessage: 'CRM 503', retentionMs: 0 }], actor);
 		await store.transition(namespace, [{ kind: 'markReceived', key: 'key-0001', claimToken: null, verifyClaim: false, force: false, retentionMs: 0 }], actor);
 		const before = [await store.get(namespace, 'key-0000'), await store.get(namespace, 'key-0001')];
-		const items = Array.from({ length: 1500 }, (_, i) => ({ json: { k: `key-${String(i).padStart(4, '0')}` } }));
-		const release = await holdRow(namespace, 'key-1200');
-		const run = guard(namespace, items).then(() => null, (e: Error) => e);
-		expect(await killBlockedClaim()).toBe(1);
-		const error = await run;
-		await release();
+		const items = input1500();
+		const error = await guardWithSecondChunkKilled(namespace, items);
 		expect(error?.message).toMatch(/unavailable while claiming keys/);
 		expect([await store.get(namespace, 'key-0000'), await store.get(namespace, 'key-0001')]).toEqual(before);
 		expect(await countRecords(namespace)).toBe(2);
