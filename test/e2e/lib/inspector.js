@@ -34,9 +34,16 @@ function inspectorClient(n8n, byStore) {
 	};
 }
 
-/** A key's history as "event" or "event(reason)" strings, oldest first, for readable asserts. */
+/**
+ * A key's history as "event" or "event(reason)" strings, oldest first, for readable asserts. A
+ * run of duplicates is one event with a `count` (docs/CONTRACT.md §12): it is spelled out here as
+ * that many `duplicate_seen`, so the asserts count deliveries whichever way the store keeps them.
+ */
 function historyOf(record) {
-	return (record.history || []).map((h) => (h.event === 'ambiguous_seen' && h.reason ? `${h.event}(${h.reason})` : h.event));
+	return (record.history || []).flatMap((h) => {
+		const label = h.event === 'ambiguous_seen' && h.reason ? `${h.event}(${h.reason})` : h.event;
+		return Array(Number.isInteger(h.count) && h.count > 0 ? h.count : 1).fill(label);
+	});
 }
 
 // The Guard's documented key rule (SPEC §5 / README): each field normalised (NFKC, collapse
