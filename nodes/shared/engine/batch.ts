@@ -40,20 +40,5 @@ export function planBatch(items: readonly PreparedItem[]): BatchPlan {
 	return { claims, repeats };
 }
 
-/** Groups a list by a key, keeping order within each group and the order groups first appear in. */
-export function groupBy<T>(list: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-	const groups = new Map<string, T[]>();
-	for (const item of list) {
-		const key = keyOf(item);
-		const group = groups.get(key);
-		if (group) group.push(item);
-		else groups.set(key, [item]);
-	}
-	return groups;
-}
-
-export function chunk<T>(list: readonly T[], size: number): T[][] {
-	const chunks: T[][] = [];
-	for (let i = 0; i < list.length; i += size) chunks.push(list.slice(i, i + size));
-	return chunks;
-}
+// Kept here for the engine's callers; they live in util/lists.ts so the store layer can share them.
+export { chunk, groupBy } from '../util/lists';

@@ -1,5 +1,13 @@
 // Every reason code in words: the one place to read or change what a code means to a person and
-// what they should do next. The codes themselves are contract (SPEC §5, §7).
+// what they should do next. The codes themselves are contract (SPEC §5, §7). A code without its
+// text here does not compile.
+
+import type { Reason } from '../store/types';
+
+/** Reasons only a Router route gives (never a Guard decision): set on a failed path's items. */
+export const ROUTE_REASONS = ['write_failed', 'write_timeout', 'custom'] as const;
+/** Every reason code: the Guard's decisions and the Router's own. */
+export type ReasonCode = Reason | (typeof ROUTE_REASONS)[number];
 
 export interface ReasonText {
 	/** A short label, e.g. for a Slack header. */
@@ -10,7 +18,7 @@ export interface ReasonText {
 	nextAction: string;
 }
 
-export const REASONS: Record<string, ReasonText> = {
+export const REASONS: Record<ReasonCode, ReasonText> = {
 	first_seen: {
 		label: 'First seen',
 		explanation: 'The key was seen for the first time.',
@@ -96,7 +104,7 @@ export const REASONS: Record<string, ReasonText> = {
 };
 
 /** Reason codes a router rule can match, in the order the editor lists them. */
-export const ROUTABLE_REASONS = [
+export const ROUTABLE_REASONS: readonly ReasonCode[] = [
 	'payload_mismatch',
 	'lease_expired',
 	'in_progress',
@@ -109,11 +117,11 @@ export const ROUTABLE_REASONS = [
 	'write_failed',
 	'write_timeout',
 	'custom',
-] as const;
+];
 
 export function reasonText(code: string): ReasonText {
 	return (
-		REASONS[code] ?? {
+		(Object.prototype.hasOwnProperty.call(REASONS, code) ? REASONS[code as ReasonCode] : undefined) ?? {
 			label: code,
 			explanation: `Reason "${code}".`,
 			nextAction: 'Open the execution and decide.',
