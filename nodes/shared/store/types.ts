@@ -1,14 +1,16 @@
-// The one contract every store adapter (Postgres, Redis, embedded) fulfils. Policy lives in the
-// engine and in each adapter's single atomic script; this file only names shapes. Times are epoch
-// milliseconds everywhere. Nothing here imports n8n-workflow.
+// The one contract every store adapter (Postgres, Redis, embedded) fulfils. Decision rules live in
+// the engine and in each adapter's single atomic script, input policy in base/BaseStore.ts; this
+// file only names shapes and the lists they draw from. Times are epoch milliseconds everywhere.
+// Nothing here imports n8n-workflow.
 
-export const RecordState = {
-	received: 'received',
-	processing: 'processing',
-	processed: 'processed',
-	failed: 'failed',
-} as const;
-export type RecordState = (typeof RecordState)[keyof typeof RecordState];
+import type { StoreKind } from './backends';
+
+/** Every state a record can be in; the type and the object below derive from this list. */
+export const RECORD_STATES = ['received', 'processing', 'processed', 'failed'] as const;
+export type RecordState = (typeof RECORD_STATES)[number];
+export const RecordState = Object.fromEntries(RECORD_STATES.map((state) => [state, state])) as {
+	readonly [S in RecordState]: S;
+};
 
 export type Outcome = 'new' | 'duplicate' | 'ambiguous';
 
@@ -61,12 +63,20 @@ export interface ClaimPolicy {
 	leaseMs: number;
 	/** 0 = remember processed/failed records forever. */
 	retentionMs: number;
-	onInProgress: 'ambiguous' | 'duplicate' | 'pending';
-	onLeaseExpired: 'ambiguous' | 'reclaim';
-	onFailed: 'retry' | 'ambiguous';
+	onInProgress: (typeof POLICY_CHOICES.onInProgress)[number];
+	onLeaseExpired: (typeof POLICY_CHOICES.onLeaseExpired)[number];
+	onFailed: (typeof POLICY_CHOICES.onFailed)[number];
 	maxAttempts: number;
-	onPayloadMismatch: 'ambiguous' | 'duplicate';
+	onPayloadMismatch: (typeof POLICY_CHOICES.onPayloadMismatch)[number];
 }
+
+/** The choices of each ClaimPolicy option that is one. */
+export const POLICY_CHOICES = {
+	onInProgress: ['ambiguous', 'duplicate', 'pending'],
+	onLeaseExpired: ['ambiguous', 'reclaim'],
+	onFailed: ['retry', 'ambiguous'],
+	onPayloadMismatch: ['ambiguous', 'duplicate'],
+} as const;
 
 export interface ClaimRequest {
 	key: string;
@@ -142,7 +152,9 @@ export interface HistoryEntry {
 	detail?: Record<string, unknown> | null;
 }
 
-export type TransitionKind = 'markProcessed' | 'markFailed' | 'markReceived' | 'release';
+/** The State Ledger's transitions (contract: the Ledger's operation names). */
+export const TRANSITION_KINDS = ['markProcessed', 'markFailed', 'markReceived', 'release'] as const;
+export type TransitionKind = (typeof TRANSITION_KINDS)[number];
 
 export interface TransitionRequest {
 	kind: TransitionKind;
@@ -208,13 +220,16 @@ export interface PurgeResult {
 	history: number;
 }
 
-export type Severity = 'low' | 'medium' | 'high' | 'critical';
-export type Resolution = 'replay' | 'markProcessed' | 'discard';
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+export const RESOLUTIONS = ['replay', 'markProcessed', 'discard'] as const;
+export type Resolution = (typeof RESOLUTIONS)[number];
 /**
  * How the Router counts open exceptions (SPEC §12): `keyAndReason` — one open exception per
  * (namespace, key, reason), as §7; `key` — one open incident per (namespace, key), its reasons listed.
  */
-export type ExceptionGrouping = 'keyAndReason' | 'key';
+export const EXCEPTION_GROUPINGS = ['keyAndReason', 'key'] as const;
+export type ExceptionGrouping = (typeof EXCEPTION_GROUPINGS)[number];
 
 /** Something a person must decide, remembered once per open (namespace, key, reason). */
 export interface ExceptionRecord {
@@ -324,7 +339,7 @@ export interface StoreHealth {
  * the adapter uses the server's clock so that workers with skewed clocks agree on leases.
  */
 export interface IdempotencyStore {
-	readonly kind: 'postgres' | 'redis' | 'embedded';
+	readonly kind: StoreKind;
 	/** Decide up to 1000 claims of distinct keys in one round trip. */
 	claim(
 		namespace: string,

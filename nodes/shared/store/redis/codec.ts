@@ -1,7 +1,6 @@
 // Translates between the store types and what the Lua scripts take and give back: nullable text
-// as script arguments, record hashes, history entries, claim replies, exceptions and list cursors.
+// as script arguments, record hashes, history entries, claim replies and exceptions.
 
-import { InvalidInputError } from '../errors';
 import type {
 	ClaimDecision,
 	ExceptionRecord,
@@ -129,26 +128,8 @@ export function toException(json: string): ExceptionRecord {
 	};
 }
 
-/** Where a list page stopped: the index score and key of its last record. Opaque to callers. */
+/** An index entry's score and key: where a list page stopped (base/cursor.ts makes it a cursor). */
 export interface ListCursor {
 	score: number;
 	key: string;
-}
-
-export function encodeCursor(cursor: ListCursor): string {
-	return Buffer.from(JSON.stringify([cursor.score, cursor.key]), 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string | null | undefined): ListCursor | null {
-	if (cursor === null || cursor === undefined || cursor === '') return null;
-	try {
-		const [score, key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-		if (typeof score === 'number' && Number.isFinite(score) && typeof key === 'string') return { score, key };
-	} catch {
-		// reported below
-	}
-	throw new InvalidInputError(
-		'The list cursor is not valid',
-		'Pass the nextCursor of the previous page unchanged, or leave the cursor empty to start at the beginning.',
-	);
 }

@@ -86,3 +86,38 @@ export const EVICTION_FIX =
 export function evictionError(target: string, verdict: EvictionVerdict): StoreMisconfiguredError {
 	return new StoreMisconfiguredError(`${target} ${verdict.problem} Claims are refused.`, EVICTION_FIX);
 }
+
+/** How long a "this Redis does not evict" answer is trusted before claims read it again. */
+const EVICTION_RECHECK_MS = 60_000;
+
+/**
+ * Claims are refused on a Redis that may evict keys, unless allowEviction accepts the risk. A safe
+ * answer is trusted for a minute; an unsafe one is read again on the next claim, so that fixing the
+ * policy takes effect at once. One reading at a time, shared by the calls that wait for it.
+ */
+export class EvictionGate {
+	private safeSince = -Infinity;
+	private reading: Promise<EvictionVerdict> | null = null;
+
+	constructor(
+		private readonly client: Redis | Cluster,
+		private readonly target: string,
+		readonly allowEviction: boolean,
+	) {}
+
+	read(): Promise<EvictionVerdict> {
+		if (!this.reading) {
+			this.reading = checkEviction(this.client).finally(() => {
+				this.reading = null;
+			});
+		}
+		return this.reading;
+	}
+
+	async ensureSafe(): Promise<void> {
+		if (this.allowEviction || Date.now() - this.safeSince < EVICTION_RECHECK_MS) return;
+		const verdict = await this.read();
+		if (!verdict.safe) throw evictionError(this.target, verdict);
+		this.safeSince = Date.now();
+	}
+}

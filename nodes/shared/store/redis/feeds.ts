@@ -6,7 +6,7 @@
 
 import { Cluster, type Redis } from 'ioredis';
 import { compareTie, isAfter } from '../feed';
-import type { FeedPage, FeedQuery } from '../types';
+import type { FeedQuery } from '../types';
 import { NamespaceKeys, namespaceOfTag, namespacesEverywhere } from './keys';
 
 /** One index entry: its namespace, member and score, with what the entry stands for once read. */
@@ -20,8 +20,6 @@ export interface FeedEntry<T> {
 }
 
 const BATCH = 200;
-
-export const feedLimit = (limit: number) => Math.max(1, Math.min(1000, Math.floor(limit || 100)));
 
 /**
  * Reads one namespace's index from the query's position: up to limit + 1 entries that are events
@@ -63,15 +61,10 @@ export async function readIndex<T>(
 	}
 }
 
-/** The first `limit` events of every namespace's entries, and where the next page starts. */
-export function mergePage<T>(perNamespace: Array<Array<FeedEntry<T>>>, query: FeedQuery, limit: number): FeedPage<T> {
+/** Every namespace's events merged in feed order, the first limit + 1 (BaseStore builds the page). */
+export function mergeEvents<T>(perNamespace: Array<Array<FeedEntry<T>>>, limit: number): T[] {
 	const all = perNamespace.flat().sort((a, b) => a.at - b.at || compareTie(a.tie, b.tie));
-	const page = all.slice(0, limit);
-	const last = page[page.length - 1];
-	return {
-		events: page.map((entry) => entry.event as T),
-		next: all.length > limit ? { at: last.at, after: last.tie } : { at: query.until, after: null },
-	};
+	return all.slice(0, limit + 1).map((entry) => entry.event as T);
 }
 
 /** The namespaces the feed reads: the one asked for, or every registered one. */

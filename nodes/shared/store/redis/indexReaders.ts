@@ -1,7 +1,12 @@
-// Reading the namespace indexes page by page, for list and listOpenExceptions (RedisStore.ts).
+// Reading the namespace indexes page by page, and the records they name, for list and
+// listOpenExceptions (RedisStore.ts).
 
 import type { Cluster, Redis } from 'ioredis';
-import type { ListCursor } from './codec';
+import type { KeyRecord } from '../types';
+import { toRecord, type ListCursor } from './codec';
+
+/** Index entries one list call looks at before it returns a (possibly short) page and a cursor. */
+const LIST_SCAN_BUDGET = 1000;
 
 export async function execPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
 	const results = (await pipeline.exec()) ?? [];
@@ -10,7 +15,6 @@ export async function execPipeline(pipeline: ReturnType<Redis['pipeline']>): Pro
 		return value;
 	});
 }
-
 
 interface IndexBatch {
 	entries: ListCursor[];
@@ -79,4 +83,54 @@ export class ScoreOrderReader {
 		}
 		return { entries, done: flat.length / 2 < count };
 	}
+}
+
+export interface RecordScan {
+	/** Up to limit + 1 wanted records, with the index entry each was found at. */
+	found: Array<{ record: KeyRecord; at: ListCursor }>;
+	/** Keys whose index entry outlived the record (Redis expired it): to forget. */
+	gone: string[];
+	lastScanned: ListCursor | null;
+	/** The reader has no entries beyond those scanned. */
+	exhausted: boolean;
+}
+
+/**
+ * Reads records in the reader's order, one pipeline per batch, until limit + 1 are wanted, the
+ * index ends, or LIST_SCAN_BUDGET entries were looked at.
+ */
+export async function scanRecords(
+	client: Redis | Cluster,
+	reader: KeyOrderReader | ScoreOrderReader,
+	recordKey: (key: string) => string,
+	namespace: string,
+	wanted: (record: KeyRecord) => boolean,
+	limit: number,
+	cursor: ListCursor | null,
+): Promise<RecordScan> {
+	const scan: RecordScan = { found: [], gone: [], lastScanned: cursor, exhausted: false };
+	let scanned = 0;
+	while (scanned < LIST_SCAN_BUDGET) {
+		const batch = await reader.next(Math.min(500, Math.max(limit + 1, 100), LIST_SCAN_BUDGET - scanned));
+		const pipeline = client.pipeline();
+		for (const entry of batch.entries) pipeline.hgetall(recordKey(entry.key));
+		const hashes = batch.entries.length ? await execPipeline(pipeline) : [];
+		for (let i = 0; i < batch.entries.length; i++) {
+			const entry = batch.entries[i];
+			scanned++;
+			scan.lastScanned = entry;
+			const record = toRecord(namespace, entry.key, hashes[i] as Record<string, string>);
+			if (record === null) {
+				scan.gone.push(entry.key);
+			} else if (wanted(record)) {
+				scan.found.push({ record, at: entry });
+				if (scan.found.length > limit) return scan;
+			}
+		}
+		if (batch.done) {
+			scan.exhausted = true;
+			return scan;
+		}
+	}
+	return scan;
 }

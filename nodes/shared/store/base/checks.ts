@@ -1,0 +1,130 @@
+// The input checks every store applies before it touches its database (BaseStore.ts): a value
+// the contract does not allow is an InvalidInputError that names it, on every store alike, and
+// nothing is written.
+
+import { InvalidInputError } from '../errors';
+import { hasLoneSurrogate } from '../identifiers';
+import {
+	MAX_RESULT_BYTES,
+	POLICY_CHOICES,
+	RECORD_STATES,
+	RESOLUTIONS,
+	SEVERITIES,
+	TRANSITION_KINDS,
+	type Actor,
+	type ClaimPolicy,
+	type OpenExceptionRequest,
+	type RecordState,
+} from '../types';
+
+/** The longest lease or retention (1000 years); the Redis scripts refuse longer ones too. */
+export const MAX_DURATION_MS = 31_557_600_000_000;
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+
+/** A page size: whole, 1 to 1000, the default when absent or 0. */
+export function clampLimit(limit: number | undefined | null): number {
+	return Math.max(1, Math.min(MAX_LIMIT, Math.floor(Number(limit) || DEFAULT_LIMIT)));
+}
+
+export function requireNumber(name: string, value: unknown, min = -Infinity, max = Infinity): number {
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+		const range = max < Infinity ? ` from ${min} to ${max}` : min > -Infinity ? ` of at least ${min}` : '';
+		throw new InvalidInputError(`${name} must be a number${range}`);
+	}
+	return value;
+}
+
+/** A test's clock override, whole ms; undefined = the store's own clock. */
+export function checkNow(now: number | undefined): number | null {
+	return now === undefined ? null : Math.round(requireNumber('now', now));
+}
+
+export function textOrNull(name: string, value: unknown): string | null {
+	if (value === null || value === undefined) return null;
+	if (typeof value !== 'string') throw new InvalidInputError(`The ${name} must be text or null`);
+	return value;
+}
+
+/**
+ * A namespace or key: text that survives the trip to every store unchanged. A lone surrogate
+ * becomes U+FFFD in UTF-8, so two such keys would become one.
+ */
+export function checkName(what: 'namespace' | 'key', value: unknown): string {
+	if (typeof value !== 'string') throw new InvalidInputError(`The ${what} must be text`);
+	if (what === 'namespace' && value.length === 0) throw new InvalidInputError('The namespace is empty');
+	if (hasLoneSurrogate(value)) {
+		throw new InvalidInputError(`The ${what} contains broken Unicode (a lone surrogate)`, 'Use valid text.');
+	}
+	return value;
+}
+
+export function checkActor(actor: Actor): Actor {
+	return {
+		workflowId: textOrNull('workflow id', actor?.workflowId),
+		executionId: textOrNull('execution id', actor?.executionId),
+		node: textOrNull('node name', actor?.node),
+	};
+}
+
+export function checkPolicy(policy: ClaimPolicy): void {
+	requireNumber('leaseMs', policy.leaseMs, 1, MAX_DURATION_MS);
+	requireNumber('retentionMs', policy.retentionMs, 0, MAX_DURATION_MS);
+	requireNumber('maxAttempts', policy.maxAttempts, 0, 1e12);
+	for (const [name, choices] of Object.entries(POLICY_CHOICES) as Array<[keyof typeof POLICY_CHOICES, readonly string[]]>) {
+		const value = policy[name];
+		if (!choices.includes(value)) {
+			throw new InvalidInputError(`${name} must be one of ${choices.join(', ')}, got "${String(value)}"`);
+		}
+	}
+}
+
+/** How many repeats of a key a claim records: a whole number, 0 when absent. */
+export function repeatCount(name: string, value: number | undefined): number {
+	return value === undefined ? 0 : Math.floor(requireNumber(name, value, 0));
+}
+
+export function checkState(state: unknown): RecordState | null {
+	if (state === null || state === undefined) return null;
+	if (!(RECORD_STATES as readonly unknown[]).includes(state)) throw new InvalidInputError(`Unknown state "${String(state)}"`);
+	return state as RecordState;
+}
+
+export function checkTransitionKind(kind: unknown): void {
+	if (!(TRANSITION_KINDS as readonly unknown[]).includes(kind)) throw new InvalidInputError(`Unknown transition "${String(kind)}"`);
+}
+
+export function checkResolution(resolution: unknown): void {
+	if (!(RESOLUTIONS as readonly unknown[]).includes(resolution)) {
+		throw new InvalidInputError(`Resolution "${String(resolution)}" is not one of ${RESOLUTIONS.join(', ')}`);
+	}
+}
+
+export function checkExceptionRequest(request: OpenExceptionRequest): void {
+	checkName('key', request.key);
+	for (const field of ['reason', 'owner', 'route'] as const) {
+		if (typeof request[field] !== 'string') throw new InvalidInputError(`The exception's ${field} must be text`);
+	}
+	if (!(SEVERITIES as readonly unknown[]).includes(request.severity)) {
+		throw new InvalidInputError(`Severity "${String(request.severity)}" is not one of ${SEVERITIES.join(', ')}`);
+	}
+	if (request.groupBy !== undefined && request.groupBy !== 'key' && request.groupBy !== 'keyAndReason') {
+		throw new InvalidInputError(`groupBy must be keyAndReason or key, got "${String(request.groupBy)}"`);
+	}
+}
+
+/** A result to store: JSON text of at most 64 KB, or null. */
+export function checkResultJson(value: unknown): string | null {
+	const text = textOrNull('result', value);
+	if (text === null) return null;
+	const bytes = Buffer.byteLength(text, 'utf8');
+	if (bytes > MAX_RESULT_BYTES) {
+		throw new InvalidInputError(`The result is ${bytes} bytes; at most ${MAX_RESULT_BYTES} are allowed`, 'Store only what later duplicates need, e.g. the record id.');
+	}
+	try {
+		JSON.parse(text);
+	} catch {
+		throw new InvalidInputError('The result is not valid JSON', 'Pass the result as a JSON object, e.g. {"contactId": "c-1"}.');
+	}
+	return text;
+}

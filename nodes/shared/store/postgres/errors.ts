@@ -1,0 +1,62 @@
+// What a failed Postgres (or embedded) call means: a connection that could not be made or broke
+// is StoreUnavailableError, in words — n8n replaces messages that carry raw socket codes with a
+// generic text —; anything else Postgres refused is IdempotencyError with its message.
+
+import { IdempotencyError, StoreUnavailableError } from '../errors';
+
+// Connection-level failures: the store could not be reached or the connection broke mid-call.
+const UNAVAILABLE_CODES = new Set([
+	'ECONNREFUSED',
+	'ECONNRESET',
+	'ENOTFOUND',
+	'EAI_AGAIN',
+	'ETIMEDOUT',
+	'EHOSTUNREACH',
+	'EPIPE',
+	'57P01', // admin_shutdown (pg_terminate_backend)
+	'57P02',
+	'57P03', // cannot_connect_now
+	'08000',
+	'08003',
+	'08006',
+	'08001',
+	'08004',
+]);
+
+const CONNECTION_LOST =
+	/Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i;
+
+/** `label`: "Postgres" or "The embedded store"; `where`: "host:port" or the data folder. */
+export function translatePostgresError(error: unknown, kind: 'postgres' | 'embedded', where: string, doing: string): Error {
+	if (error instanceof IdempotencyError) return error;
+	const err = error as { code?: string; message?: string };
+	const message = err?.message ?? String(error);
+	if ((err?.code && UNAVAILABLE_CODES.has(err.code)) || CONNECTION_LOST.test(message)) {
+		return new StoreUnavailableError(
+			`${kind === 'embedded' ? 'The embedded store' : 'Postgres'} at ${where} is unavailable while ${doing} (${describeConnectionFailure(err?.code, message)})`,
+			{ cause: error },
+		);
+	}
+	const label = kind === 'embedded' ? 'Embedded store' : 'Postgres';
+	return new IdempotencyError(`${label} error while ${doing}: ${message}`, { cause: error });
+}
+
+function describeConnectionFailure(code: string | undefined, message: string): string {
+	switch (code) {
+		case 'ECONNREFUSED':
+			return 'connection refused: is the server running and the port right?';
+		case 'ENOTFOUND':
+		case 'EAI_AGAIN':
+			return 'host name not found';
+		case 'ETIMEDOUT':
+		case 'EHOSTUNREACH':
+			return 'no answer from the host';
+		case '57P01':
+		case '57P02':
+			return 'the server terminated the connection';
+		case '57P03':
+			return 'the server is starting up or shutting down';
+		default:
+			return message.replace(/\bE[A-Z]{4,}\b\s*/g, '').trim() || 'connection lost';
+	}
+}
