@@ -8,11 +8,10 @@
 // credential works: the user sees it, and nothing else depends on the test's status (n8n
 // saves the credential and runs workflows with it either way).
 
-import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
-import { PostgresStore } from '../store/postgres/PostgresStore';
-import { createRedisStore } from '../store/redis/RedisStore';
+import type { ICredentialsDecrypted, ICredentialTestFunction, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
+import { BACKENDS, openStore, STORE_KINDS } from '../store/backends';
 import type { IdempotencyStore } from '../store/types';
-import { postgresConfig, redisConfig } from './resolveStore';
+import { configFromCredential } from './resolveStore';
 
 /** One more thing to check once the store answers: a warning text, or undefined when fine. */
 export type WarningCheck = (store: IdempotencyStore) => Promise<string | undefined>;
@@ -49,19 +48,24 @@ async function testStore(open: () => IdempotencyStore, checks: readonly WarningC
 	}
 }
 
-export const credentialTest = {
-	async idempotencyPostgresApiTest(
-		this: ICredentialTestFunctions,
-		credential: ICredentialsDecrypted,
-	): Promise<INodeCredentialTestResult> {
-		const { config } = postgresConfig(credential.data ?? {}) as { config: ConstructorParameters<typeof PostgresStore>[0] };
-		return testStore(() => new PostgresStore({ ...config, maxConnections: 1 }), postgresWarningChecks);
-	},
-	async idempotencyRedisApiTest(
-		this: ICredentialTestFunctions,
-		credential: ICredentialsDecrypted,
-	): Promise<INodeCredentialTestResult> {
-		const { config } = redisConfig(credential.data ?? {}) as { config: Parameters<typeof createRedisStore>[0] };
-		return testStore(() => createRedisStore(config), redisWarningChecks);
-	},
+/** The extra checks of each credential type. */
+const warningChecks: Record<string, readonly WarningCheck[]> = {
+	[BACKENDS.postgres.credential.type]: postgresWarningChecks,
+	[BACKENDS.redis.credential.type]: redisWarningChecks,
 };
+
+/**
+ * One test per credential of the backend table, named `<credential type>Test` (what the nodes'
+ * `testedBy` names): e.g. idempotencyPostgresApiTest.
+ */
+export const credentialTest: Record<string, ICredentialTestFunction> = Object.fromEntries(
+	STORE_KINDS.flatMap((kind) => {
+		const credential = BACKENDS[kind].credential;
+		if (credential === null) return [];
+		const test: ICredentialTestFunction = async function (this: ICredentialTestFunctions, decrypted: ICredentialsDecrypted) {
+			const config = configFromCredential(kind as 'postgres' | 'redis', decrypted.data ?? {});
+			return testStore(() => openStore(config, 'test'), warningChecks[credential.type] ?? []);
+		};
+		return [[`${credential.type}Test`, test]];
+	}),
+);

@@ -1,60 +1,37 @@
 // Turns the node's `store` parameter and its credential into a pooled store from the registry.
 
 import { NodeOperationError, type FunctionsBase, type ICredentialDataDecryptedObject, type IExecuteFunctions } from 'n8n-workflow';
+import { BACKENDS, isStoreKind, STORE_KINDS, type StoreConfig, type StoreKind } from '../store/backends';
 import { assertNotQueueMode, defaultDataDir } from '../store/embedded/EmbeddedStore';
 import { InvalidInputError } from '../store/errors';
 import { nodeError } from './errors';
-import { storeFor, type StoreConfig } from '../store/registry';
+import { storeFor } from '../store/registry';
 import type { IdempotencyStore } from '../store/types';
 
-export type StoreKind = 'postgres' | 'redis' | 'embedded';
+export type { StoreKind } from '../store/backends';
 
-export function postgresConfig(data: ICredentialDataDecryptedObject): StoreConfig {
-	return {
-		kind: 'postgres',
-		config: {
-			host: String(data.host ?? 'localhost'),
-			port: Number(data.port ?? 5432),
-			database: String(data.database ?? 'postgres'),
-			user: String(data.user ?? 'postgres'),
-			password: data.password ? String(data.password) : undefined,
-			ssl: (data.ssl as 'disable' | 'require' | 'verify-full') ?? 'disable',
-			schema: String(data.schema ?? 'n8n_idempotency'),
-			maxConnections: Number(data.maxConnections ?? 10),
-		},
-	};
+/** The kinds that connect with a credential. */
+type CredentialKind = { [K in StoreKind]: (typeof BACKENDS)[K]['credential'] extends null ? never : K }[StoreKind];
+
+/** The store config a credential's fields describe. */
+export function configFromCredential(kind: CredentialKind, data: ICredentialDataDecryptedObject): StoreConfig {
+	return { kind, config: BACKENDS[kind].credential.fromData(data) } as StoreConfig;
 }
 
-export function redisConfig(data: ICredentialDataDecryptedObject): StoreConfig {
-	return {
-		kind: 'redis',
-		config: {
-			host: String(data.host ?? 'localhost'),
-			port: Number(data.port ?? 6379),
-			username: data.username ? String(data.username) : undefined,
-			password: data.password ? String(data.password) : undefined,
-			database: Number(data.database ?? 0),
-			tls: data.tls === true,
-			keyPrefix: data.keyPrefix === undefined ? 'idem:' : String(data.keyPrefix),
-			mode: data.mode === 'cluster' ? 'cluster' : 'standalone',
-			clusterNodes: data.clusterNodes ? String(data.clusterNodes) : undefined,
-			allowEviction: data.allowEviction === true,
-		},
-	};
-}
-
-const CREDENTIALS = {
-	postgres: { type: 'idempotencyPostgresApi', label: 'Idempotency Store (Postgres)', store: 'Postgres' },
-	redis: { type: 'idempotencyRedisApi', label: 'Idempotency Store (Redis)', store: 'Redis' },
-} as const;
+export const postgresConfig = (data: ICredentialDataDecryptedObject): StoreConfig => configFromCredential('postgres', data);
+export const redisConfig = (data: ICredentialDataDecryptedObject): StoreConfig => configFromCredential('redis', data);
 
 /**
  * The node's credential for the chosen store, or an error that says which credential to select:
  * none selected (e.g. after switching Store, n8n does not fill the new store's slot), or one
  * that does not exist on this n8n (a workflow imported from elsewhere with its credential ID).
  */
-async function storeCredential(ctx: Pick<FunctionsBase, 'getCredentials' | 'getNode'>, kind: 'postgres' | 'redis'): Promise<ICredentialDataDecryptedObject> {
-	const { type, label, store } = CREDENTIALS[kind];
+async function storeCredential(
+	ctx: Pick<FunctionsBase, 'getCredentials' | 'getNode'>,
+	kind: CredentialKind,
+): Promise<{ data: ICredentialDataDecryptedObject; id: string | undefined }> {
+	const { type, label } = BACKENDS[kind].credential;
+	const store = BACKENDS[kind].label;
 	const node = ctx.getNode();
 	const fix =
 		`Open the node "${node.name}" and select an ${label} credential under "Credential to connect with" ` +
@@ -64,7 +41,7 @@ async function storeCredential(ctx: Pick<FunctionsBase, 'getCredentials' | 'getN
 		throw new NodeOperationError(node, `No ${label} credential is selected`, { description: fix });
 	}
 	try {
-		return await ctx.getCredentials(type);
+		return { data: await ctx.getCredentials(type), id: selected.id ?? undefined };
 	} catch (error) {
 		const text = String((error as Error)?.message ?? error);
 		if (/does not exist|not have any credentials|no credentials|could not find/i.test(text)) {
@@ -82,19 +59,19 @@ export async function resolveStore(ctx: IExecuteFunctions): Promise<IdempotencyS
 
 /** The pooled store of a kind, with the node's credential: for nodes without items (the trigger). */
 export async function storeOfKind(ctx: Pick<FunctionsBase, 'getCredentials' | 'getNode'>, kind: StoreKind): Promise<IdempotencyStore> {
-	if (kind === 'postgres') {
-		const data = await storeCredential(ctx, 'postgres');
-		return storeFor(postgresConfig(data), ctx.getNode().credentials?.idempotencyPostgresApi?.id ?? undefined);
-	}
-	if (kind === 'redis') {
-		const data = await storeCredential(ctx, 'redis');
-		return storeFor(redisConfig(data), ctx.getNode().credentials?.idempotencyRedisApi?.id ?? undefined);
+	if (!isStoreKind(kind)) {
+		const names = STORE_KINDS.map((k) => BACKENDS[k].label.replace(/ \(.*\)$/, ''));
+		throw new InvalidInputError(
+			`Unknown store "${String(kind)}"`,
+			`Choose ${names.slice(0, -1).join(', ')} or ${names[names.length - 1]} as the Store.`,
+		);
 	}
 	if (kind === 'embedded') {
 		assertNotQueueMode();
 		return storeFor({ kind: 'embedded', config: { dataDir: defaultDataDir() } });
 	}
-	throw new InvalidInputError(`Unknown store "${String(kind)}"`, 'Choose Postgres, Redis or Embedded as the Store.');
+	const { data, id } = await storeCredential(ctx, kind);
+	return storeFor(configFromCredential(kind, data), id);
 }
 
 /**

@@ -2,30 +2,14 @@
 // in each node class, where n8n's lint rules look for them.
 
 import type { INodeProperties } from 'n8n-workflow';
+import { BACKENDS, STORE_KINDS } from '../store/backends';
 
 export const storeProperty: INodeProperties = {
 	displayName: 'Store',
 	name: 'store',
 	type: 'options',
 	noDataExpression: true,
-	options: [
-		{
-			name: 'Postgres',
-			value: 'postgres',
-			description: 'Durable, with full history; good default when n8n already runs on Postgres',
-		},
-		{
-			name: 'Redis',
-			value: 'redis',
-			description: 'Fastest; enable AOF persistence so a Redis restart does not forget claims',
-		},
-		{
-			name: 'Embedded (Single Instance)',
-			value: 'embedded',
-			description:
-				'Zero setup: Postgres (PGlite) in a folder under the n8n user folder. One n8n instance only — not in queue mode.',
-		},
-	],
+	options: STORE_KINDS.map((kind) => ({ name: BACKENDS[kind].label, value: kind, description: BACKENDS[kind].description })),
 	default: 'postgres',
 	description: 'Where keys, their state and their history are kept, shared by every execution and worker',
 };

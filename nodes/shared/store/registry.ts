@@ -3,15 +3,10 @@
 // credential changed is a new entry; the old one is closed once replaced.
 
 import { createHash } from 'crypto';
-import { createEmbeddedStore } from './embedded/EmbeddedStore';
-import { PostgresStore, type PostgresStoreConfig } from './postgres/PostgresStore';
-import { createRedisStore, type RedisStoreConfig } from './redis/RedisStore';
+import { openStore, type StoreConfig } from './backends';
 import type { IdempotencyStore } from './types';
 
-export type StoreConfig =
-	| { kind: 'postgres'; config: PostgresStoreConfig }
-	| { kind: 'redis'; config: RedisStoreConfig }
-	| { kind: 'embedded'; config: { dataDir: string } };
+export type { StoreConfig } from './backends';
 
 const stores = new Map<string, IdempotencyStore>();
 /** Stores replaced by an edited credential, closing soon; closeAllStores() closes them at once. */
@@ -23,22 +18,10 @@ function fingerprint(config: StoreConfig): string {
 	return createHash('sha256').update(JSON.stringify(config)).digest('hex');
 }
 
-function open(config: StoreConfig): IdempotencyStore {
-	switch (config.kind) {
-		case 'postgres':
-			return new PostgresStore(config.config);
-		case 'redis':
-			return createRedisStore(config.config);
-		case 'embedded':
-			// One PGlite per data folder per process: the folder cannot be opened twice.
-			return createEmbeddedStore(config.config.dataDir);
-	}
-}
-
 export function storeFor(config: StoreConfig, credentialId?: string): IdempotencyStore {
 	const id = fingerprint(config);
 	const existing = stores.get(id);
-	const store = existing ?? open(config);
+	const store = existing ?? openStore(config);
 	if (!existing) stores.set(id, store);
 	if (credentialId) {
 		const previous = latestByCredential.get(credentialId);
