@@ -27,11 +27,13 @@ function fixture(label: string): () => Promise<StoreFixture> {
 }
 
 function bind(store: IdempotencyStore): IdempotencyStore {
-	const proto = Object.getPrototypeOf(store) as Record<string, unknown>;
 	const bound: Record<string, unknown> = { kind: store.kind };
-	for (const name of Object.getOwnPropertyNames(proto)) {
-		const value = (store as unknown as Record<string, unknown>)[name];
-		if (typeof value === 'function' && name !== 'constructor') bound[name] = (value as (...a: unknown[]) => unknown).bind(store);
+	// The methods of the store's class and of the classes it extends (BaseStore).
+	for (let proto = Object.getPrototypeOf(store); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+		for (const name of Object.getOwnPropertyNames(proto)) {
+			const value = (store as unknown as Record<string, unknown>)[name];
+			if (typeof value === 'function' && name !== 'constructor' && !(name in bound)) bound[name] = (value as (...a: unknown[]) => unknown).bind(store);
+		}
 	}
 	return bound as unknown as IdempotencyStore;
 }
