@@ -995,11 +995,17 @@ describe('Redis exception queue agrees with Postgres', () => {
 		};
 		const asPostgres = (e: ExceptionRecord) => ({ ...e, id: postgresIdOf.get(e.id) ?? `unpaired ${e.id}` });
 		const recordView = (r: KeyRecord | null) => r && { ...r, claimToken: r.claimToken !== null };
+		// Consecutive duplicates as one run on both sides, whether or not the store keeps them so.
 		const historyView = (entries: HistoryEntry[], idOf: (id: string) => string) =>
-			entries.map((h) => {
-				const ids = h.detail?.exceptionIds as string[] | undefined;
-				return ids ? { ...h, detail: { ...h.detail, exceptionIds: ids.map(idOf).sort() } } : h;
-			});
+			entries.reduce<HistoryEntry[]>((view, entry) => {
+				const ids = entry.detail?.exceptionIds as string[] | undefined;
+				const h = ids ? { ...entry, detail: { ...entry.detail, exceptionIds: ids.map(idOf).sort() } } : entry;
+				const last = view[view.length - 1];
+				if (h.event !== 'duplicate_seen') view.push(h);
+				else if (last?.event === 'duplicate_seen') view[view.length - 1] = { ...last, lastAt: h.lastAt ?? h.at, count: (last.count ?? 1) + (h.count ?? 1) };
+				else view.push({ ...h, lastAt: h.lastAt ?? h.at, count: h.count ?? 1 });
+				return view;
+			}, []);
 		const tokens = { redis: new Map<string, string | null>(), postgres: new Map<string, string | null>() };
 		let now = 1_700_000_000_000;
 		const expectSameKey = async (step: number | string, op: string, k: string) => {

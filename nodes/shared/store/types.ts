@@ -150,6 +150,12 @@ export interface HistoryEntry {
 	node: string | null;
 	/** Extra facts, e.g. `{ from: 'processing', to: 'processed' }` for a forced move. */
 	detail?: Record<string, unknown> | null;
+	/**
+	 * A `duplicate_seen` entry is a run of consecutive duplicates (any other event ends it): `at`
+	 * is the first, `lastAt` the last, `count` how many. Absent on other events.
+	 */
+	lastAt?: number;
+	count?: number;
 }
 
 /** The State Ledger's transitions (contract: the Ledger's operation names). */

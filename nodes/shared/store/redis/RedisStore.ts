@@ -204,7 +204,7 @@ export class RedisStore extends BaseStore {
 	}
 
 	protected async readHistory(namespace: string, key: string): Promise<HistoryEntry[]> {
-		return (await this.client.lrange(this.keys(namespace).history(key), 0, -1)).map(toHistoryEntry);
+		return (await this.client.lrangeBuffer(this.keys(namespace).history(key), 0, -1)).map(toHistoryEntry);
 	}
 
 	/**

@@ -1,5 +1,7 @@
 // Translates between the store types and what the Lua scripts take and give back: nullable text
 // as script arguments, record hashes, history entries, claim replies and exceptions.
+// The record and history layouts are described in lua/includes/record.lua; both read data in the
+// layout before it (long field names, JSON history entries) too.
 
 import type {
 	ClaimDecision,
@@ -32,13 +34,42 @@ function parseJson(text: string | null | undefined): unknown {
 const numOrNull = (value: string | null | undefined): number | null =>
 	value === null || value === undefined ? null : Number(value);
 
+/** The record hash's one-letter fields (lua/includes/record.lua FIELD) and state letters. */
+const NAME_OF_FIELD: Record<string, string> = {
+	s: 'state',
+	a: 'attempt',
+	t: 'claimToken',
+	g: 'fingerprint',
+	r: 'result',
+	e: 'lastError',
+	f: 'firstSeenAt',
+	l: 'lastSeenAt',
+	u: 'updatedAt',
+	p: 'leaseUntil',
+	x: 'expiresAt',
+	n: 'retentionMs',
+	d: 'duplicateCount',
+	w: 'workflowId',
+	i: 'executionId',
+};
+const STATE_OF_CODE: Record<string, RecordState> = { r: 'received', c: 'processing', p: 'processed', f: 'failed' };
+
+/** A record hash's fields by their long names, whichever layout it was written in. */
+function longNames(fields: Record<string, string>): Record<string, string> {
+	if (fields.s === undefined) return fields; // written with the long names (or empty)
+	const named: Record<string, string> = {};
+	for (const [field, value] of Object.entries(fields)) named[NAME_OF_FIELD[field] ?? field] = value;
+	named.state = STATE_OF_CODE[named.state] ?? named.state;
+	return named;
+}
+
 /** A record hash (HGETALL as an object or as field/value pairs) as a KeyRecord. */
 export function toRecord(
 	namespace: string,
 	key: string,
 	hash: Record<string, string> | string[],
 ): KeyRecord | null {
-	const fields: Record<string, string> = Array.isArray(hash) ? pairsToObject(hash) : hash;
+	const fields = longNames(Array.isArray(hash) ? pairsToObject(hash) : hash);
 	if (fields.state === undefined) return null;
 	return {
 		namespace,
@@ -66,10 +97,89 @@ function pairsToObject(pairs: string[]): Record<string, string> {
 	return object;
 }
 
-export function toHistoryEntry(json: string): HistoryEntry {
+/** lua/includes/record.lua EVENT_CODE and REASON_CODE, read back. */
+const EVENT_OF_CODE: Record<string, HistoryEvent> = {
+	c: 'claimed',
+	d: 'duplicate_seen',
+	a: 'ambiguous_seen',
+	p: 'processed',
+	f: 'failed',
+	r: 'received',
+	l: 'released',
+	R: 'reclaimed',
+	F: 'forced',
+};
+const REASON_OF_CODE: Record<string, string> = {
+	a: 'first_seen',
+	b: 'already_processed',
+	c: 'in_progress',
+	d: 'lease_expired',
+	e: 'reclaimed',
+	f: 'payload_mismatch',
+	g: 'retry_after_failure',
+	h: 'previously_failed',
+	i: 'max_attempts',
+	j: 'duplicate_in_batch',
+	k: 'rollback',
+	l: 'discard',
+	m: 'replay',
+	n: 'markProcessed',
+	o: 'markFailed',
+	p: 'markReceived',
+	q: 'release',
+};
+
+const BAR = 0x7c; // '|'
+const COLON = 0x3a; // ':'
+const TILDE = 0x7e; // '~'
+const EQUALS = 0x3d; // '='
+const BRACE = 0x7b; // '{'
+
+/** One history entry as LRANGE gives it (as bytes: the packed layout counts bytes, not characters). */
+export function toHistoryEntry(stored: Buffer | string): HistoryEntry {
+	const bytes = typeof stored === 'string' ? Buffer.from(stored, 'utf8') : stored;
+	if (bytes[0] === BRACE) return fromJsonEntry(bytes.toString('utf8'));
+	const bar = bytes.indexOf(BAR);
+	const header = bytes.subarray(0, bar).toString('latin1').split(',');
+	let at = bar + 1;
+	/** The next text field: `~` null, `=<code>` a known reason, else `<bytes>:<text>`. */
+	const next = (codes?: Record<string, string>): string | null => {
+		if (at >= bytes.length) return null;
+		if (bytes[at] === TILDE) {
+			at += 1;
+			return null;
+		}
+		if (codes && bytes[at] === EQUALS) {
+			at += 2;
+			return codes[String.fromCharCode(bytes[at - 1])] ?? null;
+		}
+		const colon = bytes.indexOf(COLON, at);
+		const length = Number(bytes.subarray(at, colon).toString('latin1'));
+		const text = bytes.subarray(colon + 1, colon + 1 + length).toString('utf8');
+		at = colon + 1 + length;
+		return text;
+	};
+	const event = EVENT_OF_CODE[header[1]] ?? (header[1] as HistoryEvent);
+	const entry: HistoryEntry = {
+		at: Number(header[0]),
+		event,
+		reason: next(REASON_OF_CODE),
+		workflowId: next(),
+		executionId: next(),
+		node: next(),
+		detail: null,
+	};
+	const detail = next();
+	if (detail !== null) entry.detail = JSON.parse(detail) as Record<string, unknown>;
+	if (event === 'duplicate_seen') withRun(entry, header[2] ? Number(header[2]) : entry.at, header[3] ? Number(header[3]) : 1);
+	return entry;
+}
+
+/** An entry of the first layout: one JSON object per event, a duplicate each. */
+function fromJsonEntry(json: string): HistoryEntry {
 	const raw = JSON.parse(json) as Record<string, unknown>;
 	const text = (value: unknown) => (typeof value === 'string' ? value : null);
-	return {
+	const entry: HistoryEntry = {
 		at: Number(raw.at),
 		event: raw.event as HistoryEvent,
 		reason: text(raw.reason),
@@ -78,6 +188,13 @@ export function toHistoryEntry(json: string): HistoryEntry {
 		node: text(raw.node),
 		detail: (raw.detail as Record<string, unknown> | undefined) ?? null,
 	};
+	if (entry.event === 'duplicate_seen') withRun(entry, entry.at, 1);
+	return entry;
+}
+
+function withRun(entry: HistoryEntry, lastAt: number, count: number): void {
+	entry.lastAt = lastAt;
+	entry.count = count;
 }
 
 /** One item of claim.lua's reply. */

@@ -1,8 +1,10 @@
 --[[
 Claim: decides a chunk of claims of one namespace atomically (the Guard's decision table, SPEC §5).
 It mirrors nodes/shared/engine/decide.ts rule for rule; every decision but a wait poll appends one
-history event, followed by one per in-batch repeat the Guard decided (duplicate_in_batch). Keys
-are decided in order, so a key repeated in the chunk sees its own claim.
+history event, followed by the in-batch repeats the Guard decided (duplicate_in_batch). A
+duplicate joins the run of duplicates at the end of the key's history (includes/record.lua), so
+a retry storm adds one entry, not one per delivery. Keys are decided in order, so a key repeated
+in the chunk sees its own claim.
 
 KEYS[1..10]       the namespace's indexes and stats (see includes/common.lua)
 KEYS[11 + 2(i-1)] record hash of item i
@@ -101,7 +103,8 @@ end
 -- Everything that can fail is checked before the first write.
 expectNamespaceKeys()
 for i = 1, items do
-	expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1])
+	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
+	lastEntries[hk] = expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], hk, true)
 	local arg = FIRST_ITEM_ARG + ARGS_PER_ITEM * (i - 1)
 	if ARGV[arg + 1] ~= 'n' and string.sub(ARGV[arg + 1] or '', 1, 1) ~= 's' then
 		error({ err = 'ERR idempotency fingerprint argument is not nullable text' })
@@ -147,7 +150,10 @@ for i = 1, items do
 			executionId = actor.executionId or false,
 		})
 		reindex(key, record, after)
-		redis.call('PERSIST', hk)
+		if lastEntries[hk] ~= false then
+			-- The history of an earlier life has the TTL that life set.
+			redis.call('PERSIST', hk)
+		end
 	elseif effect == 'claim' then
 		after = patchRecord(rk, record, {
 			state = 'processing',
@@ -176,8 +182,8 @@ for i = 1, items do
 	if effect ~= 'none' then
 		recordEvent(hk, now, historyEvent(outcome, reason), reason, actor, nil)
 	end
-	for _ = 1, repeatedSame do
-		recordEvent(hk, now, 'duplicate_seen', 'duplicate_in_batch', actor, nil)
+	if repeatedSame > 0 then
+		recordEvent(hk, now, 'duplicate_seen', 'duplicate_in_batch', actor, nil, repeatedSame)
 	end
 	for _ = 1, repeatedOther do
 		recordEvent(hk, now, 'ambiguous_seen', 'duplicate_in_batch', actor, nil)

@@ -40,7 +40,7 @@ end
 -- instead of two commands per event.
 local pendingCounts, pendingHours = {}, {}
 
-local function countEvent(now, event, reason)
+local function countEvent(now, event, reason, times)
 	local counter = COUNTER_OF_EVENT[event]
 	if event == 'ambiguous_seen' then
 		counter = 'ambiguous:' .. reason
@@ -50,7 +50,7 @@ local function countEvent(now, event, reason)
 	end
 	local hour = int(now - (now % HOUR_MS))
 	local field = hour .. ':' .. counter
-	pendingCounts[field] = (pendingCounts[field] or 0) + 1
+	pendingCounts[field] = (pendingCounts[field] or 0) + (times or 1)
 	pendingHours[hour] = true
 end
 

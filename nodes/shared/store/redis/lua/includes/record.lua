@@ -1,9 +1,14 @@
 -- Reading and writing one record hash, keeping the namespace indexes in step with it, appending
 -- to its history and giving settled keys a real TTL. Needs common.lua and counters.lua first.
 --
--- A record hash has the fields of KeyRecord (state, attempt, claimToken, fingerprint, result,
+-- A record has the fields of KeyRecord (state, attempt, claimToken, fingerprint, result,
 -- lastError, firstSeenAt, lastSeenAt, updatedAt, leaseUntil, expiresAt, duplicateCount,
--- workflowId, executionId) plus retentionMs; a null field is absent.
+-- workflowId, executionId) plus retentionMs. The scripts work on it as a table by those names;
+-- the hash stores each under a one-letter field (FIELD below, and codec.ts), the state as one
+-- letter, and leaves out a null field and an attempt or duplicateCount of 0: a listpack of short
+-- fields is less than two thirds of one with the names spelled out. A hash written before this
+-- layout has the long names and full state words; it is read as it is and rewritten in the short
+-- layout by its first change.
 
 -- Redis frees a settled record and its history this long after retention ends; until then the
 -- scripts already treat it as forgotten (expiresAt <= now), whatever clock the caller injects.
@@ -11,16 +16,62 @@ local GRACE_MS = 24 * HOUR_MS
 
 local RECORD_STATES = { received = true, processing = true, processed = true, failed = true }
 
-local function loadRecord(rk)
-	local flat = redis.call('HGETALL', rk)
+local FIELD = {
+	state = 's', attempt = 'a', claimToken = 't', fingerprint = 'g', result = 'r', lastError = 'e',
+	firstSeenAt = 'f', lastSeenAt = 'l', updatedAt = 'u', leaseUntil = 'p', expiresAt = 'x',
+	retentionMs = 'n', duplicateCount = 'd', workflowId = 'w', executionId = 'i',
+}
+local NAME_OF_FIELD = {}
+for name, field in pairs(FIELD) do
+	NAME_OF_FIELD[field] = name
+end
+local STATE_CODE = { received = 'r', processing = 'c', processed = 'p', failed = 'f' }
+local STATE_OF_CODE = { r = 'received', c = 'processing', p = 'processed', f = 'failed' }
+-- Counts that are not stored while they are 0.
+local ZERO_IS_ABSENT = { attempt = true, duplicateCount = true }
+
+-- Hashes read in the long-name layout, by key, with those field names: their first write sets
+-- every field in the short layout and then drops the long ones (HDEL, so the key keeps its TTL).
+local longLayout = {}
+-- Records read by the checks before the first write (expectItemKeys), handed to the first
+-- loadRecord of the key and then forgotten, so that a key repeated in one call is read again.
+local checkedRecords = {}
+
+local function decodeRecord(rk, flat)
 	if #flat == 0 then
+		longLayout[rk] = nil
 		return nil
 	end
 	local record = {}
+	local long = nil
 	for i = 1, #flat, 2 do
-		record[flat[i]] = flat[i + 1]
+		local name = NAME_OF_FIELD[flat[i]]
+		if name then
+			record[name] = flat[i + 1]
+		else
+			record[flat[i]] = flat[i + 1]
+			long = long or {}
+			long[#long + 1] = flat[i]
+		end
 	end
+	if long then
+		longLayout[rk] = long
+	else
+		longLayout[rk] = nil
+		record.state = STATE_OF_CODE[record.state] or record.state
+	end
+	record.attempt = record.attempt or '0'
+	record.duplicateCount = record.duplicateCount or '0'
 	return record
+end
+
+local function loadRecord(rk)
+	local record = checkedRecords[rk]
+	if record ~= nil then
+		checkedRecords[rk] = nil
+		return record or nil
+	end
+	return decodeRecord(rk, redis.call('HGETALL', rk))
 end
 
 local function isExpired(record, now)
@@ -28,20 +79,46 @@ local function isExpired(record, now)
 	return expiresAt ~= nil and expiresAt <= now
 end
 
--- Checks a key's record and history before anything is written (see expectType).
-local function expectItemKeys(rk, hk)
-	expectType(rk, 'hash')
-	expectType(hk, 'list')
-	local state = redis.call('HGET', rk, 'state')
-	if state and not RECORD_STATES[state] then
+-- A command on a key that may hold another type: the same error as expectType when it does.
+local function readAs(command, key, expected, ...)
+	local reply = redis.pcall(command, key, ...)
+	if type(reply) == 'table' and reply.err then
+		expectType(key, expected)
+		error(reply)
+	end
+	return reply
+end
+
+-- Checks a key's record and history before anything is written (see expectType), and keeps the
+-- record it read for the key's first loadRecord. With `readLast`, returns the last history entry
+-- (false when there is none) instead of only checking the list's type.
+local function expectItemKeys(rk, hk, readLast)
+	local record = decodeRecord(rk, readAs('HGETALL', rk, 'hash'))
+	if record and not RECORD_STATES[record.state] then
 		error({ err = 'ERR idempotency record ' .. rk .. ' has an unknown state' })
 	end
+	checkedRecords[rk] = record or false
+	if readLast then
+		return readAs('LINDEX', hk, 'list', -1)
+	end
+	expectType(hk, 'list')
+	return nil
+end
+
+local function encodeValue(name, value)
+	if name == 'state' then
+		return STATE_CODE[value]
+	end
+	if type(value) == 'number' then
+		return int(value)
+	end
+	return value
 end
 
 -- Writes `patch` (field -> value, or false to remove the field) over `record` (nil when the hash
 -- is empty) and returns the record as it is now.
 local function patchRecord(rk, record, patch)
-	local after, set, del = {}, {}, {}
+	local after = {}
 	if record then
 		for field, value in pairs(record) do
 			after[field] = value
@@ -49,21 +126,42 @@ local function patchRecord(rk, record, patch)
 	end
 	for field, value in pairs(patch) do
 		if value == false then
-			if after[field] ~= nil then
-				del[#del + 1] = field
-			end
 			after[field] = nil
 		else
 			if type(value) == 'number' then
 				value = int(value)
 			end
 			after[field] = value
-			set[#set + 1] = field
-			set[#set + 1] = value
+		end
+	end
+	after.attempt = after.attempt or '0'
+	after.duplicateCount = after.duplicateCount or '0'
+	if record == nil then
+		longLayout[rk] = nil
+	end
+	local longFields = longLayout[rk]
+	local rewrite = record == nil or longFields ~= nil
+	local changed = rewrite and after or patch
+	local set, del = {}, {}
+	for name, value in pairs(changed) do
+		local field = FIELD[name]
+		if field then
+			if value == false or (ZERO_IS_ABSENT[name] and tonumber(value) == 0) then
+				if not rewrite and record[name] ~= nil and not (ZERO_IS_ABSENT[name] and tonumber(record[name]) == 0) then
+					del[#del + 1] = field
+				end
+			else
+				set[#set + 1] = field
+				set[#set + 1] = encodeValue(name, value)
+			end
 		end
 	end
 	if #set > 0 then
 		redis.call('HSET', rk, unpack(set))
+	end
+	if longFields then
+		redis.call('HDEL', rk, unpack(longFields))
+		longLayout[rk] = nil
 	end
 	if #del > 0 then
 		redis.call('HDEL', rk, unpack(del))
@@ -82,6 +180,9 @@ local function unindex(member)
 end
 
 -- Brings the indexes in line with a record that was `before` and is now `after` (nil: deleted).
+-- A record that exists is in the key index already, only a processing record is in the lease
+-- index and only one with expiresAt in the expiry index: entries that cannot be there are not
+-- removed.
 local function reindex(member, before, after)
 	if not after then
 		unindex(member)
@@ -90,16 +191,18 @@ local function reindex(member, before, after)
 	if before and before.state ~= after.state and STATE_INDEX[before.state] then
 		redis.call('ZREM', STATE_INDEX[before.state], member)
 	end
-	redis.call('ZADD', KEYS_INDEX, 0, member)
+	if not before then
+		redis.call('ZADD', KEYS_INDEX, 0, member)
+	end
 	redis.call('ZADD', STATE_INDEX[after.state], after.updatedAt, member)
 	if after.state == 'processing' and after.leaseUntil then
 		redis.call('ZADD', LEASE_INDEX, after.leaseUntil, member)
-	elseif before then
+	elseif before and before.state == 'processing' then
 		redis.call('ZREM', LEASE_INDEX, member)
 	end
 	if after.expiresAt then
 		redis.call('ZADD', EXPIRY_INDEX, after.expiresAt, member)
-	elseif before then
+	elseif before and before.expiresAt then
 		redis.call('ZREM', EXPIRY_INDEX, member)
 	end
 end
@@ -140,21 +243,115 @@ local function readActor(first)
 	}
 end
 
--- Appends one event to the key's history and counts it in the namespace's stats.
-local function recordEvent(hk, now, event, reason, actor, detail)
-	local entry = {
-		at = now,
-		event = event,
-		reason = reason or cjson.null,
-		workflowId = actor.workflowId or cjson.null,
-		executionId = actor.executionId or cjson.null,
-		node = actor.node or cjson.null,
-	}
-	if detail then
-		entry.detail = detail
+--[[
+History entries. One list per key, oldest first; an entry is one packed text (codec.ts reads it):
+
+  <at>,<event code>|<reason><workflowId><executionId><node>[<detail>]
+
+each text field `~` for null or `<bytes>:<text>`; a reason the scripts write themselves may be
+`=<code>` instead; detail is JSON. A duplicate_seen entry is a run of consecutive duplicates:
+`<at>,d,<lastAt>,<count>|…` (no lastAt and count: one duplicate at <at>). Entries written before
+this layout are JSON objects ({"at":…,"event":…}); they are read as they are, and an old
+duplicate_seen at the end of a list starts the run the next duplicate joins.
+]]
+local EVENT_CODE = {
+	claimed = 'c', duplicate_seen = 'd', ambiguous_seen = 'a', processed = 'p', failed = 'f',
+	received = 'r', released = 'l', reclaimed = 'R', forced = 'F',
+}
+local REASON_CODE = {
+	first_seen = 'a', already_processed = 'b', in_progress = 'c', lease_expired = 'd', reclaimed = 'e',
+	payload_mismatch = 'f', retry_after_failure = 'g', previously_failed = 'h', max_attempts = 'i',
+	duplicate_in_batch = 'j', rollback = 'k', discard = 'l', replay = 'm', markProcessed = 'n',
+	markFailed = 'o', markReceived = 'p', release = 'q',
+}
+
+local function packText(text)
+	if text == nil then
+		return '~'
 	end
-	redis.call('RPUSH', hk, cjson.encode(entry))
-	countEvent(now, event, reason)
+	return #text .. ':' .. text
+end
+
+local function packReason(reason)
+	if reason == nil then
+		return '~'
+	end
+	local code = REASON_CODE[reason]
+	if code then
+		return '=' .. code
+	end
+	return #reason .. ':' .. reason
+end
+
+local function packActor(reason, actor)
+	return packReason(reason) .. packText(actor.workflowId) .. packText(actor.executionId) .. packText(actor.node)
+end
+
+-- The last entry of each history list this call has read or written, false for an empty list;
+-- claim.lua fills it in its checks, so extending a run costs no read.
+local lastEntries = {}
+
+-- The run a history entry is: its start, count and the text after its header; nil when the entry
+-- is not a duplicate_seen.
+local function runOf(entry)
+	if not entry then
+		return nil
+	end
+	if string.sub(entry, 1, 1) == '{' then
+		local ok, old = pcall(cjson.decode, entry)
+		if not ok or type(old) ~= 'table' or old.event ~= 'duplicate_seen' or tonumber(old.at) == nil then
+			return nil
+		end
+		local function text(value)
+			if type(value) == 'string' then
+				return value
+			end
+			return nil
+		end
+		return tonumber(old.at), 1, packActor(text(old.reason), { workflowId = text(old.workflowId), executionId = text(old.executionId), node = text(old.node) })
+	end
+	local bar = string.find(entry, '|', 1, true)
+	if not bar then
+		return nil
+	end
+	local at, code, _, runCount = string.match(string.sub(entry, 1, bar - 1), '^(%-?%d+),(%a),?(%-?%d*),?(%d*)$')
+	if code ~= 'd' then
+		return nil
+	end
+	return tonumber(at), tonumber(runCount) or 1, string.sub(entry, bar + 1)
+end
+
+-- Appends one event to the key's history and counts it in the namespace's stats; `times`
+-- duplicates (default 1) join the run at the end of the history, or start one.
+local function recordEvent(hk, now, event, reason, actor, detail, times)
+	times = times or 1
+	local entry
+	if event == 'duplicate_seen' then
+		local last = lastEntries[hk]
+		if last == nil then
+			last = redis.call('LINDEX', hk, -1)
+		end
+		local runAt, runCount, rest = runOf(last)
+		if runAt then
+			entry = int(runAt) .. ',d,' .. int(now) .. ',' .. int(runCount + times) .. '|' .. rest
+			redis.call('LSET', hk, -1, entry)
+			lastEntries[hk] = entry
+			countEvent(now, event, reason, times)
+			return
+		end
+		if times > 1 then
+			entry = int(now) .. ',d,' .. int(now) .. ',' .. int(times) .. '|' .. packActor(reason, actor)
+		end
+	end
+	if not entry then
+		entry = int(now) .. ',' .. EVENT_CODE[event] .. '|' .. packActor(reason, actor)
+		if detail then
+			entry = entry .. packText(cjson.encode(detail))
+		end
+	end
+	redis.call('RPUSH', hk, entry)
+	lastEntries[hk] = entry
+	countEvent(now, event, reason, times)
 end
 
 -- A settled record (and its history) gets a real TTL so Redis reclaims the memory; 0 = forever.
