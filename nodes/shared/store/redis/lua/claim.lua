@@ -129,11 +129,10 @@ for i = 1, items do
 	local after = record
 
 	if effect == 'create' then
-		-- A fresh life: an expired record is replaced whole; its history stays.
+		-- A fresh life: an expired record is replaced whole; its history stays. (Index entries of a
+		-- life Redis freed by TTL are dropped by reindex.)
 		if record then
 			redis.call('DEL', rk)
-		else
-			unindexLeftovers(key)
 		end
 		after = patchRecord(rk, nil, {
 			state = 'processing',

@@ -188,11 +188,14 @@ local function reindex(member, before, after)
 		unindex(member)
 		return
 	end
+	if not before and redis.call('ZADD', KEYS_INDEX, 'NX', 0, member) == 0 then
+		-- Entries an earlier life of the key left behind (Redis freed that record by TTL) go
+		-- first, so no state index keeps it twice.
+		unindex(member)
+		redis.call('ZADD', KEYS_INDEX, 0, member)
+	end
 	if before and before.state ~= after.state and STATE_INDEX[before.state] then
 		redis.call('ZREM', STATE_INDEX[before.state], member)
-	end
-	if not before then
-		redis.call('ZADD', KEYS_INDEX, 0, member)
 	end
 	redis.call('ZADD', STATE_INDEX[after.state], after.updatedAt, member)
 	if after.state == 'processing' and after.leaseUntil then
@@ -225,14 +228,6 @@ local function pruneFreed(now, budget)
 		end
 	end
 	return dropped
-end
-
--- Before a key without a record gets one: entries an earlier life of it left behind (Redis
--- freed that record by TTL) go first, so no state index keeps it twice.
-local function unindexLeftovers(member)
-	if redis.call('ZSCORE', KEYS_INDEX, member) then
-		unindex(member)
-	end
 end
 
 local function readActor(first)

@@ -93,9 +93,8 @@ local function applyTransition(rk, hk, key, request, now, actor, fact)
 			retentionMs = tonumber(record.retentionMs) or request.retentionMs
 			patch = { state = to, updatedAt = now, leaseUntil = false }
 		else
-			redis.call('DEL', rk)
-			if stored == nil then
-				unindexLeftovers(key)
+			if stored then
+				redis.call('DEL', rk)
 			end
 			patch = {
 				state = to,
