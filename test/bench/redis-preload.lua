@@ -41,14 +41,16 @@ for i = first, first + count - 1 do
 	local expires = int(now - (first + count - i) + 5 + retention)
 	local execution = tostring(100000 + math.floor(i / 1000))
 	local rk, hk = base .. 'r:' .. key, base .. 'h:' .. key
-	redis.call('HSET', rk, 'state', 'processed', 'attempt', '1', 'claimToken', token,
-		'firstSeenAt', at, 'lastSeenAt', at, 'updatedAt', settled, 'retentionMs', int(retention),
-		'duplicateCount', '0', 'workflowId', 'bench-workflow', 'executionId', execution,
-		'result', '{"id":"' .. string.sub(h, 33, 40) .. '"}', 'expiresAt', expires)
-	-- The JSON cjson.encode writes in history.lua's recordEvent (same fields and lengths).
+	-- record.lua's one-letter fields (state 'p' = processed; a duplicateCount of 0 is not stored).
+	redis.call('HSET', rk, 's', 'p', 'a', '1', 't', token,
+		'f', at, 'l', at, 'u', settled, 'n', int(retention),
+		'w', 'bench-workflow', 'i', execution,
+		'r', '{"id":"' .. string.sub(h, 33, 40) .. '"}', 'x', expires)
+	-- The packed entries record.lua's recordEvent writes (same fields and lengths).
+	local actor = '14:bench-workflow' .. #execution .. ':' .. execution
 	redis.call('RPUSH', hk,
-		'{"at":' .. at .. ',"executionId":"' .. execution .. '","node":"Idempotency Guard","workflowId":"bench-workflow","event":"claimed","reason":"first_seen"}',
-		'{"at":' .. settled .. ',"executionId":"' .. execution .. '","node":"Mark processed","workflowId":"bench-workflow","event":"processed","reason":null}')
+		at .. ',c|=a' .. actor .. '17:Idempotency Guard',
+		settled .. ',p|~' .. actor .. '14:Mark processed')
 	redis.call('PEXPIRE', rk, ttl)
 	redis.call('PEXPIRE', hk, ttl)
 	local n = #byKey

@@ -212,12 +212,14 @@ async function redisFootprint(
 ): Promise<Footprint> {
 	let recordBytes = 0;
 	let historyBytes = 0;
+	let historyEvents = 0;
 	let sampled = 0;
 	for (const key of sampleKeys) {
 		const record = await memoryUsage(client, keys.record(key));
 		if (!record) continue;
 		recordBytes += record;
 		historyBytes += await memoryUsage(client, keys.history(key));
+		historyEvents += await client.llen(keys.history(key));
 		sampled++;
 	}
 	const records = await client.zcard(keys.keysIndex);
@@ -240,6 +242,11 @@ async function redisFootprint(
 		{ label: 'record hash', bytes: perRecord, how: `MEMORY USAGE of ${sampled} sampled record hashes` },
 		...[...indexParts].map(([label, bytes]) => ({ label, bytes, how: 'MEMORY USAGE (1000 samples) of the sorted sets ÷ records' })),
 		{ label: 'history list', bytes: sampled ? historyBytes / sampled : 0, how: `MEMORY USAGE of ${sampled} sampled history lists` },
+		{
+			label: `history per event (${sampled ? (historyEvents / sampled).toFixed(1) : 0} events per key)`,
+			bytes: historyEvents ? historyBytes / historyEvents : 0,
+			how: `MEMORY USAGE of ${sampled} sampled history lists ÷ their entries (LLEN)`,
+		},
 	];
 	if (infoDeltaPerKey !== null) {
 		parts.push({ label: 'everything (INFO delta)', bytes: infoDeltaPerKey, how: 'INFO used_memory after − before the preload ÷ keys loaded' });
@@ -250,6 +257,7 @@ async function redisFootprint(
 		records,
 		bytesPerRecord: perRecord + indexBytes,
 		historyBytesPerRecord: sampled ? historyBytes / sampled : 0,
+		historyBytesPerEvent: historyEvents ? historyBytes / historyEvents : 0,
 		parts,
 	};
 }

@@ -54,7 +54,8 @@ export function consoleTable(results: SuiteResult[]): string {
 			`bytes per record, ${f.when}`,
 			'bytes',
 			f.bytesPerRecord.toFixed(0),
-			`history ${f.historyBytesPerRecord.toFixed(0)}/record`,
+			`history ${f.historyBytesPerRecord.toFixed(0)}/record` +
+				(f.historyBytesPerEvent === undefined ? '' : `, ${f.historyBytesPerEvent.toFixed(0)}/event`),
 			'',
 			`≤ ${BYTES_TARGET}`,
 			f.bytesPerRecord <= BYTES_TARGET ? 'met' : 'MISSED',

@@ -39,6 +39,8 @@ export interface Footprint {
 	bytesPerRecord: number;
 	/** Bytes of history per record (history is counted separately from the record). */
 	historyBytesPerRecord: number;
+	/** Bytes of history per event, where the store measures it (target ≤ 120). */
+	historyBytesPerEvent?: number;
 	parts: FootprintPart[];
 }
 
