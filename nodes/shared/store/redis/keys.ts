@@ -2,7 +2,8 @@
 // `{<namespace>}`, so the multi-key scripts run on Redis Cluster:
 //
 //   <prefix>{<ns>}:r:<key>            hash   the record of <key>
-//   <prefix>{<ns>}:h:<key>            list   its history, one JSON event per entry, oldest first
+//   <prefix>{<ns>}:h:<key>            list   its history, one packed event per entry, oldest first
+//                                            (record.lua; a run of duplicates is one entry)
 //   <prefix>{<ns>}:i:keys             zset   every record's key, score 0 (list in key order)
 //   <prefix>{<ns>}:i:state:<state>    zset   records in <state>, score updatedAt
 //   <prefix>{<ns>}:i:lease            zset   processing records, score leaseUntil (stuck claims)
