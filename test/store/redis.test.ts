@@ -161,6 +161,17 @@ describe('Redis store specifics', () => {
 			}
 		});
 
+		it('finds nothing for ids shaped like its own that name no exception', async () => {
+			const uuid = randomUUID();
+			const [real] = await store.recordExceptions(ns, [exceptionRequest('k')], actor, T0);
+			for (const id of [`${uuid}.~!!`, `${uuid}.~_w`, `${uuid}.~YX0`, `${uuid}.${namespaceTag(ns)}`, `${real.id.slice(0, 37)}${namespaceTag(`${ns}x`)}`]) {
+				expect({ id, found: await store.getException(id) }).toEqual({ id, found: null });
+				const resolved = await store.resolveException(resolution({ id, resolution: 'replay' }), actor, T0 + 1);
+				expect({ id, resolved }).toEqual({ id, resolved: { exceptions: [], record: null } });
+			}
+			expect((await store.getException(real.id))?.status).toBe('open');
+		});
+
 		it('gives the history of a key without a record a TTL when a resolution writes it', async () => {
 			const [exception] = await store.recordExceptions(ns, [exceptionRequest('unseen')], actor, T0);
 			await store.resolveException(resolution({ id: exception.id, resolution: 'discard' }), actor, T0 + 1);
