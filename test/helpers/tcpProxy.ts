@@ -18,6 +18,8 @@ export interface TcpProxy {
 	readonly connections: number;
 	/** Replies dropped so far. */
 	readonly drops: number;
+	/** Cuts every open connection (both sides), as a network or server restart would; keeps listening. Returns how many. */
+	cutAll(): number;
 	close(): Promise<void>;
 }
 
@@ -82,6 +84,11 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 		},
 		get drops() {
 			return drops;
+		},
+		cutAll: () => {
+			const open = [...sockets];
+			for (const socket of open) socket.destroy();
+			return open.length;
 		},
 		dropNextReply: (after?: string) =>
 			new Promise<number>((resolve) => {

@@ -1,5 +1,6 @@
-// The conformance suites on the embedded store (PGlite in a temporary data folder), plus its
-// refusal of queue mode.
+// The store conformance suites (conformance/) on the embedded store (PGlite in a temporary data
+// folder, one for the whole file, as one n8n process has one), plus what only it has: the
+// refusal of queue mode, its place in the n8n user folder, and claims kept across a restart.
 
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -7,26 +8,17 @@ import { join } from 'path';
 import { assertNotQueueMode, createEmbeddedStore, defaultDataDir } from '../../nodes/shared/store/embedded/EmbeddedStore';
 import { InvalidInputError } from '../../nodes/shared/store/errors';
 import type { IdempotencyStore } from '../../nodes/shared/store/types';
-import { describeStoreConformance, type StoreFixture } from './conformance';
-import { describeExceptionConformance } from './exceptions.conformance';
+import { describeStoreConformance } from './conformance';
 
-function fixture(label: string): () => Promise<StoreFixture> {
-	return async () => {
-		const dir = mkdtempSync(join(tmpdir(), `idem-embedded-${label}-`));
-		const store = createEmbeddedStore(dir);
-		return {
-			store,
-			// One PGlite per folder per process: peers share it, as executions in n8n do.
-			openPeer: async () => ({ ...bind(store), close: async () => undefined }) as IdempotencyStore,
-			cleanup: async () => {
-				await store.close();
-				rmSync(dir, { recursive: true, force: true });
-			},
-		};
-	};
-}
+const dir = mkdtempSync(join(tmpdir(), 'idem-embedded-conformance-'));
+const shared = createEmbeddedStore(dir);
+afterAll(async () => {
+	await shared.close();
+	rmSync(dir, { recursive: true, force: true });
+});
 
-function bind(store: IdempotencyStore): IdempotencyStore {
+/** The shared store's methods, with a close() that leaves it open for the next suite. */
+function borrowed(store: IdempotencyStore): IdempotencyStore {
 	const bound: Record<string, unknown> = { kind: store.kind };
 	// The methods of the store's class and of the classes it extends (BaseStore).
 	for (let proto = Object.getPrototypeOf(store); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
@@ -35,11 +27,16 @@ function bind(store: IdempotencyStore): IdempotencyStore {
 			if (typeof value === 'function' && name !== 'constructor' && !(name in bound)) bound[name] = (value as (...a: unknown[]) => unknown).bind(store);
 		}
 	}
+	bound.close = async () => undefined;
 	return bound as unknown as IdempotencyStore;
 }
 
-describeStoreConformance('Embedded (PGlite)', fixture('conformance'));
-describeExceptionConformance('Embedded (PGlite)', fixture('exceptions'));
+// Executions of one n8n share its one PGlite: peers are the same store.
+describeStoreConformance('Embedded (PGlite)', async () => ({
+	store: borrowed(shared),
+	openPeer: async () => borrowed(shared),
+	cleanup: async () => undefined,
+}));
 
 describe('embedded store specifics', () => {
 	it('refuses queue mode with an error that says to use Postgres or Redis', () => {

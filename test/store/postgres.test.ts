@@ -1,32 +1,59 @@
-// The conformance suite on the real Postgres, plus what only Postgres has: migrations under
-// concurrency, identifier validation, and proof that the race test catches a read-then-write claim.
+// The store conformance suites (conformance/) on the real Postgres, plus what only Postgres has:
+// migrations under concurrency and from an older schema, schema name validation, the claim's
+// prior image kept only while the claim is live, and proof that the race test catches a
+// read-then-write claim.
 
 import { Pool } from 'pg';
-import { StoreUnavailableError, InvalidInputError } from '../../nodes/shared/store/errors';
+import { InvalidInputError } from '../../nodes/shared/store/errors';
 import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
 import { loadMigrations } from '../../nodes/shared/store/postgres/migrate';
 import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
+import { startTcpProxy } from '../helpers/tcpProxy';
 import { describeStoreConformance, raceRounds } from './conformance';
-import { describeExceptionConformance } from './exceptions.conformance';
 
+// One schema for every suite of this file (each test has its own namespace), dropped at the end.
 const schema = uniqueSchema('conformance');
-
-describeStoreConformance('Postgres', async () => {
-	const store = postgresTestStore(schema, 10);
-	const peers: PostgresStore[] = [];
-	return {
-		store,
-		openPeer: async () => {
-			const peer = postgresTestStore(schema, 1);
-			peers.push(peer);
-			return peer;
-		},
-		cleanup: async () => {
-			await store.close();
-			await dropSchema(schema);
-		},
-	};
+afterAll(async () => {
+	await dropSchema(schema);
 });
+
+/** A store on the schema, reached through `url` instead of POSTGRES_URL. */
+function storeAt(url: string, maxConnections: number): PostgresStore {
+	return new PostgresStore({ host: '', port: 0, database: '', user: '', ssl: 'disable', schema, maxConnections, connectionString: url });
+}
+
+describeStoreConformance(
+	'Postgres',
+	async () => {
+		const store = postgresTestStore(schema, 10);
+		return {
+			store,
+			openPeer: async () => postgresTestStore(schema, 1),
+			cleanup: () => store.close(),
+			openProxied: async () => {
+				const target = new URL(POSTGRES_URL);
+				const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+				const through = new URL(POSTGRES_URL);
+				through.hostname = proxy.host;
+				through.port = String(proxy.port);
+				const proxied = storeAt(through.toString(), 1);
+				return {
+					store: proxied,
+					proxy,
+					claimMarker: 'idempotency_claim',
+					transitionMarker: 'idempotency_transition',
+					close: async () => {
+						await proxied.close();
+						await proxy.close();
+					},
+				};
+			},
+			openUnreachable: () => new PostgresStore({ host: '127.0.0.1', port: 1, database: 'x', user: 'x', ssl: 'disable', schema, maxConnections: 1 }),
+			unreachableWhere: '127.0.0.1:1',
+		};
+	},
+	{ faults: true },
+);
 
 describe('Postgres store specifics', () => {
 	const own = uniqueSchema('specifics');
@@ -94,16 +121,6 @@ describe('Postgres store specifics', () => {
 		await store.close();
 	});
 
-	it('names host and port when Postgres cannot be reached', async () => {
-		const down = new PostgresStore({ host: '127.0.0.1', port: 1, database: 'x', user: 'x', ssl: 'disable', schema: 'n8n_idempotency', maxConnections: 1 });
-		await expect(down.claim('ns', [{ key: 'k', fingerprint: null }], {
-			leaseMs: 1000, retentionMs: 0, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous',
-		}, { workflowId: null, executionId: null, node: null })).rejects.toThrow(StoreUnavailableError);
-		await expect(down.get('ns', 'k')).rejects.toThrow(/127\.0\.0\.1:1/);
-		expect((await down.health()).ok).toBe(false);
-		await down.close();
-	});
-
 	it('the race test catches a read-then-write claim (so it can fail)', async () => {
 		const naiveSchema = uniqueSchema('naive');
 		const setup = postgresTestStore(naiveSchema, 1);
@@ -127,17 +144,4 @@ describe('Postgres store specifics', () => {
 		await dropSchema(naiveSchema);
 		expect(Math.max(...newPerRound)).toBeGreaterThan(1);
 	});
-});
-
-describeExceptionConformance('Postgres', async () => {
-	const own = uniqueSchema('exceptions');
-	const store = postgresTestStore(own, 4);
-	return {
-		store,
-		openPeer: async () => postgresTestStore(own, 1),
-		cleanup: async () => {
-			await store.close();
-			await dropSchema(own);
-		},
-	};
 });

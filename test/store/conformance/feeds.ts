@@ -1,10 +1,10 @@
 // Conformance for the Idempotency Trigger's feeds (stuck claims, exceptions seen), run against every
 // store: order, ties across namespaces in byte order, exact paging, a window read twice finding the
-// same, and what is not an event (settled claims, resolved exceptions).
+// same, what is not an event (settled claims, resolved exceptions), and limits clamped alike.
 
 import { randomUUID } from 'crypto';
-import type { FeedPosition, FeedQuery, IdempotencyStore } from '../../nodes/shared/store/types';
-import { actor, basePolicy, type StoreFixture } from './conformance';
+import type { FeedPosition, FeedQuery, IdempotencyStore } from '../../../nodes/shared/store/types';
+import { actor, basePolicy, type FixtureFactory, type StoreFixture } from './fixture';
 
 /** Reads a whole window page by page, as successive polls would. */
 async function drain<T>(read: (q: FeedQuery) => Promise<{ events: T[]; next: FeedPosition }>, query: FeedQuery): Promise<{ events: T[]; pages: number; next: FeedPosition }> {
@@ -19,8 +19,8 @@ async function drain<T>(read: (q: FeedQuery) => Promise<{ events: T[]; next: Fee
 	}
 }
 
-export function describeFeedConformance(name: string, open: () => Promise<StoreFixture>): void {
-	describe(`${name} trigger feed conformance`, () => {
+export function describeFeedConformance(name: string, open: FixtureFactory): void {
+	describe(`${name}: trigger feeds`, () => {
 		let fixture: StoreFixture;
 		let store: IdempotencyStore;
 		let ns: string;
@@ -131,6 +131,23 @@ export function describeFeedConformance(name: string, open: () => Promise<StoreF
 			expect(events.filter((e) => e.namespace === ns || e.namespace === other).map((e) => e.id)).toEqual(mine.map((e) => e.id));
 			expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
 			expect(pages).toBeGreaterThan(3);
+		});
+		it('clamps the limit alike: 0 means the default of 100, more than 1000 means 1000, less than 1 means 1', async () => {
+			const lease = { ...basePolicy, leaseMs: 1_000 };
+			const keys = Array.from({ length: 1005 }, (_, i) => `k${String(i).padStart(4, '0')}`);
+			await store.claim(ns, keys.slice(0, 1000).map((key) => ({ key, fingerprint: null })), lease, actor, T);
+			await store.claim(ns, keys.slice(1000).map((key) => ({ key, fingerprint: null })), lease, actor, T);
+			const read = (limit: number) => store.stuckClaims({ namespace: ns, from: { at: T, after: null }, until: T + 1_000, limit });
+			expect((await read(0)).events).toHaveLength(100);
+			const most = await read(5000);
+			expect(most.events).toHaveLength(1000);
+			expect(most.next).toEqual({ at: T + 1_000, after: [ns, 'k0999'] });
+			expect((await read(-3)).events).toHaveLength(1);
+			await store.recordExceptions(ns, keys.slice(0, 120).map((k) => exception(k)), actor, T);
+			const seen = (limit: number) => store.exceptionsSeen({ namespace: ns, from: { at: T - 1, after: null }, until: T, limit });
+			expect((await seen(0)).events).toHaveLength(100);
+			expect((await seen(5000)).events).toHaveLength(120);
+			expect((await seen(-3)).events).toHaveLength(1);
 		});
 	});
 }

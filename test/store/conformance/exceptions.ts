@@ -1,13 +1,13 @@
-// Conformance for the Exception Router's queue, run against every store: de-duplication while
-// open, each resolution's effect on the key and its history, listing filters, stats.
+// The Exception Router's queue on every store: de-duplication while open, grouping by key, each
+// resolution's effect on the key and the exact history entry it writes, listing filters within
+// and across namespaces, and text that is no exception id.
 
 import { randomUUID } from 'crypto';
-import type { IdempotencyStore, OpenExceptionRequest } from '../../nodes/shared/store/types';
-import { actor, basePolicy, type StoreFixture } from './conformance';
-import { describeFeedConformance } from './feeds.conformance';
+import type { HistoryEntry, IdempotencyStore, OpenExceptionRequest, ResolveExceptionRequest } from '../../../nodes/shared/store/types';
+import { actor, basePolicy, DAY, type FixtureFactory, type StoreFixture } from './fixture';
 
-export function describeExceptionConformance(name: string, open: () => Promise<StoreFixture>): void {
-	describe(`${name} exception queue conformance`, () => {
+export function describeExceptionConformance(name: string, open: FixtureFactory): void {
+	describe(`${name}: exception queue`, () => {
 		let fixture: StoreFixture;
 		let store: Required<IdempotencyStore>;
 		let ns: string;
@@ -160,7 +160,89 @@ export function describeExceptionConformance(name: string, open: () => Promise<S
 			expect(list[0]).toMatchObject({ reasons: ['write_timeout', 'lease_expired'], occurrences: 3 });
 			expect(list[1]).toMatchObject({ reasons: ['in_progress'], occurrences: 1 });
 		});
+		const resolution = (over: Partial<ResolveExceptionRequest>): ResolveExceptionRequest => ({
+			id: null,
+			namespace: null,
+			key: null,
+			resolution: 'discard',
+			resolvedBy: null,
+			note: null,
+			resultJson: null,
+			...over,
+		});
+		const claim = async (key: string, now: number, policy: Partial<typeof basePolicy> = {}) =>
+			(await store.claim(ns, [{ key, fingerprint: null }], { ...basePolicy, ...policy }, actor, now))[0];
+
+		it('writes each resolution into the key’s history with the exception ids, who and why', async () => {
+			await claim('r', T0, { leaseMs: 1 });
+			const [replayed] = await store.recordExceptions(ns, [request('r')], actor, T0 + 1);
+			await store.resolveException(resolution({ id: replayed.id, resolution: 'replay', resolvedBy: 'jane' }), actor, T0 + 2);
+			expect((await store.history(ns, 'r')).pop()).toEqual<HistoryEntry>({
+				at: T0 + 2, event: 'released', reason: 'replay', workflowId: 'wf-1', executionId: 'ex-1', node: 'Guard',
+				detail: { resolution: 'replay', exceptionIds: [replayed.id], resolvedBy: 'jane', note: null },
+			});
+
+			await claim('m', T0, { retentionMs: DAY });
+			const two = await store.recordExceptions(ns, [request('m', 'in_progress'), request('m', 'lease_expired')], actor, T0 + 1);
+			const done = await store.resolveException(resolution({ namespace: ns, key: 'm', resolution: 'markProcessed', note: 'posted by hand', resultJson: '{"id":9}' }), actor, T0 + 3);
+			expect(done.exceptions.map((e) => e.id).sort()).toEqual(two.map((e) => e.id).sort());
+			expect(done.record).toMatchObject({ state: 'processed', attempt: 1, result: { id: 9 }, expiresAt: T0 + 3 + DAY, leaseUntil: null });
+			const forced = (await store.history(ns, 'm')).pop();
+			expect(forced).toMatchObject({ event: 'forced', reason: 'markProcessed' });
+			expect(forced?.detail).toEqual({ from: 'processing', to: 'processed', kind: 'markProcessed', resolution: 'markProcessed', exceptionIds: done.exceptions.map((e) => e.id), resolvedBy: null, note: 'posted by hand' });
+
+			const [discarded] = await store.recordExceptions(ns, [request('m')], actor, T0 + 4);
+			const left = await store.resolveException(resolution({ id: discarded.id, resolution: 'discard', resolvedBy: 'ops' }), actor, T0 + 5);
+			expect(left.record).toEqual(await store.get(ns, 'm'));
+			expect((await store.history(ns, 'm')).pop()?.detail).toEqual({ from: 'processed', to: 'processed', kind: 'discard', resolution: 'discard', exceptionIds: [discarded.id], resolvedBy: 'ops', note: null });
+		});
+
+		it('acts on a key without a record: markProcessed creates it (attempt 0, 30 days), replay finds nothing to release', async () => {
+			const [a, b, c] = await store.recordExceptions(ns, [request('new'), request('nothing'), request('unseen')], actor, T0);
+			const created = await store.resolveException(resolution({ id: a.id, resolution: 'markProcessed', resultJson: '{"ok":1}' }), actor, T0 + 1);
+			expect(created.record).toMatchObject({ state: 'processed', attempt: 0, claimToken: null, result: { ok: 1 }, firstSeenAt: T0 + 1, expiresAt: T0 + 1 + 30 * DAY });
+			expect((await store.list(ns, { state: 'processed', limit: 10 }, T0 + 2)).records.map((r) => r.key)).toEqual(['new']);
+			const replayed = await store.resolveException(resolution({ id: b.id, resolution: 'replay' }), actor, T0 + 1);
+			expect(replayed).toMatchObject({ exceptions: [{ status: 'resolved' }], record: null });
+			expect(await store.history(ns, 'nothing')).toEqual([]);
+			const discarded = await store.resolveException(resolution({ id: c.id, resolution: 'discard' }), actor, T0 + 1);
+			expect(discarded.record).toBeNull();
+			expect((await store.history(ns, 'unseen')).map((h) => [h.event, h.reason, h.detail?.from])).toEqual([['forced', 'discard', null]]);
+		});
+
+		it('treats text that is no id, or no exception’s id, as nothing to find or resolve', async () => {
+			const uuid = randomUUID();
+			const [real] = await store.recordExceptions(ns, [request('k')], actor, T0);
+			const ids = ['', 'not-an-id', uuid, `${uuid}.`, `${uuid}.a b`, `${real.id}x`, `x${real.id}`, `${real.id.slice(0, 36)}.other-ns`, `'; DROP TABLE exceptions; --`, 'x'.repeat(10_000)];
+			for (const id of ids) {
+				expect({ id, found: await store.getException(id) }).toEqual({ id, found: null });
+				const resolved = await store.resolveException(resolution({ id, resolution: 'replay' }), actor, T0 + 1);
+				expect({ id, exceptions: resolved.exceptions, record: resolved.record }).toEqual({ id, exceptions: [], record: null });
+			}
+			expect((await store.getException(real.id))?.status).toBe('open');
+		});
+
+		it('lists open exceptions across namespaces, oldest first, by owner, age and limit', async () => {
+			const other = `${ns}-other`;
+			await store.recordExceptions(ns, [request('a', 'r', { owner: ns })], actor, T0 - 2000);
+			await store.recordExceptions(other, [request('b', 'r', { owner: ns })], actor, T0 - 1000);
+			await store.recordExceptions(ns, [request('c', 'r', { owner: ns })], actor, T0);
+			const listed = async (query: { namespace?: string; olderThanMs?: number; limit?: number } = {}) =>
+				(await store.listOpenExceptions({ owner: ns, limit: 10, ...query }, T0 + 1)).map((e) => `${e.namespace === ns ? 'ns' : 'other'}/${e.key}`);
+			expect(await listed()).toEqual(['ns/a', 'other/b', 'ns/c']);
+			expect(await listed({ olderThanMs: 1000 })).toEqual(['ns/a', 'other/b']);
+			expect(await listed({ limit: 1 })).toEqual(['ns/a']);
+			expect(await listed({ namespace: other })).toEqual(['other/b']);
+			await store.resolveException(resolution({ namespace: ns, key: 'a', resolution: 'discard' }), actor, T0 + 1);
+			expect(await listed()).toEqual(['other/b', 'ns/c']);
+		});
+
+		it('clamps the limit of open exceptions: 0 means the default of 100', async () => {
+			await store.recordExceptions(ns, Array.from({ length: 120 }, (_, i) => request(`k-${i}`)), actor, T0);
+			expect(await store.listOpenExceptions({ namespace: ns, limit: 0 }, T0)).toHaveLength(100);
+			expect(await store.listOpenExceptions({ namespace: ns, limit: 5000 }, T0)).toHaveLength(120);
+			expect(await store.listOpenExceptions({ namespace: ns, limit: -3 }, T0)).toHaveLength(1);
+		});
 	});
 
-	describeFeedConformance(name, open);
 }

@@ -1,14 +1,10 @@
-// Reliability guarantees of issue 11, held by every store (Postgres, Redis, embedded): a replay
-// never releases a live claim unless forced; a failed input is undone to exactly the records it
-// found (restore); every read of time uses the store's clock, so a worker whose clock is off
-// does not see live claims as stuck.
+// Reliability on every store: a replay never releases a live claim unless forced; a failed input
+// is undone to exactly the records it found (restore); every read of time uses the store's clock,
+// so a worker whose clock is off does not see live claims as stuck.
 
 import { randomUUID } from 'crypto';
-import type { ClaimDecision, IdempotencyStore, OpenExceptionRequest } from '../../nodes/shared/store/types';
-import { actor, basePolicy, transitionRequest, type StoreFixture } from './conformance';
-
-const MINUTE = 60_000;
-const DAY = 86_400_000;
+import type { ClaimDecision, IdempotencyStore, OpenExceptionRequest } from '../../../nodes/shared/store/types';
+import { actor, basePolicy, DAY, MINUTE, transitionRequest, type FixtureFactory, type StoreFixture } from './fixture';
 
 const exceptionRequest = (key: string, reason = 'in_progress'): OpenExceptionRequest => ({
 	key,
@@ -18,8 +14,8 @@ const exceptionRequest = (key: string, reason = 'in_progress'): OpenExceptionReq
 	route: 'Ops',
 });
 
-export function describeReliabilityConformance(name: string, open: () => Promise<StoreFixture>): void {
-	describe(`${name} reliability`, () => {
+export function describeReliabilityConformance(name: string, open: FixtureFactory): void {
+	describe(`${name}: reliability (replay, restore, one clock)`, () => {
 		let fixture: StoreFixture;
 		let store: IdempotencyStore;
 		let ns: string;
@@ -30,7 +26,7 @@ export function describeReliabilityConformance(name: string, open: () => Promise
 		});
 		afterAll(async () => {
 			jest.restoreAllMocks();
-			await fixture.cleanup();
+			await fixture?.cleanup();
 		});
 		beforeEach(() => {
 			ns = `rel-${randomUUID()}`;

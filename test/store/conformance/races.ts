@@ -1,0 +1,80 @@
+// Concurrency on every store: many claimers of one key get exactly one `new`, with or without
+// other keys in their chunks, and overlapping chunks in opposite orders neither deadlock nor
+// double-claim; the Guard's wait mode polls a running claim until it settles.
+
+import { claimAll } from '../../../nodes/shared/claims';
+import type { IdempotencyStore } from '../../../nodes/shared/store/types';
+import { actor, basePolicy, raceRounds, useStore, type FixtureFactory } from './fixture';
+
+const CLAIMERS = 50;
+const ROUNDS = 20;
+
+export function describeRaceConformance(name: string, open: FixtureFactory): void {
+	describe(`${name}: races and waiting`, () => {
+		const s = useStore(open, 'race');
+		let peers: IdempotencyStore[] = [];
+		beforeAll(async () => {
+			peers = await Promise.all(Array.from({ length: CLAIMERS }, () => s.fixture.openPeer()));
+		});
+		afterAll(async () => {
+			await Promise.all(peers.map((peer) => peer.close()));
+		});
+
+		it(`gives exactly one new among ${CLAIMERS} concurrent claimers of one key, ${ROUNDS} rounds`, async () => {
+			const others: string[] = [];
+			const newPerRound = await raceRounds(
+				peers.map((peer) => async (key: string) => {
+					const [d] = await peer.claim(s.ns, [{ key, fingerprint: null }], basePolicy, actor);
+					if (d.outcome !== 'new') others.push(d.reason);
+					return d.outcome;
+				}),
+				ROUNDS,
+			);
+			expect(newPerRound).toEqual(Array(ROUNDS).fill(1));
+			expect(new Set(others)).toEqual(new Set(['in_progress']));
+		});
+
+		it(`gives exactly one new among ${CLAIMERS} claimers whose chunks hold other keys around it`, async () => {
+			const newPerRound = await raceRounds(
+				peers.map((peer, i) => async (key: string) => {
+					const neighbours = [`${key}-n${i % 5}`, key, `${key}-m${i % 3}`];
+					const decisions = await peer.claim(s.ns, neighbours.map((k) => ({ key: k, fingerprint: null })), basePolicy, actor);
+					return decisions[1].outcome;
+				}),
+				ROUNDS,
+			);
+			expect(newPerRound).toEqual(Array(ROUNDS).fill(1));
+		});
+
+		it('gives exactly one new per key when concurrent chunks overlap in opposite orders', async () => {
+			const keys = Array.from({ length: 200 }, (_, i) => `overlap-${i}`);
+			const results = await Promise.all(
+				peers.slice(0, 10).map((peer, i) =>
+					peer.claim(s.ns, (i % 2 ? [...keys].reverse() : keys).map((key) => ({ key, fingerprint: null })), basePolicy, actor),
+				),
+			);
+			const news = new Map<string, number>();
+			for (const d of results.flat()) if (d.outcome === 'new') news.set(d.key, (news.get(d.key) ?? 0) + 1);
+			expect(news.size).toBe(keys.length);
+			expect([...news.values()].every((n) => n === 1)).toBe(true);
+		});
+
+		it('waits for a running claim to settle, then answers duplicate with its result', async () => {
+			const first = await s.claimOne('k');
+			setTimeout(() => void s.settle('markProcessed', 'k', first.claimToken), 300);
+			const job = { namespace: s.ns, request: { key: 'k', fingerprint: null } };
+			const decided = await claimAll(s.store, [job], basePolicy, actor, { waitMs: 5000, pollMs: 50 });
+			expect(decided.get(job)).toMatchObject({ outcome: 'duplicate', reason: 'already_processed', result: { contactId: 'c-1' } });
+		});
+
+		it('gives up after waitSeconds with ambiguous in_progress, one history event for the wait', async () => {
+			await s.claimOne('k');
+			const job = { namespace: s.ns, request: { key: 'k', fingerprint: null } };
+			const started = Date.now();
+			const decided = await claimAll(s.store, [job], basePolicy, actor, { waitMs: 400, pollMs: 50 });
+			expect(decided.get(job)).toMatchObject({ outcome: 'ambiguous', reason: 'in_progress' });
+			expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+			expect((await s.store.history(s.ns, 'k')).map((h) => h.event)).toEqual(['claimed', 'ambiguous_seen']);
+		});
+	});
+}
