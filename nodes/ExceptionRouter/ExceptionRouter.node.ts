@@ -1,14 +1,9 @@
-import {
-	NodeConnectionTypes,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeType,
-	type INodeTypeDescription,
-} from 'n8n-workflow';
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { shownForStore } from '../shared/n8n/credentialSlots';
 import { credentialTest } from '../shared/n8n/credentialTests';
 import { outputsFor } from '../shared/n8n/toolOutputs';
-import { configuredOutputs, routerProperties } from './description';
-import { executeRouter } from './execute';
+import { router } from './actions/router';
+import { configuredOutputs, routerProperties } from './actions/versionDescription';
 
 /** Routes what needs a person to an owner, with a reason code, and remembers it until resolved. */
 export class ExceptionRouter implements INodeType {
@@ -31,18 +26,8 @@ export class ExceptionRouter implements INodeType {
 		// One output per rule, then Unrouted (route); one output for the other operations.
 		outputs: `={{(${configuredOutputs})($parameter)}}`,
 		credentials: [
-			{
-				name: 'idempotencyPostgresApi',
-				required: true,
-				testedBy: 'idempotencyPostgresApiTest',
-				displayOptions: { show: { store: ['postgres'] } },
-			},
-			{
-				name: 'idempotencyRedisApi',
-				required: true,
-				testedBy: 'idempotencyRedisApiTest',
-				displayOptions: { show: { store: ['redis'] } },
-			},
+			{ name: 'idempotencyPostgresApi', testedBy: 'idempotencyPostgresApiTest', ...shownForStore('postgres') },
+			{ name: 'idempotencyRedisApi', testedBy: 'idempotencyRedisApiTest', ...shownForStore('redis') },
 		],
 		properties: routerProperties,
 	};
@@ -51,6 +36,6 @@ export class ExceptionRouter implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		// As an agent's tool: every output's items on the first, the only one the agent sees.
-		return outputsFor(this, await executeRouter.call(this));
+		return outputsFor(this, await router.call(this));
 	}
 }

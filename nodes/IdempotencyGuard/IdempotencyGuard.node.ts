@@ -1,13 +1,8 @@
-import {
-	NodeConnectionTypes,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeType,
-	type INodeTypeDescription,
-} from 'n8n-workflow';
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { shownForStore } from '../shared/n8n/credentialSlots';
 import { credentialTest } from '../shared/n8n/credentialTests';
-import { guardProperties } from './description';
-import { executeGuard } from './execute';
+import * as claim from './actions/claim.operation';
+import { guardProperties } from './actions/versionDescription';
 
 /**
  * Routes each item to New, Duplicate or Ambiguous by an atomic claim of its business key.
@@ -36,18 +31,8 @@ export class IdempotencyGuard implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['New', 'Duplicate', 'Ambiguous'],
 		credentials: [
-			{
-				name: 'idempotencyPostgresApi',
-				required: true,
-				testedBy: 'idempotencyPostgresApiTest',
-				displayOptions: { show: { store: ['postgres'] } },
-			},
-			{
-				name: 'idempotencyRedisApi',
-				required: true,
-				testedBy: 'idempotencyRedisApiTest',
-				displayOptions: { show: { store: ['redis'] } },
-			},
+			{ name: 'idempotencyPostgresApi', testedBy: 'idempotencyPostgresApiTest', ...shownForStore('postgres') },
+			{ name: 'idempotencyRedisApi', testedBy: 'idempotencyRedisApiTest', ...shownForStore('redis') },
 		],
 		hints: [
 			{
@@ -63,7 +48,8 @@ export class IdempotencyGuard implements INodeType {
 
 	methods = { credentialTest };
 
+	// One operation (claim), so no router: execute is the claim's.
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return executeGuard.call(this);
+		return claim.execute.call(this);
 	}
 }

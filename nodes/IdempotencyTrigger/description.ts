@@ -4,6 +4,23 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { storeProperty } from '../shared/n8n/storeParameters';
 
+const EVENT_OPTIONS = {
+	stuckClaims: {
+		name: 'Stuck Claims',
+		description:
+			'A claim is still processing after its lease ran out: the execution that took it crashed or hangs, and may or may not have written. One item per claim, with _idempotency like the Guard gives.',
+	},
+	exceptions: {
+		name: 'Exceptions',
+		description:
+			'The Exception Router opened an exception, or counted another occurrence of an open one. One item per exception, with exception and slack like the Router gives.',
+	},
+} as const;
+
+/** What the trigger fires for, in the order it reads the feeds. */
+export const EVENTS = Object.keys(EVENT_OPTIONS) as Array<keyof typeof EVENT_OPTIONS>;
+export type EventKind = (typeof EVENTS)[number];
+
 export const triggerProperties: INodeProperties[] = [
 	{
 		displayName:
@@ -26,21 +43,8 @@ export const triggerProperties: INodeProperties[] = [
 		name: 'events',
 		type: 'multiOptions',
 		required: true,
-		options: [
-			{
-				name: 'Stuck Claims',
-				value: 'stuckClaims',
-				description:
-					'A claim is still processing after its lease ran out: the execution that took it crashed or hangs, and may or may not have written. One item per claim, with _idempotency like the Guard gives.',
-			},
-			{
-				name: 'Exceptions',
-				value: 'exceptions',
-				description:
-					'The Exception Router opened an exception, or counted another occurrence of an open one. One item per exception, with exception and slack like the Router gives.',
-			},
-		],
-		default: ['stuckClaims', 'exceptions'],
+		options: EVENTS.map((value) => ({ ...EVENT_OPTIONS[value], value })),
+		default: [...EVENTS],
 		description: 'What to fire for; each event fires once',
 	},
 ];

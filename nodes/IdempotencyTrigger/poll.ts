@@ -22,6 +22,7 @@ import { InvalidInputError } from '../shared/store/errors';
 import { isAfter } from '../shared/store/feed';
 import { validateNamespace } from '../shared/store/identifiers';
 import type { ExceptionRecord, FeedPosition, IdempotencyStore, KeyRecord } from '../shared/store/types';
+import { EVENTS, type EventKind } from './description';
 
 /** How far the horizon trails the store's clock: longer than any claim or exception write commits. */
 export const SETTLE_MS = 5_000;
@@ -29,8 +30,6 @@ export const SETTLE_MS = 5_000;
 export const PAGE_SIZE = 1000;
 const TEST_WINDOW_MS = 24 * 3_600_000;
 const TEST_EVENTS = 10;
-const EVENTS = ['stuckClaims', 'exceptions'] as const;
-type EventKind = (typeof EVENTS)[number];
 
 /** What the trigger keeps in the workflow's static data (node scope). */
 export interface TriggerCursor {

@@ -1,14 +1,9 @@
-import {
-	NodeConnectionTypes,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeType,
-	type INodeTypeDescription,
-} from 'n8n-workflow';
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { shownForStore } from '../shared/n8n/credentialSlots';
 import { credentialTest } from '../shared/n8n/credentialTests';
 import { outputsFor } from '../shared/n8n/toolOutputs';
-import { configuredOutputs, ledgerProperties } from './description';
-import { executeLedger } from './execute';
+import { router } from './actions/router';
+import { configuredOutputs, ledgerProperties } from './actions/versionDescription';
 
 /** Records each key's processing state and answers "what happened to key X?". */
 export class StateLedger implements INodeType {
@@ -31,18 +26,8 @@ export class StateLedger implements INodeType {
 		// Transitions have Applied and Rejected outputs; the other operations one.
 		outputs: `={{(${configuredOutputs})($parameter)}}`,
 		credentials: [
-			{
-				name: 'idempotencyPostgresApi',
-				required: true,
-				testedBy: 'idempotencyPostgresApiTest',
-				displayOptions: { show: { store: ['postgres'] } },
-			},
-			{
-				name: 'idempotencyRedisApi',
-				required: true,
-				testedBy: 'idempotencyRedisApiTest',
-				displayOptions: { show: { store: ['redis'] } },
-			},
+			{ name: 'idempotencyPostgresApi', testedBy: 'idempotencyPostgresApiTest', ...shownForStore('postgres') },
+			{ name: 'idempotencyRedisApi', testedBy: 'idempotencyRedisApiTest', ...shownForStore('redis') },
 		],
 		properties: ledgerProperties,
 	};
@@ -51,6 +36,6 @@ export class StateLedger implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		// As an agent's tool: every output's items on the first, the only one the agent sees.
-		return outputsFor(this, await executeLedger.call(this));
+		return outputsFor(this, await router.call(this));
 	}
 }

@@ -7,7 +7,7 @@ import type { Actor, ClaimPolicy, IdempotencyStore } from '../../nodes/shared/st
 
 const DAY_MS = 86_400_000;
 
-/** The Guard's defaults (nodes/IdempotencyGuard/execute.ts): 300 s lease, 30 days retention. */
+/** The Guard's defaults (nodes/IdempotencyGuard/helpers/settings.ts): 300 s lease, 30 days retention. */
 export const GUARD_POLICY: ClaimPolicy = {
 	leaseMs: 300_000,
 	retentionMs: 30 * DAY_MS,

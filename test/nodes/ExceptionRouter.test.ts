@@ -2,7 +2,7 @@
 
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.node';
-import { configuredOutputs } from '../../nodes/ExceptionRouter/description';
+import { configuredOutputs } from '../../nodes/ExceptionRouter/actions/versionDescription';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { blockKitProblems } from '../helpers/blockKit';

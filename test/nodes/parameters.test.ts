@@ -5,11 +5,11 @@
 
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.node';
-import { routerProperties } from '../../nodes/ExceptionRouter/description';
+import { routerProperties } from '../../nodes/ExceptionRouter/actions/versionDescription';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
-import { guardProperties } from '../../nodes/IdempotencyGuard/description';
+import { guardProperties } from '../../nodes/IdempotencyGuard/actions/versionDescription';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
-import { ledgerProperties } from '../../nodes/StateLedger/description';
+import { ledgerProperties } from '../../nodes/StateLedger/actions/versionDescription';
 import { closeAllStores } from '../../nodes/shared/store/registry';
 import { mockContext, postgresCredential } from '../helpers/n8nContext';
 import { realNode } from '../helpers/n8nEvaluator';

@@ -6,9 +6,9 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { isItemIndependent, jsonPathOf, ParameterReader } from '../../nodes/shared/n8n/parameters';
 import { ENGINES, realNode, stopEngine, useEngine } from '../helpers/n8nEvaluator';
-import { guardProperties } from '../../nodes/IdempotencyGuard/description';
-import { ledgerProperties } from '../../nodes/StateLedger/description';
-import { routerProperties } from '../../nodes/ExceptionRouter/description';
+import { guardProperties } from '../../nodes/IdempotencyGuard/actions/versionDescription';
+import { ledgerProperties } from '../../nodes/StateLedger/actions/versionDescription';
+import { routerProperties } from '../../nodes/ExceptionRouter/actions/versionDescription';
 
 const PROPERTIES: INodeProperties[] = [{ displayName: 'Key', name: 'key', type: 'string', default: '' }];
 
