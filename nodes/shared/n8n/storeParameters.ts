@@ -1,5 +1,5 @@
-// Parameters every node of this package shares (SPEC §4). The credential slots are written out
-// in each node class, where n8n's lint rules look for them.
+// Parameters every node of this package shares (SPEC §4). The credential slots are in
+// credentialSlots.ts (their names written out in each node class, where n8n's lint rules look).
 
 import type { INodeProperties } from 'n8n-workflow';
 import { BACKENDS, STORE_KINDS } from '../store/backends';
