@@ -15,7 +15,9 @@ import { IdempotencyTrigger } from '../../nodes/IdempotencyTrigger/IdempotencyTr
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { operations as ledgerOperations } from '../../nodes/StateLedger/actions/router';
 import { configuredOutputs as ledgerOutputs } from '../../nodes/StateLedger/actions/versionDescription';
-import { isTransitionKind, TRANSITION_KINDS } from '../../nodes/shared/n8n/options';
+import { isTransitionKind } from '../../nodes/shared/n8n/options';
+import { BACKENDS, STORE_KINDS } from '../../nodes/shared/store/backends';
+import { TRANSITION_KINDS } from '../../nodes/shared/store/types';
 import { mockContext } from '../helpers/n8nContext';
 import { nodeTestStores } from '../helpers/nodeStores';
 
@@ -102,16 +104,16 @@ describe('credential slots', () => {
 		['State Ledger', new StateLedger()],
 		['Exception Router', new ExceptionRouter()],
 		['Idempotency Trigger', new IdempotencyTrigger()],
-	] as Array<[string, INodeType]>)('%s names package credentials, each tested by its own methods, shown for its store', (_name, node) => {
+	] as Array<[string, INodeType]>)('%s has one slot per store with a credential: its credential, tested by its own methods, shown for that store', (_name, node) => {
 		const slots = node.description.credentials ?? [];
 		expect(slots.map((slot) => slot.name).sort()).toEqual([...credentialNames].sort());
 		const tests = Object.keys((node.methods?.credentialTest ?? {}) as IDataObject);
-		for (const slot of slots) {
-			expect(slot.required).toBe(true);
-			expect(tests).toContain(slot.testedBy);
-			const store = (slot.displayOptions?.show?.store as string[])[0];
-			expect(slot.name.toLowerCase()).toContain(store);
-		}
+		const expected = STORE_KINDS.flatMap((kind) => {
+			const credential = BACKENDS[kind].credential;
+			return credential ? [{ name: credential.type, testedBy: `${credential.type}Test`, required: true, displayOptions: { show: { store: [kind] } } }] : [];
+		});
+		expect(slots).toEqual(expected);
+		for (const slot of slots) expect(tests).toContain(slot.testedBy);
 	});
 });
 

@@ -7,11 +7,11 @@ import { explicitKeyProperty } from '../../shared/n8n/descriptions';
 import { presentException } from '../../shared/n8n/exceptionItem';
 import { eachItem } from '../../shared/n8n/items';
 import { storedKeyAsWritten } from '../../shared/n8n/keyReference';
-import { RESOLUTIONS, resolutionOptions } from '../../shared/n8n/options';
+import { resolutionOptions } from '../../shared/n8n/options';
 import { presentRecord, resultJsonOf } from '../../shared/n8n/records';
 import { InvalidInputError } from '../../shared/store/errors';
 import { validateNamespace } from '../../shared/store/identifiers';
-import type { IdempotencyStore, Resolution } from '../../shared/store/types';
+import { RESOLUTIONS, type IdempotencyStore, type Resolution } from '../../shared/store/types';
 import { exceptionById } from '../helpers/exceptionId';
 
 const show = { operation: ['resolve'] };

@@ -9,11 +9,11 @@ import { exceptionFields, executionUrlOf } from '../../shared/n8n/exceptionItem'
 import { errorItem, inInputOrder, outputItem, prepareItems } from '../../shared/n8n/items';
 import { ItemKeys } from '../../shared/n8n/keyReference';
 import type { FoundMetadata } from '../../shared/n8n/metadata';
-import { GROUPINGS, oneOf, reasonOptions, severityOptions } from '../../shared/n8n/options';
+import { oneOf, reasonOptions, severityOptions } from '../../shared/n8n/options';
 import { ParameterReader } from '../../shared/n8n/parameters';
 import { InvalidInputError } from '../../shared/store/errors';
 import { validateNamespace } from '../../shared/store/identifiers';
-import type { ExceptionGrouping, IdempotencyStore } from '../../shared/store/types';
+import { EXCEPTION_GROUPINGS, type ExceptionGrouping, type IdempotencyStore } from '../../shared/store/types';
 import { rememberExceptions, unsavedException, type Routed } from '../helpers/remember';
 import { Rules, type RuleValues } from '../helpers/rules';
 
@@ -111,11 +111,11 @@ function rulesOf(ctx: IExecuteFunctions): RuleValues[] {
 export const outputCount = (ctx: IExecuteFunctions) => rulesOf(ctx).length + 1;
 
 function groupingOption(ctx: IExecuteFunctions, value: unknown): ExceptionGrouping {
-	if (value === undefined || value === null || value === '') return GROUPINGS[0];
-	if ((GROUPINGS as unknown[]).includes(value)) return value as ExceptionGrouping;
+	if (value === undefined || value === null || value === '') return EXCEPTION_GROUPINGS[0];
+	if ((EXCEPTION_GROUPINGS as readonly unknown[]).includes(value)) return value as ExceptionGrouping;
 	throw itemError(
 		ctx,
-		new InvalidInputError(`Option Group By is "${String(value)}", not ${oneOf(GROUPINGS)}`, 'Choose Key and Reason or Key under Options → Group By.'),
+		new InvalidInputError(`Option Group By is "${String(value)}", not ${oneOf(EXCEPTION_GROUPINGS)}`, 'Choose Key and Reason or Key under Options → Group By.'),
 		0,
 	);
 }

@@ -2,7 +2,7 @@
 // exception by its group) and tells which items opened theirs — so a Slack message per exception
 // is an IF on exception.opened. Without Persist, an item stands for an exception of its own.
 
-import { groupBy } from '../../shared/engine/batch';
+import { groupBy } from '../../shared/util/lists';
 import { exceptionPair } from '../../shared/store/exceptions';
 import type { Actor, ExceptionGrouping, ExceptionRecord, IdempotencyStore, OpenExceptionRequest, Severity } from '../../shared/store/types';
 

@@ -5,11 +5,11 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { boundedNumber } from '../../shared/engine/bounds';
 import { booleanProperty, numberProperty } from '../../shared/n8n/descriptions';
 import { eachItem } from '../../shared/n8n/items';
-import { RECORD_STATES, recordStateOptions } from '../../shared/n8n/options';
+import { recordStateOptions } from '../../shared/n8n/options';
 import { presentRecord } from '../../shared/n8n/records';
 import { InvalidInputError } from '../../shared/store/errors';
 import { validateNamespace } from '../../shared/store/identifiers';
-import type { IdempotencyStore, RecordState } from '../../shared/store/types';
+import { RECORD_STATES, type IdempotencyStore, type RecordState } from '../../shared/store/types';
 
 const show = { show: { operation: ['list'] } };
 
@@ -45,7 +45,7 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore) 
 	const out = await eachItem(this, async (i) => {
 		const namespace = validateNamespace(this.getNodeParameter('namespace', i));
 		const state = String(this.getNodeParameter('state', i, '') ?? '');
-		if (state && !(RECORD_STATES as string[]).includes(state)) {
+		if (state && !(RECORD_STATES as readonly string[]).includes(state)) {
 			throw new InvalidInputError(`State "${state}" is not one of ${RECORD_STATES.join(', ')}`);
 		}
 		const olderThanMinutes = boundedNumber('olderThanMinutes', this.getNodeParameter('olderThanMinutes', i, 0), 0, i);

@@ -4,15 +4,14 @@
 // file says only what its kind adds to the request (a result, an error message).
 
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { groupBy } from '../../shared/engine/batch';
+import { groupBy } from '../../shared/util/lists';
 import { actorOf, iso } from '../../shared/n8n/actor';
 import { booleanProperty } from '../../shared/n8n/descriptions';
 import { nodeError } from '../../shared/n8n/errors';
 import { errorItem, outputItem, prepareItems } from '../../shared/n8n/items';
-import { TRANSITION_KINDS } from '../../shared/n8n/options';
 import type { StoreOperation } from '../../shared/n8n/operations';
 import { ParameterReader } from '../../shared/n8n/parameters';
-import type { IdempotencyStore, TransitionKind, TransitionRequest, TransitionResult } from '../../shared/store/types';
+import { TRANSITION_KINDS, type IdempotencyStore, type TransitionKind, type TransitionRequest, type TransitionResult } from '../../shared/store/types';
 import { LedgerKeys } from '../helpers/keyRef';
 
 const DEFAULT_RETENTION_MS = 30 * 86_400_000;

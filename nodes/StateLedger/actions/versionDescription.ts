@@ -4,8 +4,8 @@
 
 import type { INodeParameters, INodeProperties } from 'n8n-workflow';
 import { explicitKeyProperty, keySourceProperty, operationProperty } from '../../shared/n8n/descriptions';
-import { TRANSITION_KINDS } from '../../shared/n8n/options';
 import { adminNamespaceProperties, storeProperty } from '../../shared/n8n/storeParameters';
+import { TRANSITION_KINDS } from '../../shared/store/types';
 import { operations } from './router';
 import { transitionOptions } from './transitions';
 

@@ -1,18 +1,21 @@
-// The lists the editor offers and the nodes check against, each from one source: the store's
-// types (a missing or extra entry fails to compile) and the reason texts (engine/reasons.ts).
+// The option lists the editor shows, built from the one list of each kind in the store's types
+// (store/types.ts) and the reason texts (engine/reasons.ts). The names are Records over those
+// lists' types, so a value without a name, or a name without a value, fails to compile.
 
 import type { INodePropertyOptions } from 'n8n-workflow';
 import { REASONS, ROUTABLE_REASONS } from '../engine/reasons';
-import { RecordState, type ExceptionGrouping, type Resolution, type Severity, type TransitionKind } from '../store/types';
-
-/** A list of every member of the union T, each once: a member left out fails to compile. */
-function everyOf<T extends string>() {
-	return <L extends readonly T[]>(list: L & ([Exclude<T, L[number]>] extends [never] ? unknown : { missing: Exclude<T, L[number]> })): L =>
-		list;
-}
-
-/** The State Ledger's transitions, in the order its Operation list shows them. */
-export const TRANSITION_KINDS = everyOf<TransitionKind>()(['markProcessed', 'markFailed', 'markReceived', 'release'] as const);
+import {
+	EXCEPTION_GROUPINGS,
+	RECORD_STATES,
+	RESOLUTIONS,
+	SEVERITIES,
+	TRANSITION_KINDS,
+	type ExceptionGrouping,
+	type RecordState,
+	type Resolution,
+	type Severity,
+	type TransitionKind,
+} from '../store/types';
 
 export function isTransitionKind(operation: string): operation is TransitionKind {
 	return (TRANSITION_KINDS as readonly string[]).includes(operation);
@@ -25,9 +28,6 @@ const RECORD_STATE_NAMES: Record<RecordState, string> = {
 	failed: 'Failed',
 };
 
-/** The record states as the store knows them, in the store's order (for messages). */
-export const RECORD_STATES = Object.values(RecordState);
-
 /** The List operation's State filter: Any, then the states by name. */
 export const recordStateOptions: INodePropertyOptions[] = [
 	{ name: 'Any', value: '' },
@@ -36,8 +36,6 @@ export const recordStateOptions: INodePropertyOptions[] = [
 
 const SEVERITY_NAMES: Record<Severity, string> = { low: 'Low', medium: 'Medium', high: 'High', critical: 'Critical' };
 
-/** Severities from the least to the most urgent. */
-export const SEVERITIES = Object.keys(SEVERITY_NAMES) as Severity[];
 export const severityOptions: INodePropertyOptions[] = SEVERITIES.map((value) => ({ name: SEVERITY_NAMES[value], value }));
 
 const RESOLUTION_OPTIONS: Record<Resolution, Omit<INodePropertyOptions, 'value'>> = {
@@ -46,7 +44,6 @@ const RESOLUTION_OPTIONS: Record<Resolution, Omit<INodePropertyOptions, 'value'>
 	discard: { name: 'Discard', description: 'Leave the key as it is and close the exception' },
 };
 
-export const RESOLUTIONS = Object.keys(RESOLUTION_OPTIONS) as Resolution[];
 export const resolutionOptions: INodePropertyOptions[] = RESOLUTIONS.map((value) => ({ ...RESOLUTION_OPTIONS[value], value }));
 
 const GROUPING_OPTIONS: Record<ExceptionGrouping, Omit<INodePropertyOptions, 'value'>> = {
@@ -60,9 +57,7 @@ const GROUPING_OPTIONS: Record<ExceptionGrouping, Omit<INodePropertyOptions, 'va
 	},
 };
 
-/** How the Router groups repeats; the first is the default. */
-export const GROUPINGS = Object.keys(GROUPING_OPTIONS) as ExceptionGrouping[];
-export const groupingOptions: INodePropertyOptions[] = GROUPINGS.map((value) => ({ ...GROUPING_OPTIONS[value], value }));
+export const groupingOptions: INodePropertyOptions[] = EXCEPTION_GROUPINGS.map((value) => ({ ...GROUPING_OPTIONS[value], value }));
 
 /** The reason codes a Router rule (or a fixed reason) can name, with what each means. */
 export const reasonOptions: INodePropertyOptions[] = ROUTABLE_REASONS.map((code) => ({
