@@ -55,6 +55,11 @@ export function presentHistory(entry: HistoryEntry): IDataObject {
 		executionId: entry.executionId,
 		node: entry.node,
 	};
+	// A run of consecutive duplicates is one event (docs/CONTRACT.md §12): first and last time, count.
+	if (entry.count !== undefined) {
+		out.lastAt = iso(entry.lastAt ?? entry.at);
+		out.count = entry.count;
+	}
 	if (entry.detail) out.detail = entry.detail as IDataObject;
 	return out;
 }
