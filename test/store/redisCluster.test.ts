@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'crypto';
 import { Cluster, Redis } from 'ioredis';
-import { NamespaceKeys } from '../../nodes/shared/store/redis/keys';
+import { spreadLayout } from '../../nodes/shared/store/redis/buckets';
 import { RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
 import type { Actor, ClaimPolicy } from '../../nodes/shared/store/types';
 import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
@@ -109,7 +109,7 @@ describe('Redis Cluster specifics', () => {
 		try {
 			for (const namespace of HOSTILE_NAMESPACES) {
 				const label = { namespace };
-				const keys = new NamespaceKeys(clusterPrefix, namespace);
+				const keys = spreadLayout(clusterPrefix, namespace).keysOf('gone'); // a new namespace is spread
 				const [d] = await store.claim(namespace, [key, 'gone', 'kept'].map((k) => ({ key: k, fingerprint: null })), policy, actor, T0); // claim.lua
 				await store.transition(namespace, [{ kind: 'markProcessed', key, claimToken: d.claimToken, verifyClaim: true, force: false, retentionMs: 0 }], actor, T0 + 1); // transition.lua
 				await admin.del(keys.record('gone'));

@@ -2,7 +2,8 @@
 // lua/ (one script per atomic operation, see scripts.ts; each called from one place below) and
 // their replies back into the store types (codec.ts, replies.ts). Reads that need no atomicity
 // (get, history, list, exceptions) are plain commands; all but the cross-namespace exception list
-// read keys of one hash slot. Where each key lives is keys.ts.
+// read keys of one hash slot, or of each of a namespace's buckets on a cluster (buckets.ts: every
+// "Cluster hook" below). Where each key lives is keys.ts.
 
 import { randomUUID } from 'crypto';
 import { Cluster, Redis } from 'ioredis';
@@ -31,7 +32,8 @@ import { nullableArg, toClaimDecision, toException, toHistoryEntry, toRecord, ty
 import { createClient, describeTarget, type RedisStoreConfig } from './connection';
 import { translateError } from './errors';
 import { EvictionGate, evictionError } from './eviction';
-import { readExceptions, readOpenExceptions, type ExceptionRef } from './exceptionReads';
+import { CLUSTER_BUCKETS, LayoutResolver, type NamespaceLayout } from './buckets';
+import { keysOfException, readExceptions, readOpenExceptions, type ExceptionRef, type OpenIndex } from './exceptionReads';
 import { adoptNamespaces, feedNamespaces, mergeEvents, readIndex, type FeedEntry } from './feeds';
 import { persistenceWarning } from './health';
 import { execPipeline, KeyOrderReader, scanRecords, ScoreOrderReader } from './indexReaders';
@@ -76,6 +78,8 @@ export class RedisStore extends BaseStore {
 	/** Namespaces this store has put in the registry (keys.ts), so each costs one SADD per process. */
 	private readonly registered = new Set<string>();
 	private adopted: Promise<void> | null = null;
+	/** Cluster hook (buckets.ts): where each namespace's keys are, one slot or its buckets. */
+	private readonly layouts: LayoutResolver;
 	private readonly onError = (error: Error) => {
 		this.lastConnectionError = error;
 	};
@@ -109,10 +113,18 @@ export class RedisStore extends BaseStore {
 		this.scripts = defineScripts(this.client);
 		this.openExceptionsEverywhere = openExceptionsEverywhere(this.keyPrefix);
 		this.eviction = new EvictionGate(this.client, this.target, allowEviction);
+		const spreads = this.client instanceof Cluster || (this.client as { isCluster?: boolean }).isCluster === true;
+		this.layouts = new LayoutResolver(this.keyPrefix, this.scripts.layout, spreads ? CLUSTER_BUCKETS : 1);
 	}
 
+	/** The namespace's own (one-slot) keys. */
 	private keys(namespace: string): NamespaceKeys {
 		return new NamespaceKeys(this.keyPrefix, namespace);
+	}
+
+	/** Cluster hook: the namespace's layout — its buckets, or its one slot (buckets.ts). */
+	private layout(namespace: string): Promise<NamespaceLayout> {
+		return this.layouts.resolve(namespace);
 	}
 
 	/**
@@ -142,7 +154,13 @@ export class RedisStore extends BaseStore {
 	}
 
 	protected async claimChunk(namespace: string, requests: ClaimRequest[], policy: ClaimPolicy, actor: Actor, now: number | null): Promise<ClaimDecision[]> {
-		const keys = this.keys(namespace);
+		await this.eviction.ensureSafe();
+		await this.register(namespace);
+		// Cluster hook: one claim script per bucket, in parallel; each key is claimed in its bucket.
+		return (await this.layout(namespace)).perBucket(requests, (request) => request.key, (keys, chunk) => this.claimInSlot(keys, chunk, policy, actor, now));
+	}
+
+	private async claimInSlot(keys: NamespaceKeys, requests: ClaimRequest[], policy: ClaimPolicy, actor: Actor, now: number | null): Promise<ClaimDecision[]> {
 		const scriptKeys = [...keys.scriptKeys];
 		const args: ScriptArg[] = [
 			nowArg(now),
@@ -159,14 +177,16 @@ export class RedisStore extends BaseStore {
 			scriptKeys.push(keys.record(request.key), keys.history(request.key));
 			args.push(request.key, nullableArg(request.fingerprint), randomUUID(), request.repeats?.duplicates ?? 0, request.repeats?.mismatches ?? 0);
 		}
-		await this.eviction.ensureSafe();
-		await this.register(namespace);
 		const replies = (await this.scripts.claim(scriptKeys, args)) as unknown[];
 		return requests.map((request, i) => toClaimDecision(request.key, replies[i]));
 	}
 
 	protected async transitionChunk(namespace: string, requests: TransitionRequest[], actor: Actor, now: number | null): Promise<TransitionResult[]> {
-		const keys = this.keys(namespace);
+		// Cluster hook: one transition script per bucket, in parallel.
+		return (await this.layout(namespace)).perBucket(requests, (request) => request.key, (keys, chunk) => this.transitionInSlot(namespace, keys, chunk, actor, now));
+	}
+
+	private async transitionInSlot(namespace: string, keys: NamespaceKeys, requests: TransitionRequest[], actor: Actor, now: number | null): Promise<TransitionResult[]> {
 		const scriptKeys = [...keys.scriptKeys];
 		const args: ScriptArg[] = [nowArg(now), ...actorArgs(actor)];
 		for (const request of requests) {
@@ -188,7 +208,11 @@ export class RedisStore extends BaseStore {
 
 	/** See lua/restore.lua. */
 	protected async restoreChunk(namespace: string, requests: RestoreRequest[], actor: Actor, now: number | null): Promise<boolean[]> {
-		const keys = this.keys(namespace);
+		// Cluster hook: one restore script per bucket, in parallel.
+		return (await this.layout(namespace)).perBucket(requests, (request) => request.key, (keys, chunk) => this.restoreInSlot(keys, chunk, actor, now));
+	}
+
+	private async restoreInSlot(keys: NamespaceKeys, requests: RestoreRequest[], actor: Actor, now: number | null): Promise<boolean[]> {
 		const scriptKeys = [...keys.scriptKeys];
 		const args: ScriptArg[] = [nowArg(now), ...actorArgs(actor)];
 		for (const request of requests) {
@@ -200,11 +224,11 @@ export class RedisStore extends BaseStore {
 	}
 
 	protected async readRecord(namespace: string, key: string): Promise<KeyRecord | null> {
-		return toRecord(namespace, key, await this.client.hgetall(this.keys(namespace).record(key)));
+		return toRecord(namespace, key, await this.client.hgetall((await this.layout(namespace)).keysOf(key).record(key)));
 	}
 
 	protected async readHistory(namespace: string, key: string): Promise<HistoryEntry[]> {
-		return (await this.client.lrangeBuffer(this.keys(namespace).history(key), 0, -1)).map(toHistoryEntry);
+		return (await this.client.lrangeBuffer((await this.layout(namespace)).keysOf(key).history(key), 0, -1)).map(toHistoryEntry);
 	}
 
 	/**
@@ -214,50 +238,69 @@ export class RedisStore extends BaseStore {
 	 * in a row had to be skipped.
 	 */
 	protected async pageIndex(namespace: string, query: IndexQuery): Promise<IndexPage> {
-		const keys = this.keys(namespace);
+		const { buckets } = await this.layout(namespace);
 		const { at, state, updatedBefore, limit } = query;
 		const cursor: ListCursor | null = query.after && { score: query.after.at, key: query.after.key };
-		const reader =
+		// Cluster hook: one reader per bucket, merged into one walk; the cursor is exact in each
+		// (a key is in one bucket only, so "after (score, key)" means the same in all).
+		const readers = buckets.map((keys) =>
 			query.order === 'stuck'
 				? new ScoreOrderReader(this.client, keys.leaseIndex, at, cursor)
 				: query.order === 'state'
 					? new ScoreOrderReader(this.client, keys.stateIndex(state!), updatedBefore ?? Infinity, cursor)
-					: new KeyOrderReader(this.client, keys.keysIndex, cursor);
+					: new KeyOrderReader(this.client, keys.keysIndex, cursor),
+		);
 		const wanted = (record: KeyRecord): boolean =>
 			!(record.expiresAt !== null && record.expiresAt <= at) &&
 			(state === null || record.state === state) &&
 			(query.order !== 'stuck' || (record.state === 'processing' && record.leaseUntil !== null && record.leaseUntil <= at)) &&
 			(updatedBefore === null || record.updatedAt <= updatedBefore);
 
-		const { found, gone, lastScanned, exhausted } = await scanRecords(this.client, reader, (key) => keys.record(key), namespace, wanted, limit, cursor);
-		for (let i = 0; i < gone.length; i += FORGET_BATCH) {
-			const batch = gone.slice(i, i + FORGET_BATCH);
-			await this.scripts.forget([...keys.scriptKeys, ...batch.map((key) => keys.record(key))], batch);
-		}
+		const { found, gone, lastScanned, exhausted } = await scanRecords(this.client, readers, (bucket, key) => buckets[bucket].record(key), namespace, wanted, limit, cursor);
+		await Promise.all(
+			buckets.map(async (keys, bucket) => {
+				for (let i = 0; i < gone[bucket].length; i += FORGET_BATCH) {
+					const batch = gone[bucket].slice(i, i + FORGET_BATCH);
+					await this.scripts.forget([...keys.scriptKeys, ...batch.map((key) => keys.record(key))], batch);
+				}
+			}),
+		);
 		const stop = found.length > limit ? found[limit - 1].at : !exhausted ? lastScanned : null;
 		return { records: found.slice(0, limit).map((entry) => entry.record), next: stop && { at: stop.score, key: stop.key } };
 	}
 
-	/** Sums the hourly counters of the hours that overlap [since, until]. */
+	/** Sums the hourly counters of the hours that overlap [since, until] (of every bucket). */
 	protected async countEvents(namespace: string, since: number, until: number): Promise<EventTally> {
-		const reply = await this.scripts.stats(this.keys(namespace).scriptKeys, [hourOf(since), hourOf(until)]);
-		return toEventTally(reply as Array<string | number>);
+		const { buckets } = await this.layout(namespace);
+		// Cluster hook: one stats script per bucket, summed.
+		const tallies = await Promise.all(
+			buckets.map(async (keys) => toEventTally((await this.scripts.stats(keys.scriptKeys, [hourOf(since), hourOf(until)])) as Array<string | number>)),
+		);
+		return {
+			counts: tallies.flatMap((tally) => tally.counts),
+			openExceptions: tallies.reduce((sum, tally) => sum + tally.openExceptions, 0),
+		};
 	}
 
 	/** Forgets records past retention with their history, in batches of the expiry index. */
 	protected async purgeExpired(namespace: string, at: number): Promise<PurgeResult> {
-		const keys = this.keys(namespace);
 		const purged: PurgeResult = { records: 0, history: 0 };
-		for (;;) {
-			const batch = await this.client.zrangebyscore(keys.expiryIndex, '-inf', at, 'LIMIT', 0, PURGE_BATCH);
-			if (batch.length === 0) return purged;
-			const scriptKeys = [...keys.scriptKeys];
-			for (const key of batch) scriptKeys.push(keys.record(key), keys.history(key));
-			// Every candidate leaves the range [-inf, at]: deleted, or re-scored to its later expiry.
-			const [records, history] = (await this.scripts.purge(scriptKeys, [at, ...batch])) as [number, number];
-			purged.records += Number(records);
-			purged.history += Number(history);
-		}
+		// Cluster hook: every bucket is purged, in parallel.
+		await Promise.all(
+			(await this.layout(namespace)).buckets.map(async (keys) => {
+				for (;;) {
+					const batch = await this.client.zrangebyscore(keys.expiryIndex, '-inf', at, 'LIMIT', 0, PURGE_BATCH);
+					if (batch.length === 0) return;
+					const scriptKeys = [...keys.scriptKeys];
+					for (const key of batch) scriptKeys.push(keys.record(key), keys.history(key));
+					// Every candidate leaves the range [-inf, at]: deleted, or re-scored to its later expiry.
+					const [records, history] = (await this.scripts.purge(scriptKeys, [at, ...batch])) as [number, number];
+					purged.records += Number(records);
+					purged.history += Number(history);
+				}
+			}),
+		);
+		return purged;
 	}
 
 	/**
@@ -271,17 +314,20 @@ export class RedisStore extends BaseStore {
 		actor: Actor,
 		now: number | null,
 	): Promise<ExceptionRecord[]> {
-		const keys = this.keys(namespace);
-		const scriptKeys = [...keys.scriptKeys];
-		const args: ScriptArg[] = [nowArg(now), namespace, ...actorArgs(actor)];
-		for (const { request, occurrences, reasons } of entries) {
-			const uuid = randomUUID();
-			scriptKeys.push(keys.exceptions(request.key), keys.openExceptions(request.key), keys.exceptionKey(uuid));
-			args.push(request.key, request.reason, request.owner, request.severity, request.route, occurrences, exceptionId(uuid, namespace), grouping, JSON.stringify(reasons));
-		}
-		scriptKeys.push(keys.seenExceptionsIndex);
 		await this.register(namespace);
-		const recorded = ((await this.scripts.record_exceptions(scriptKeys, args)) as string[]).map(toException);
+		// Cluster hook: one script per bucket, in parallel; a key's exceptions are in its bucket.
+		const replies = await (await this.layout(namespace)).perBucket(entries, (entry) => entry.request.key, async (keys, chunk) => {
+			const scriptKeys = [...keys.scriptKeys];
+			const args: ScriptArg[] = [nowArg(now), namespace, ...actorArgs(actor)];
+			for (const { request, occurrences, reasons } of chunk) {
+				const uuid = randomUUID();
+				scriptKeys.push(keys.exceptions(request.key), keys.openExceptions(request.key), keys.exceptionKey(uuid));
+				args.push(request.key, request.reason, request.owner, request.severity, request.route, occurrences, exceptionId(uuid, keys), grouping, JSON.stringify(reasons));
+			}
+			scriptKeys.push(keys.seenExceptionsIndex);
+			return (await this.scripts.record_exceptions(scriptKeys, args)) as string[];
+		});
+		const recorded = replies.map(toException);
 		await this.client.zadd(this.openExceptionsEverywhere, ...recorded.flatMap((exception) => [exception.firstSeenAt, exception.id]));
 		return recorded;
 	}
@@ -295,14 +341,19 @@ export class RedisStore extends BaseStore {
 		let namespace = request.namespace!;
 		let key = request.key!;
 		let uuid = '';
+		let keys: NamespaceKeys;
 		if (request.id !== null) {
 			const parsed = parseExceptionId(request.id);
-			const found = parsed && (await this.client.get(this.keys(parsed.namespace).exceptionKey(parsed.uuid)));
-			if (!parsed || found === null) return { exceptions: [], record: null };
+			if (!parsed) return { exceptions: [], record: null };
+			// The id names the slot (the namespace's, or its bucket's) that holds the exception and its key.
+			keys = keysOfException(this.keyPrefix, parsed);
+			const found = await this.client.get(keys.exceptionKey(parsed.uuid));
+			if (found === null) return { exceptions: [], record: null };
 			({ namespace, uuid } = parsed);
 			key = found;
+		} else {
+			keys = (await this.layout(namespace)).keysOf(key);
 		}
-		const keys = this.keys(namespace);
 		const scriptKeys = [...keys.scriptKeys, keys.record(key), keys.history(key), keys.exceptions(key), keys.openExceptions(key)];
 		const args: ScriptArg[] = [
 			nowArg(now),
@@ -325,7 +376,7 @@ export class RedisStore extends BaseStore {
 	}
 
 	private readExceptions(refs: ExceptionRef[]): Promise<Array<ExceptionRecord | null>> {
-		return readExceptions(this.client, (namespace) => this.keys(namespace), refs);
+		return readExceptions(this.client, this.keyPrefix, refs);
 	}
 
 	protected async readException(id: string): Promise<ExceptionRecord | null> {
@@ -335,8 +386,13 @@ export class RedisStore extends BaseStore {
 
 	/** Ids that are resolved or gone are dropped from the cross-namespace index on the way (exceptionReads.ts). */
 	protected async readOpenExceptions(query: OpenExceptionsQuery): Promise<ExceptionRecord[]> {
-		const index = query.namespace === null ? this.openExceptionsEverywhere : this.keys(query.namespace).openExceptionsIndex;
-		const { found, stale } = await readOpenExceptions(this.client, index, query, (refs) => this.readExceptions(refs));
+		const namespace = query.namespace;
+		// Cluster hook: a namespace's open exceptions are in each of its buckets, merged into one walk.
+		const indexes: OpenIndex[] =
+			namespace === null
+				? [{ index: this.openExceptionsEverywhere, ref: (id) => parseExceptionId(id) }]
+				: (await this.layout(namespace)).buckets.map((keys) => ({ index: keys.openExceptionsIndex, ref: (uuid) => ({ uuid, namespace, suffix: keys.suffix }) }));
+		const { found, stale } = await readOpenExceptions(this.client, indexes, query, (refs) => this.readExceptions(refs));
 		if (query.namespace === null && stale.length > 0) await this.client.zrem(this.openExceptionsEverywhere, ...stale);
 		return found;
 	}
@@ -351,7 +407,11 @@ export class RedisStore extends BaseStore {
 			await this.adopted;
 		}
 		const namespaces = await feedNamespaces(this.client, this.keyPrefix, query.namespace);
-		return mergeEvents(await Promise.all(namespaces.map((namespace) => read(this.keys(namespace), namespace))), query.limit);
+		// Cluster hook: every bucket of every namespace is read; mergeEvents orders them all.
+		const perBucket = await Promise.all(
+			namespaces.map(async (namespace) => Promise.all((await this.layout(namespace)).buckets.map((keys) => read(keys, namespace)))),
+		);
+		return mergeEvents(perBucket.flat(), query.limit);
 	}
 
 	protected async readStuckClaims(query: FeedQuery): Promise<KeyRecord[]> {
@@ -372,9 +432,9 @@ export class RedisStore extends BaseStore {
 	protected async readExceptionsSeen(query: FeedQuery): Promise<ExceptionRecord[]> {
 		return this.feed(query, async (keys, namespace) => {
 			const done: string[] = [];
-			const found = await readIndex<ExceptionRecord>(this.client, keys.seenExceptionsIndex, namespace, query, query.limit, (uuid) => [exceptionId(uuid, namespace)], async (entries) => {
+			const found = await readIndex<ExceptionRecord>(this.client, keys.seenExceptionsIndex, namespace, query, query.limit, (uuid) => [exceptionId(uuid, keys)], async (entries) => {
 				if (entries.length === 0) return;
-				const exceptions = await this.readExceptions(entries.map((entry) => ({ uuid: entry.member, namespace })));
+				const exceptions = await this.readExceptions(entries.map((entry) => ({ uuid: entry.member, namespace, suffix: keys.suffix })));
 				entries.forEach((entry, i) => {
 					const exception = exceptions[i];
 					if (exception?.status === 'open' && exception.lastSeenAt === entry.at) entry.event = exception;

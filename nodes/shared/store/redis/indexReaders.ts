@@ -88,49 +88,115 @@ export class ScoreOrderReader {
 export interface RecordScan {
 	/** Up to limit + 1 wanted records, with the index entry each was found at. */
 	found: Array<{ record: KeyRecord; at: ListCursor }>;
-	/** Keys whose index entry outlived the record (Redis expired it): to forget. */
-	gone: string[];
+	/** Per reader (bucket): keys whose index entry outlived the record (Redis expired it), to forget. */
+	gone: string[][];
 	lastScanned: ListCursor | null;
-	/** The reader has no entries beyond those scanned. */
+	/** The readers have no entries beyond those scanned. */
 	exhausted: boolean;
 }
 
 /**
- * Reads records in the reader's order, one pipeline per batch, until limit + 1 are wanted, the
- * index ends, or LIST_SCAN_BUDGET entries were looked at.
+ * Reads records in the readers' merged order — one reader per bucket of the namespace (cluster
+ * hook, buckets.ts), or the namespace's one —, one pipeline per batch, until limit + 1 are
+ * wanted, the indexes end, or LIST_SCAN_BUDGET entries were looked at.
  */
 export async function scanRecords(
 	client: Redis | Cluster,
-	reader: KeyOrderReader | ScoreOrderReader,
-	recordKey: (key: string) => string,
+	readers: IndexReader[],
+	recordKey: (reader: number, key: string) => string,
 	namespace: string,
 	wanted: (record: KeyRecord) => boolean,
 	limit: number,
 	cursor: ListCursor | null,
 ): Promise<RecordScan> {
-	const scan: RecordScan = { found: [], gone: [], lastScanned: cursor, exhausted: false };
-	let scanned = 0;
-	while (scanned < LIST_SCAN_BUDGET) {
-		const batch = await reader.next(Math.min(500, Math.max(limit + 1, 100), LIST_SCAN_BUDGET - scanned));
+	const batchSize =
+		readers.length === 1
+			? Math.min(500, Math.max(limit + 1, 100))
+			: Math.min(500, Math.max(16, Math.ceil((2 * (limit + 1)) / readers.length)));
+	const walk = new MergedReader(readers, batchSize, async (source, entries) => {
 		const pipeline = client.pipeline();
-		for (const entry of batch.entries) pipeline.hgetall(recordKey(entry.key));
-		const hashes = batch.entries.length ? await execPipeline(pipeline) : [];
-		for (let i = 0; i < batch.entries.length; i++) {
-			const entry = batch.entries[i];
-			scanned++;
-			scan.lastScanned = entry;
-			const record = toRecord(namespace, entry.key, hashes[i] as Record<string, string>);
-			if (record === null) {
-				scan.gone.push(entry.key);
-			} else if (wanted(record)) {
-				scan.found.push({ record, at: entry });
-				if (scan.found.length > limit) return scan;
-			}
-		}
-		if (batch.done) {
-			scan.exhausted = true;
-			return scan;
+		for (const entry of entries) pipeline.hgetall(recordKey(source, entry.key));
+		return (await execPipeline(pipeline)) as Array<Record<string, string>>;
+	});
+	const scan: RecordScan = { found: [], gone: readers.map(() => []), lastScanned: cursor, exhausted: false };
+	for (let scanned = 0; scanned < LIST_SCAN_BUDGET; scanned++) {
+		const next = await walk.next();
+		if (next === null) break;
+		scan.lastScanned = next.entry;
+		const record = toRecord(namespace, next.entry.key, next.loaded);
+		if (record === null) {
+			scan.gone[next.source].push(next.entry.key);
+		} else if (wanted(record)) {
+			scan.found.push({ record, at: next.entry });
+			if (scan.found.length > limit) return scan;
 		}
 	}
+	scan.exhausted = walk.exhausted;
 	return scan;
+}
+
+// --- across buckets (cluster hook, buckets.ts) -------------------------------------------------
+
+/** A reader of one index, as KeyOrderReader and ScoreOrderReader are. */
+export interface IndexReader {
+	next(count: number): Promise<IndexBatch>;
+}
+
+/** An entry of a merged walk, with the bucket it came from and what `load` read for it. */
+export interface MergedEntry<T> {
+	entry: ListCursor;
+	source: number;
+	loaded: T;
+}
+
+/** (score, key as UTF-8 bytes): the order of every index, across buckets too (a key is in one). */
+export function compareEntries(a: ListCursor, b: ListCursor): number {
+	return a.score - b.score || Buffer.compare(Buffer.from(a.key, 'utf8'), Buffer.from(b.key, 'utf8'));
+}
+
+/**
+ * One walk in (score, key) order over the same index of every bucket of a namespace. Each bucket's
+ * reader starts after the same cursor, which is exact: a key lives in one bucket only, so "after
+ * (score, key)" means the same in all of them. Batches are read per bucket as its buffer runs dry
+ * and loaded by `load` (one pipeline per batch), so a page reads about its own size in entries.
+ */
+export class MergedReader<T> {
+	private readonly buffers: Array<Array<MergedEntry<T>>>;
+	private readonly done: boolean[];
+
+	constructor(
+		private readonly readers: IndexReader[],
+		private readonly batchSize: number,
+		private readonly load: (source: number, entries: ListCursor[]) => Promise<T[]>,
+	) {
+		this.buffers = readers.map(() => []);
+		this.done = readers.map(() => false);
+	}
+
+	private async refill(source: number): Promise<void> {
+		const batch = await this.readers[source].next(this.batchSize);
+		const loaded = batch.entries.length > 0 ? await this.load(source, batch.entries) : [];
+		this.buffers[source].push(...batch.entries.map((entry, i) => ({ entry, source, loaded: loaded[i] })));
+		if (batch.done) this.done[source] = true;
+	}
+
+	/** The next entry in the merged order, or null when every bucket is read to its end. */
+	async next(): Promise<MergedEntry<T> | null> {
+		for (;;) {
+			const dry = this.readers.map((_, i) => i).filter((i) => this.buffers[i].length === 0 && !this.done[i]);
+			if (dry.length === 0) break;
+			await Promise.all(dry.map((i) => this.refill(i)));
+		}
+		let best = -1;
+		for (let i = 0; i < this.buffers.length; i++) {
+			if (this.buffers[i].length === 0) continue;
+			if (best === -1 || compareEntries(this.buffers[i][0].entry, this.buffers[best][0].entry) < 0) best = i;
+		}
+		return best === -1 ? null : (this.buffers[best].shift() as MergedEntry<T>);
+	}
+
+	/** Every bucket is read to its end and nothing is left in the buffers. */
+	get exhausted(): boolean {
+		return this.done.every(Boolean) && this.buffers.every((buffer) => buffer.length === 0);
+	}
 }

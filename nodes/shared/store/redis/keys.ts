@@ -35,9 +35,17 @@
 // <key> is the key verbatim: it comes after a fixed `:r:`/`:h:`/`:x:`/`:xo:` that no other name
 // shares, so two keys never meet in one Redis key.
 //
-// An exception id is `<uuid>.<ns>`, e.g. `0b8e…-…-5c1d.crm-leads`: the uuid names the exception,
+// An exception id is `<uuid>.<tag>`, e.g. `0b8e…-…-5c1d.crm-leads`: the uuid names the exception,
 // the tag says which namespace (and so which cluster slot) holds it, so an id alone finds it.
 // It only holds [0-9a-f-], `.`, `~` and [A-Za-z0-9_.-]: safe to paste into a URL or a form.
+//
+// On Redis Cluster a namespace may be spread over hash-tag buckets (buckets.ts): every key above
+// but the cross-namespace ones then exists once per bucket, under the tag `<ns>~<n>` instead of
+// `<ns>`, and a key's record, history and exceptions live in its own bucket. No namespace has a
+// tag with a `~` after its first character, so a bucket's tag never equals a namespace's. Which
+// layout a namespace has is named by one more key in its own (unbucketed) slot:
+//
+//   <prefix>{<ns>}:layout             string 'single' | 'buckets:<count>' (lua/layout.lua)
 
 import { InvalidInputError } from '../errors';
 import { hasLoneSurrogate } from '../identifiers';
@@ -60,17 +68,31 @@ export function namespaceOfTag(tag: string): string | null {
 	return namespace.length > 0 && namespaceTag(namespace) === tag ? namespace : null;
 }
 
-export function exceptionId(uuid: string, namespace: string): string {
-	return `${uuid}.${namespaceTag(namespace)}`;
+/** An exception's id: its uuid and the tag of the slot that holds it (a namespace's or a bucket's). */
+export function exceptionId(uuid: string, keys: NamespaceKeys): string {
+	return `${uuid}.${keys.tag}`;
+}
+
+/** A bucket's tag: `<namespace tag>~<suffix>` (cluster hook, see buckets.ts). */
+const BUCKET_TAG = /^(.+)~(0|[1-9][0-9]{0,8})$/;
+
+export interface ExceptionRef {
+	uuid: string;
+	namespace: string;
+	/** Set when the exception lives in one of the namespace's buckets (buckets.ts). */
+	suffix?: number;
 }
 
 /** The parts of an exception id, or null when the text cannot be one (nothing to look up). */
-export function parseExceptionId(id: unknown): { uuid: string; namespace: string } | null {
+export function parseExceptionId(id: unknown): ExceptionRef | null {
 	if (typeof id !== 'string') return null;
 	const match = EXCEPTION_ID.exec(id.trim());
 	if (!match) return null;
-	const namespace = namespaceOfTag(match[2]);
-	return namespace === null ? null : { uuid: match[1].toLowerCase(), namespace };
+	const bucket = BUCKET_TAG.exec(match[2]);
+	const namespace = namespaceOfTag(bucket ? bucket[1] : match[2]);
+	if (namespace === null) return null;
+	const uuid = match[1].toLowerCase();
+	return bucket ? { uuid, namespace, suffix: Number(bucket[2]) } : { uuid, namespace };
 }
 
 /** The cross-namespace index of open exception ids (see the layout above). */
@@ -92,6 +114,8 @@ function assertEncodable(what: string, value: unknown): asserts value is string 
 }
 
 export class NamespaceKeys {
+	/** What stands between the braces: the namespace's tag, or one of its buckets' (buckets.ts). */
+	readonly tag: string;
 	private readonly base: string;
 	readonly keysIndex: string;
 	readonly leaseIndex: string;
@@ -103,10 +127,12 @@ export class NamespaceKeys {
 	/** KEYS[1..10] of every script, in the order includes/common.lua names them. */
 	readonly scriptKeys: string[];
 
-	constructor(prefix: string, namespace: string) {
+	/** `suffix` (cluster hook, buckets.ts): the keys of the namespace's bucket `<tag>~<suffix>`. */
+	constructor(prefix: string, namespace: string, readonly suffix?: number) {
 		assertEncodable('namespace', namespace);
 		if (namespace.length === 0) throw new InvalidInputError('The namespace is empty');
-		this.base = `${prefix}{${namespaceTag(namespace)}}:`;
+		this.tag = suffix === undefined ? namespaceTag(namespace) : `${namespaceTag(namespace)}~${suffix}`;
+		this.base = `${prefix}{${this.tag}}:`;
 		this.keysIndex = `${this.base}i:keys`;
 		this.leaseIndex = `${this.base}i:lease`;
 		this.expiryIndex = `${this.base}i:expires`;
@@ -156,5 +182,10 @@ export class NamespaceKeys {
 	/** The key of the exception with this uuid. */
 	exceptionKey(uuid: string): string {
 		return `${this.base}xid:${uuid}`;
+	}
+
+	/** Which layout the namespace has (only meaningful on its own tag, not a bucket's). */
+	get layoutMarker(): string {
+		return `${this.base}layout`;
 	}
 }

@@ -25,11 +25,15 @@ export const SCRIPT_NAMES = [
 	'record_exceptions',
 	'resolve_exception',
 	'restore',
+	'layout',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-/** Scripts that write nothing: run as they are, without a request key. */
-export const READ_ONLY_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>(['stats']);
+/**
+ * Scripts run as they are, without a request key: those that write nothing, and layout, whose
+ * second run returns what the first decided (its KEYS[1] is a marker, not the key index).
+ */
+export const READ_ONLY_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>(['stats', 'layout']);
 
 const BODY = /^--@body\s*$/m;
 const KEYS_INDEX_SUFFIX = 'i:keys';
