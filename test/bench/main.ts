@@ -6,6 +6,7 @@ import { cpus, loadavg, totalmem } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
+import { runClusterBench } from './cluster';
 import { runEmbedded } from './embedded';
 import { figure } from './measure';
 import { runPostgres } from './postgres';
@@ -26,6 +27,8 @@ const HELP = `npm run bench [-- options]
   --scale-chunks=5      chunks of 1000 per run at each size (BENCH_SCALE_CHUNKS)
   --history-per-key=1   history events per preloaded Postgres key, 1 or 2 (BENCH_HISTORY_PER_KEY)
   --no-write            print only; leave BENCHMARKS.md and the chart alone
+  --redis-cluster       only: one hot namespace on a 3-master cluster, one slot vs spread
+                        (with --keys, default 20000, and --runs, default 3; prints only)
   POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test), REDIS_URL (redis://127.0.0.1:6379)`;
 
 function setting(args: Map<string, string>, flag: string, env: string, fallback: string): string {
@@ -76,6 +79,10 @@ async function main(): Promise<void> {
 	}
 	if (args.has('help')) {
 		console.log(HELP);
+		return;
+	}
+	if (args.has('redis-cluster')) {
+		await runClusterBench(args);
 		return;
 	}
 	const root = process.env.BENCH_ROOT ?? process.cwd();
