@@ -34,11 +34,11 @@ import { translateError } from './errors';
 import { EvictionGate, evictionError } from './eviction';
 import { CLUSTER_BUCKETS, LayoutResolver, type NamespaceLayout } from './buckets';
 import { keysOfException, readExceptions, readOpenExceptions, type ExceptionRef, type OpenIndex } from './exceptionReads';
-import { adoptNamespaces, feedNamespaces, mergeEvents, readIndex, type FeedEntry } from './feeds';
+import { adoptNamespaces, feedNamespaces, mergeEvents, readSeenIndex, readStuckIndex, type FeedEntry } from './feeds';
 import { persistenceWarning } from './health';
-import { execPipeline, KeyOrderReader, scanRecords, ScoreOrderReader } from './indexReaders';
+import { KeyOrderReader, scanRecords, ScoreOrderReader } from './indexReaders';
 import { exceptionId, NamespaceKeys, namespacesEverywhere, openExceptionsEverywhere, parseExceptionId } from './keys';
-import { toEventTally, toTransitionResult } from './replies';
+import { sumTallies, toEventTally, toTransitionResult } from './replies';
 import { defineScripts, type ScriptArg, type ScriptName, type ScriptRunner } from './scripts';
 
 export type { RedisStoreConfig } from './connection';
@@ -273,13 +273,8 @@ export class RedisStore extends BaseStore {
 	protected async countEvents(namespace: string, since: number, until: number): Promise<EventTally> {
 		const { buckets } = await this.layout(namespace);
 		// Cluster hook: one stats script per bucket, summed.
-		const tallies = await Promise.all(
-			buckets.map(async (keys) => toEventTally((await this.scripts.stats(keys.scriptKeys, [hourOf(since), hourOf(until)])) as Array<string | number>)),
-		);
-		return {
-			counts: tallies.flatMap((tally) => tally.counts),
-			openExceptions: tallies.reduce((sum, tally) => sum + tally.openExceptions, 0),
-		};
+		const replies = await Promise.all(buckets.map((keys) => this.scripts.stats(keys.scriptKeys, [hourOf(since), hourOf(until)])));
+		return sumTallies(replies.map((reply) => toEventTally(reply as Array<string | number>)));
 	}
 
 	/** Forgets records past retention with their history, in batches of the expiry index. */
@@ -415,37 +410,11 @@ export class RedisStore extends BaseStore {
 	}
 
 	protected async readStuckClaims(query: FeedQuery): Promise<KeyRecord[]> {
-		return this.feed(query, (keys, namespace) =>
-			readIndex<KeyRecord>(this.client, keys.leaseIndex, namespace, query, query.limit, (key) => [namespace, key], async (entries) => {
-				if (entries.length === 0) return;
-				const pipeline = this.client.pipeline();
-				for (const entry of entries) pipeline.hgetall(keys.record(entry.member));
-				const hashes = await execPipeline(pipeline);
-				entries.forEach((entry, i) => {
-					const record = toRecord(namespace, entry.member, hashes[i] as Record<string, string>);
-					if (record?.state === 'processing' && record.leaseUntil === entry.at) entry.event = record;
-				});
-			}),
-		);
+		return this.feed(query, (keys, namespace) => readStuckIndex(this.client, keys, namespace, query));
 	}
 
 	protected async readExceptionsSeen(query: FeedQuery): Promise<ExceptionRecord[]> {
-		return this.feed(query, async (keys, namespace) => {
-			const done: string[] = [];
-			const found = await readIndex<ExceptionRecord>(this.client, keys.seenExceptionsIndex, namespace, query, query.limit, (uuid) => [exceptionId(uuid, keys)], async (entries) => {
-				if (entries.length === 0) return;
-				const exceptions = await this.readExceptions(entries.map((entry) => ({ uuid: entry.member, namespace, suffix: keys.suffix })));
-				entries.forEach((entry, i) => {
-					const exception = exceptions[i];
-					if (exception?.status === 'open' && exception.lastSeenAt === entry.at) entry.event = exception;
-					else if (exception === null || exception.status === 'resolved') done.push(entry.member);
-				});
-			});
-			// A resolved exception never opens again (a repeat opens a new one): it leaves the feed,
-			// after the read, so that the read's offsets stay right.
-			if (done.length > 0) await this.client.zrem(keys.seenExceptionsIndex, ...done);
-			return found;
-		});
+		return this.feed(query, (keys, namespace) => readSeenIndex(this.client, keys, namespace, query, (refs) => this.readExceptions(refs)));
 	}
 
 	async health(): Promise<StoreHealth> {

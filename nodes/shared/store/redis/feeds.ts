@@ -1,13 +1,17 @@
 // The Idempotency Trigger's feeds on Redis: stuck claims from each namespace's lease index,
-// exceptions from each namespace's lastSeenAt index, merged across namespaces in the order the
+// exceptions from each namespace's lastSeenAt index (on a cluster, each bucket's: buckets.ts),
+// merged across namespaces and buckets in the order the
 // Postgres adapter uses — (time, then the tie-breaker as UTF-8 bytes) —, so a FeedPosition means
 // the same on both. Which namespaces exist comes from the registry set (keys.ts); the namespaces
 // of data written before the registry are adopted once per store by a SCAN of lease indexes.
 
 import { Cluster, type Redis } from 'ioredis';
 import { compareTie, isAfter } from '../feed';
-import type { FeedQuery } from '../types';
-import { NamespaceKeys, namespaceOfTag, namespacesEverywhere } from './keys';
+import type { ExceptionRecord, FeedQuery, KeyRecord } from '../types';
+import { toRecord } from './codec';
+import type { ExceptionRef } from './exceptionReads';
+import { execPipeline } from './indexReaders';
+import { exceptionId, NamespaceKeys, namespaceOfTag, namespacesEverywhere } from './keys';
 
 /** One index entry: its namespace, member and score, with what the entry stands for once read. */
 export interface FeedEntry<T> {
@@ -92,4 +96,42 @@ export async function adoptNamespaces(client: Redis | Cluster, prefix: string): 
 		} while (cursor !== '0');
 	}
 	if (found.size > 0) await client.sadd(namespacesEverywhere(prefix), ...found);
+}
+
+/** The stuck claims of one slot's lease index (a namespace's, or one of its buckets'). */
+export function readStuckIndex(client: Redis | Cluster, keys: NamespaceKeys, namespace: string, query: FeedQuery): Promise<Array<FeedEntry<KeyRecord>>> {
+	return readIndex<KeyRecord>(client, keys.leaseIndex, namespace, query, query.limit, (key) => [namespace, key], async (entries) => {
+		if (entries.length === 0) return;
+		const pipeline = client.pipeline();
+		for (const entry of entries) pipeline.hgetall(keys.record(entry.member));
+		const hashes = await execPipeline(pipeline);
+		entries.forEach((entry, i) => {
+			const record = toRecord(namespace, entry.member, hashes[i] as Record<string, string>);
+			if (record?.state === 'processing' && record.leaseUntil === entry.at) entry.event = record;
+		});
+	});
+}
+
+/** The exceptions seen of one slot's feed index (a namespace's, or one of its buckets'). */
+export async function readSeenIndex(
+	client: Redis | Cluster,
+	keys: NamespaceKeys,
+	namespace: string,
+	query: FeedQuery,
+	read: (refs: ExceptionRef[]) => Promise<Array<ExceptionRecord | null>>,
+): Promise<Array<FeedEntry<ExceptionRecord>>> {
+	const done: string[] = [];
+	const found = await readIndex<ExceptionRecord>(client, keys.seenExceptionsIndex, namespace, query, query.limit, (uuid) => [exceptionId(uuid, keys)], async (entries) => {
+		if (entries.length === 0) return;
+		const exceptions = await read(entries.map((entry) => ({ uuid: entry.member, namespace, suffix: keys.suffix })));
+		entries.forEach((entry, i) => {
+			const exception = exceptions[i];
+			if (exception?.status === 'open' && exception.lastSeenAt === entry.at) entry.event = exception;
+			else if (exception === null || exception.status === 'resolved') done.push(entry.member);
+		});
+	});
+	// A resolved exception never opens again (a repeat opens a new one): it leaves the feed,
+	// after the read, so that the read's offsets stay right.
+	if (done.length > 0) await client.zrem(keys.seenExceptionsIndex, ...done);
+	return found;
 }

@@ -32,3 +32,8 @@ export function toEventTally(reply: Array<string | number>): EventTally {
 	}
 	return tally;
 }
+
+/** The tallies of a namespace's buckets as one (buckets.ts): the counts side by side, open exceptions summed. */
+export function sumTallies(tallies: EventTally[]): EventTally {
+	return { counts: tallies.flatMap((tally) => tally.counts), openExceptions: tallies.reduce((sum, tally) => sum + tally.openExceptions, 0) };
+}
