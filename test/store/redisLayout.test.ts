@@ -43,7 +43,8 @@ function gitShow(path: string): string {
 function longLayoutScripts(client: Redis): Record<ScriptName, ScriptRunner> {
 	const wrapper = gitShow('includes/request.lua');
 	const runners = {} as Record<ScriptName, ScriptRunner>;
-	for (const name of SCRIPT_NAMES) {
+	// layout.lua came later (buckets.ts) and has no earlier version; a standalone store never runs it.
+	for (const name of SCRIPT_NAMES.filter((script) => script !== 'layout')) {
 		let body = gitShow(`${name}.lua`).replace(/^--@include "([A-Za-z0-9_.-]+\.lua)"\s*$/gm, (_line, include: string) => gitShow(`includes/${include}`));
 		const writes = !READ_ONLY_SCRIPTS.has(name);
 		if (writes) body = wrapper.replace(/^--@body\s*$/m, () => body);
