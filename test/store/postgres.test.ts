@@ -10,6 +10,7 @@ import { loadMigrations } from '../../nodes/shared/store/postgres/migrate';
 import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
 import { startTcpProxy } from '../helpers/tcpProxy';
 import { describeStoreConformance, raceRounds } from './conformance';
+import { describeDuplicateRunConformance } from './duplicateRuns.conformance';
 
 // One schema for every suite of this file (each test has its own namespace), dropped at the end.
 const schema = uniqueSchema('conformance');
@@ -67,7 +68,7 @@ describe('Postgres store specifics', () => {
 		expect(results.every((r) => r.ok)).toBe(true);
 		const versions = await sql<{ version: number }>(`SELECT version FROM "${own}".schema_migrations ORDER BY version`);
 		expect(versions.map((v) => v.version)).toEqual(loadMigrations(own).map((m) => m.version));
-		expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6]);
+		expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
 		await Promise.all(stores.map((s) => s.close()));
 	});
 
@@ -144,4 +145,9 @@ describe('Postgres store specifics', () => {
 		await dropSchema(naiveSchema);
 		expect(Math.max(...newPerRound)).toBeGreaterThan(1);
 	});
+});
+
+describeDuplicateRunConformance('Postgres', async () => {
+	const store = postgresTestStore(schema, 4);
+	return { store, openPeer: async () => postgresTestStore(schema, 4), cleanup: () => store.close() };
 });

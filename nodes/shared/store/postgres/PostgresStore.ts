@@ -10,6 +10,7 @@ import type { DistinctException } from '../exceptions';
 import { IdempotencyError } from '../errors';
 import { quoteIdentifier, validateSchemaName } from '../identifiers';
 import { counterOf } from '../stats';
+import { compactRuns } from '../historyRuns';
 import type {
 	Actor,
 	ClaimDecision,
@@ -175,12 +176,19 @@ export class PostgresStore extends BaseStore {
 	}
 
 	protected async readHistory(namespace: string, key: string): Promise<HistoryEntry[]> {
+		// The stored events, then the key's open run of duplicates, kept on its record (migration 007).
 		const rows = await this.query(
-			`SELECT at, event, reason, workflow_id, execution_id, node, detail
-			 FROM ${this.q}.history WHERE namespace = $1 AND key = $2 ORDER BY id`,
+			`SELECT at, event, reason, workflow_id, execution_id, node, detail, last_at, count FROM (
+				SELECT 0 AS part, id, at, event, reason, workflow_id, execution_id, node, detail, last_at, count
+				FROM ${this.q}.history WHERE namespace = $1 AND key = $2
+				UNION ALL
+				SELECT 1, 0, run_at, 'duplicate_seen', run_reason, run_workflow_id, run_execution_id, run_node, NULL,
+					greatest(last_seen_at, run_at), run_count
+				FROM ${this.q}.records WHERE namespace = $1 AND key = $2 AND run_at IS NOT NULL
+			 ) h ORDER BY part, id`,
 			[namespace, key],
 		);
-		return rows.map(toHistoryEntry);
+		return compactRuns(rows.map(toHistoryEntry));
 	}
 
 	protected async pageIndex(namespace: string, query: IndexQuery): Promise<IndexPage> {
@@ -217,8 +225,10 @@ export class PostgresStore extends BaseStore {
 
 	protected async countEvents(namespace: string, since: number, until: number): Promise<EventTally> {
 		const rows = await this.query(
-			`SELECT event, reason, count(*)::bigint AS n FROM ${this.q}.history
-			 WHERE namespace = $1 AND at >= $2 AND at <= $3 GROUP BY event, reason
+			// Hourly counters (migration 007): the hours from the one holding `since` to the one holding `until`.
+			`SELECT event, reason, sum(n)::bigint AS n FROM ${this.q}.event_counts
+			 WHERE namespace = $1 AND hour >= $2::bigint - $2::bigint % 3600000 AND hour <= $3::bigint - $3::bigint % 3600000
+			 GROUP BY event, reason
 			 UNION ALL
 			 SELECT NULL, NULL, count(*)::bigint FROM ${this.q}.exceptions WHERE namespace = $1 AND status = 'open'`,
 			[namespace, since, until],

@@ -55,6 +55,8 @@ export function toHistoryEntry(row: QueryResultRow): HistoryEntry {
 		executionId: row.execution_id,
 		node: row.node,
 		detail: row.detail ?? null,
+		// A run of duplicates (migration 007); a row written before runs existed is a run of one.
+		...(row.event === 'duplicate_seen' ? { lastAt: num(row.last_at ?? row.at), count: num(row.count ?? 1) } : {}),
 	};
 }
 

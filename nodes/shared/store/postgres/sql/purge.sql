@@ -1,4 +1,5 @@
--- Deletes a namespace's records past retention and their history, in one statement.
+-- Deletes a namespace's records past retention and their history, in one statement, and its
+-- stats counters older than 100 days (as Redis keeps them).
 -- $1 namespace text  $2 now_ms bigint|null (null = server clock)
 -- Returns: records (count of records deleted), history (count of history rows deleted).
 WITH clock AS (
@@ -15,5 +16,12 @@ gone_history AS (
 	USING gone g
 	WHERE h.namespace = $1 AND h.key = g.key
 	RETURNING 1
+),
+old_counts AS (
+	DELETE FROM {{schema}}.event_counts e
+	USING clock c
+	WHERE e.namespace = $1 AND e.hour < c.now_ms - 100 * 86400000::bigint
+	RETURNING 1
 )
-SELECT (SELECT count(*) FROM gone) AS records, (SELECT count(*) FROM gone_history) AS history;
+SELECT (SELECT count(*) FROM gone) AS records, (SELECT count(*) FROM gone_history) AS history,
+	(SELECT count(*) FROM old_counts) AS counters;

@@ -1,16 +1,71 @@
 -- Applies a list of ledger transitions in one statement, in order, each under its row lock.
+-- The common case — markProcessed of one's own live claim (claim token verified, not forced, the
+-- key once in the list, no open duplicate run) — is one set-based UPDATE with its history rows,
+-- the same effect apply_transition() has for it; every other request goes through
+-- apply_transition() (migrations 003, 008) in request order, after it. Events are counted in
+-- event_counts last, after every row lock.
 -- $1 namespace  $2 keys text[]  $3 kinds text[]  $4 claim tokens text[]  $5 verify boolean[]
 -- $6 force boolean[]  $7 results jsonb[] (as text[])  $8 errors text[]  $9 retention_ms bigint[]
 -- $10 now_ms bigint|null  $11 workflow_id  $12 execution_id  $13 node
 -- Returns per request, in order: applied, noop, reject_reason and the record's columns after.
 WITH clock AS (
 	SELECT coalesce($10::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now_ms
+),
+input AS (
+	SELECT t.*, count(*) OVER (PARTITION BY t.key) AS times
+	FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::text[],
+		$8::text[], $9::bigint[]) WITH ORDINALITY AS t(key, kind, claim_token, verify, force, result,
+		error, retention_ms, ord)
+),
+quick AS (
+	-- The arrays behind a sub-select, as the raw ceiling does: a primary-key probe per key
+	-- rather than a hash of the whole table.
+	UPDATE {{schema}}.records AS r SET
+		state = 'processed',
+		result = q.result::jsonb,
+		lease_until = NULL,
+		expires_at = CASE WHEN r.retention_ms > 0 THEN c.now_ms + r.retention_ms END,
+		updated_at = c.now_ms
+	FROM (SELECT * FROM input i WHERE i.kind = 'markProcessed' AND i.verify AND NOT i.force
+			AND i.claim_token IS NOT NULL AND i.times = 1 ORDER BY i.key) AS q,
+		clock c
+	WHERE r.namespace = $1 AND r.key = q.key AND r.state = 'processing'
+		AND r.claim_token::text = q.claim_token AND r.run_at IS NULL
+		AND (r.expires_at IS NULL OR r.expires_at > c.now_ms)
+	RETURNING q.ord, r
+),
+quick_history AS (
+	INSERT INTO {{schema}}.history (namespace, key, at, event, reason, workflow_id, execution_id, node)
+	SELECT $1, (q.r).key, c.now_ms, 'processed', NULL, $11, $12, $13
+	FROM quick q CROSS JOIN clock c
+	RETURNING 1
+),
+slow AS (
+	SELECT t.ord, t.key AS request_key, a.applied, a.noop, a.reject_reason, a.rec, a.event
+	FROM (SELECT * FROM input i WHERE i.ord NOT IN (SELECT q.ord FROM quick q) ORDER BY i.ord) AS t
+	CROSS JOIN clock c
+	CROSS JOIN LATERAL {{schema}}.apply_transition($1, t.key, t.kind, t.claim_token, t.verify, t.force,
+		t.result::jsonb, t.error, t.retention_ms, c.now_ms, $11, $12, $13, NULL) a
+	ORDER BY t.ord
+),
+outcome AS (
+	SELECT q.ord, (q.r).key AS request_key, true AS applied, false AS noop, NULL::text AS reject_reason,
+		q.r AS rec, 'processed'::text AS event
+	FROM quick q
+	UNION ALL
+	SELECT * FROM slow
+),
+counted AS (
+	SELECT {{schema}}.count_events($1, (SELECT now_ms FROM clock), array_agg(t.event), array_agg(t.reason), array_agg(t.n))
+	FROM (
+		SELECT o.event, CASE WHEN o.event = 'forced' THEN i.kind END AS reason, count(*) AS n
+		FROM outcome o JOIN input i ON i.ord = o.ord
+		WHERE o.event IS NOT NULL
+		GROUP BY 1, 2
+	) t
+	WHERE (SELECT count(*) FROM quick_history) >= 0
 )
-SELECT t.ord, t.key AS request_key, a.applied, a.noop, a.reject_reason, (a.rec).*
-FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::text[],
-	$8::text[], $9::bigint[]) WITH ORDINALITY AS t(key, kind, claim_token, verify, force, result,
-	error, retention_ms, ord)
-CROSS JOIN clock c
-CROSS JOIN LATERAL {{schema}}.apply_transition($1, t.key, t.kind, t.claim_token, t.verify, t.force,
-	t.result::jsonb, t.error, t.retention_ms, c.now_ms, $11, $12, $13, NULL) a
-ORDER BY t.ord;
+SELECT o.ord, o.request_key, o.applied, o.noop, o.reject_reason, (o.rec).*
+FROM outcome o
+WHERE (SELECT count(*) FROM counted) >= 0
+ORDER BY o.ord;
