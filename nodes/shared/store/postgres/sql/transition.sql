@@ -1,6 +1,6 @@
 -- Applies a list of ledger transitions in one statement, in order, each under its row lock.
--- The common case — markProcessed of one's own live claim (claim token verified, not forced, the
--- key once in the list, no open duplicate run) — is one set-based UPDATE with its history rows,
+-- The common case — markProcessed of one's own live claim (claim token verified, not forced, no
+-- key twice in the list, no open duplicate run) — is one set-based UPDATE with its history rows,
 -- the same effect apply_transition() has for it; every other request goes through
 -- apply_transition() (migrations 003, 008) in request order, after it. Events are counted in
 -- event_counts last, after every row lock.
@@ -12,27 +12,38 @@ WITH clock AS (
 	SELECT coalesce($10::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now_ms
 ),
 input AS (
-	SELECT t.*, count(*) OVER (PARTITION BY t.key) AS times
+	SELECT t.*
 	FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::text[],
 		$8::text[], $9::bigint[]) WITH ORDINALITY AS t(key, kind, claim_token, verify, force, result,
 		error, retention_ms, ord)
 ),
 quick AS (
-	-- The arrays behind a sub-select, as the raw ceiling does: a primary-key probe per key
-	-- rather than a hash of the whole table.
+	-- Only when no key repeats in the list (then request order within a key cannot matter). Each
+	-- request finds its row through the primary key (the LATERAL probe), and the UPDATE takes the
+	-- row by its ctid: a plan that joins the whole table per chunk is not possible (the planner
+	-- chose one, quadratic, while it took a just-created table for a tiny one). A row changed in
+	-- between is not updated here (its ctid moved) and goes through apply_transition().
 	UPDATE {{schema}}.records AS r SET
 		state = 'processed',
-		result = q.result::jsonb,
+		result = f.result::jsonb,
 		lease_until = NULL,
 		expires_at = CASE WHEN r.retention_ms > 0 THEN c.now_ms + r.retention_ms END,
 		updated_at = c.now_ms
-	FROM (SELECT * FROM input i WHERE i.kind = 'markProcessed' AND i.verify AND NOT i.force
-			AND i.claim_token IS NOT NULL AND i.times = 1 ORDER BY i.key) AS q,
-		clock c
-	WHERE r.namespace = $1 AND r.key = q.key AND r.state = 'processing'
-		AND r.claim_token::text = q.claim_token AND r.run_at IS NULL
+	FROM (
+		SELECT q.ord, q.claim_token, q.result, x.tid
+		FROM input q
+		CROSS JOIN LATERAL (
+			SELECT y.ctid AS tid FROM {{schema}}.records y
+			WHERE y.namespace = $1 AND y.key = q.key
+			LIMIT 1 -- keeps the probe a subquery per request: the planner may not flatten it into a join
+		) x
+		WHERE q.kind = 'markProcessed' AND q.verify AND NOT q.force AND q.claim_token IS NOT NULL
+			AND (SELECT count(DISTINCT k) = count(*) FROM unnest($2::text[]) AS k)
+	) AS f,
+	clock c
+	WHERE r.ctid = f.tid AND r.state = 'processing' AND r.claim_token::text = f.claim_token AND r.run_at IS NULL
 		AND (r.expires_at IS NULL OR r.expires_at > c.now_ms)
-	RETURNING q.ord, r
+	RETURNING f.ord, r
 ),
 quick_history AS (
 	INSERT INTO {{schema}}.history (namespace, key, at, event, reason, workflow_id, execution_id, node)
