@@ -8,6 +8,8 @@ import type { Comparison, Footprint, SuiteResult } from './results';
 import { fmt } from './storeLevel';
 
 export const BYTES_TARGET = 250;
+/** Bytes per history event (row and index entries) the footprint is held to. */
+export const HISTORY_BYTES_TARGET = 120;
 export const CHART_PATH = 'docs/bench-chart.svg';
 
 export interface RunInfo {
@@ -88,13 +90,14 @@ function comparisonTable(comparisons: Comparison[], guardLabel: string, referenc
 
 function footprintTable(footprints: Footprint[]): string {
 	return table(
-		['store', 'when', 'records', 'bytes per record (record + its index entries)', 'history bytes per record', 'target', '', 'breakdown (bytes)'],
+		['store', 'when', 'records', 'bytes per record (record + its index entries)', 'history bytes per record', `history bytes per event (≤ ${HISTORY_BYTES_TARGET})`, 'target', '', 'breakdown (bytes)'],
 		footprints.map((f) => [
 			f.store,
 			f.when,
 			fmt(f.records),
 			`**${f.bytesPerRecord.toFixed(0)}**`,
 			f.historyBytesPerRecord.toFixed(0),
+			f.historyBytesPerEvent === undefined ? '–' : `**${f.historyBytesPerEvent.toFixed(0)}** ${f.historyBytesPerEvent <= HISTORY_BYTES_TARGET ? '✅' : '❌'}`,
 			`≤ ${BYTES_TARGET}`,
 			f.bytesPerRecord <= BYTES_TARGET ? '✅ met' : '❌ missed',
 			f.parts.map((p) => `${p.label} ${p.bytes.toFixed(0)}`).join('; '),

@@ -111,15 +111,16 @@ export async function sqlFootprint(query: Query, schema: string, store: StoreNam
 		records,
 		bytesPerRecord: per(row.records_total, records),
 		historyBytesPerRecord: per(row.history_total, records),
+		historyBytesPerEvent: per(row.history_total, events),
 		parts: [
 			{ label: 'records: table', bytes: per(row.records_heap, records), how: 'pg_table_size(records) ÷ rows' },
-			{ label: 'records: 4 indexes', bytes: per(row.records_indexes, records), how: 'pg_indexes_size(records) ÷ rows' },
+			{ label: 'records: indexes', bytes: per(row.records_indexes, records), how: 'pg_indexes_size(records) ÷ rows' },
 			{
 				label: `history: per event (${(events / Math.max(1, records)).toFixed(1)} events per key)`,
 				bytes: per(row.history_total, events),
 				how: 'pg_total_relation_size(history) ÷ rows',
 			},
-			{ label: 'history: 3 indexes, per event', bytes: per(row.history_indexes, events), how: 'pg_indexes_size(history) ÷ rows' },
+			{ label: 'history: indexes, per event', bytes: per(row.history_indexes, events), how: 'pg_indexes_size(history) ÷ rows' },
 		],
 	};
 }
