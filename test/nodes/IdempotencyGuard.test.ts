@@ -5,7 +5,7 @@ import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.
 import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
 import { closeAllStores } from '../../nodes/shared/store/registry';
 import { mockContext, postgresCredential, type ParameterValue } from '../helpers/n8nContext';
-import { dropSchema, sql, uniqueSchema } from '../helpers/postgres';
+import { dropSchema, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
 
 const schema = uniqueSchema('guard_node');
 const credentials = { idempotencyPostgresApi: postgresCredential(schema) };
@@ -78,11 +78,11 @@ describe('Idempotency Guard node', () => {
 		expect(duplicate.map((i) => meta(i).reason)).toEqual(['duplicate_in_batch', 'duplicate_in_batch']);
 		expect(duplicate.every((i) => meta(i).claimToken === null)).toBe(true);
 		expect(ambiguous).toHaveLength(0);
-		const history = await sql<{ event: string; reason: string }>(
-			`SELECT event, reason FROM "${schema}".history WHERE namespace = $1 AND key = 'a|form' ORDER BY id`,
-			[namespace],
-		);
-		expect(history).toEqual([
+		// Read through the store: an open run of duplicates lives on the record, not in the history table.
+		const reader = postgresTestStore(schema, 1);
+		const history = await reader.history(namespace, 'a|form');
+		await reader.close();
+		expect(history.map(({ event, reason }) => ({ event, reason }))).toEqual([
 			{ event: 'claimed', reason: 'first_seen' },
 			{ event: 'duplicate_seen', reason: 'duplicate_in_batch' },
 		]);

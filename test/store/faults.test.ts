@@ -60,7 +60,7 @@ describe('Postgres faults', () => {
 		for (let i = 0; i < 100; i++) {
 			const rows = await sql<{ pid: number }>(
 				`SELECT pid FROM pg_stat_activity
-				 WHERE application_name = 'n8n-nodes-idempotency' AND wait_event_type = 'Lock' AND query LIKE '%decide_claim%'
+				 WHERE application_name = 'n8n-nodes-idempotency' AND wait_event_type = 'Lock' AND query LIKE '%claim_existing%'
 				   AND $1 = ANY(pg_blocking_pids(pid))`,
 				[lockerPid],
 			);
