@@ -126,6 +126,37 @@ describe.each(['postgres', 'redis'] as const)('State Ledger node on %s', (kind) 
 		expect(unknown[0].json).toMatchObject({ key: 'nobody', state: null, history: [] });
 	});
 
+	it('shows a run of duplicates as one event with its count and last time, ended by the next event', async () => {
+		const [fresh] = await guard(['a@x']);
+		await ledger(fresh, { operation: 'markProcessed', result: '{"contactId":"c-1"}' });
+		for (let i = 0; i < 3; i++) await guard(['a@x']);
+		const [got] = await ledger([{ json: {} }], { operation: 'get', keySource: 'explicit', namespace, key: 'a@x' });
+		const history = got[0].json.history as IDataObject[];
+		expect(history.map((h) => [h.event, h.count ?? null])).toEqual([
+			['claimed', null],
+			['processed', null],
+			['duplicate_seen', 3],
+		]);
+		const run = history[2];
+		expect(Date.parse(run.lastAt as string)).toBeGreaterThanOrEqual(Date.parse(run.at as string));
+		expect(got[0].json.duplicateCount).toBe(3);
+		const [released] = await ledger([{ json: {} }], { operation: 'release', keySource: 'explicit', namespace, key: 'a@x' });
+		expect(released[0].json.ledger).toMatchObject({ applied: true });
+		const [again] = await guard(['a@x']);
+		await ledger(again, { operation: 'markProcessed', result: '{"contactId":"c-1"}' });
+		await guard(['a@x']);
+		const [after] = await ledger([{ json: {} }], { operation: 'history', keySource: 'explicit', namespace, key: 'a@x' });
+		expect(after.map((h) => [h.json.event, h.json.count ?? null])).toEqual([
+			['claimed', null],
+			['processed', null],
+			['duplicate_seen', 3],
+			['released', null],
+			['claimed', null],
+			['processed', null],
+			['duplicate_seen', 1],
+		]);
+	});
+
 	it('releases a key so the next delivery is new', async () => {
 		const [fresh] = await guard(['a@x']);
 		await ledger(fresh, { operation: 'markProcessed', result: '{}' });
