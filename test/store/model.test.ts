@@ -174,6 +174,7 @@ describe.each(stores)('%s against the reference model', (_name, open) => {
 						// History is complete (one event per decision and transition) and in time order.
 						const history = await store.history(ns, key);
 						expect(history).toHaveLength(model.historyLength.get(key) ?? 0);
+						expect(history.reduce((n, h) => n + (h.count ?? 1), 0)).toBe(model.historyEvents.get(key) ?? 0);
 						for (let i = 1; i < history.length; i++) expect(history[i].at).toBeGreaterThanOrEqual(history[i - 1].at);
 					}
 				}

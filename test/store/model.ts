@@ -31,10 +31,17 @@ export interface Expected {
 
 export class ReferenceModel {
 	readonly records = new Map<string, ModelRecord>();
+	/** History entries per key: a run of consecutive duplicates is one entry (docs/CONTRACT.md §12). */
 	readonly historyLength = new Map<string, number>();
+	/** Events per key with each run spelled out: what the entries' counts must add up to. */
+	readonly historyEvents = new Map<string, number>();
+	private readonly inDuplicateRun = new Set<string>();
 
-	private addHistory(key: string, n = 1): void {
-		this.historyLength.set(key, (this.historyLength.get(key) ?? 0) + n);
+	private addHistory(key: string, duplicate = false): void {
+		this.historyEvents.set(key, (this.historyEvents.get(key) ?? 0) + 1);
+		if (!(duplicate && this.inDuplicateRun.has(key))) this.historyLength.set(key, (this.historyLength.get(key) ?? 0) + 1);
+		if (duplicate) this.inDuplicateRun.add(key);
+		else this.inDuplicateRun.delete(key);
 	}
 
 	/** Decides like the stores, then adopts the token the store returned. */
@@ -69,7 +76,7 @@ export class ReferenceModel {
 			record.lastSeenAt = now;
 			if (d.outcome === 'duplicate') record.duplicateCount++;
 		}
-		if (d.outcome !== 'pending') this.addHistory(key);
+		if (d.outcome !== 'pending') this.addHistory(key, d.outcome === 'duplicate');
 		const after = this.records.get(key)!;
 		return { outcome: d.outcome, reason: d.reason, state: after.state, attempt: after.attempt };
 	}
