@@ -1,16 +1,13 @@
 // A hot namespace on Redis Cluster (nodes/shared/store/redis/buckets.ts): spread over hash-tag
 // buckets that sit evenly over the masters, with list, stats, purge, feeds and open exceptions
 // exact across buckets, one `new` per key under concurrent claimers, and namespaces written in
-// the one-slot layout by the package before buckets (commit ONE_SLOT_COMMIT, loaded from git)
+// the one-slot layout by the package before buckets (the release kept as a fixture, test/helpers/releasedStore.ts)
 // still read and written where their data is. On the cluster REDIS_CLUSTER_NODES names, else on
 // three local masters this file starts and stops.
 
-import { execFileSync } from 'child_process';
 import { randomUUID } from 'crypto';
-import { existsSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'fs';
 import { Cluster, type Redis } from 'ioredis';
-import { tmpdir } from 'os';
-import { join, resolve } from 'path';
+import { join } from 'path';
 import {
 	bucketOfKey,
 	bucketSuffixes,
@@ -22,13 +19,12 @@ import { NamespaceKeys, namespaceTag } from '../../nodes/shared/store/redis/keys
 import { RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
 import type { Actor, ClaimPolicy, KeyRecord, TransitionRequest } from '../../nodes/shared/store/types';
 import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
+import { releasedTree } from '../helpers/releasedStore';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const clusterKeySlot = require('cluster-key-slot') as (key: string) => number;
 
 /** The last commit whose Redis store knew only the one-slot layout. */
-const ONE_SLOT_COMMIT = '349ccdbafc6fbc2ef4a8bcb7035c51979af04e66';
-const REPO = resolve(__dirname, '../..');
 const TEST_CLIENT_OPTIONS = { disconnectTimeout: 100 };
 const prefix = `test:buckets:${randomUUID().slice(0, 8)}:`;
 const actor: Actor = { workflowId: 'wf-1', executionId: 'ex-1', node: 'Guard' };
@@ -38,27 +34,10 @@ const HOUR = 3_600_000;
 
 type StoreClass = typeof RedisStore;
 
-/** The RedisStore of ONE_SLOT_COMMIT, from git, compiled like the rest (its Lua next to it). */
+/** The RedisStore of the release before buckets (test/helpers/releasedStore.ts), compiled like the rest. */
 function oneSlotStoreClass(): StoreClass {
-	const dir = join(tmpdir(), `idem-one-slot-store-${ONE_SLOT_COMMIT.slice(0, 12)}`);
-	if (!existsSync(join(dir, 'nodes'))) {
-		const staging = mkdtempSync(join(tmpdir(), 'idem-one-slot-'));
-		try {
-			const archive = execFileSync('git', ['-C', REPO, 'archive', ONE_SLOT_COMMIT, 'nodes'], { maxBuffer: 64 * 1024 * 1024 });
-			execFileSync('tar', ['-x', '-C', staging], { input: archive });
-		} catch (error) {
-			rmSync(staging, { recursive: true, force: true });
-			throw new Error(`This test reads the store of commit ${ONE_SLOT_COMMIT} from git history, which this clone lacks: ${String(error)}`);
-		}
-		symlinkSync(join(REPO, 'node_modules'), join(staging, 'node_modules'));
-		try {
-			renameSync(staging, dir);
-		} catch {
-			rmSync(staging, { recursive: true, force: true }); // another run put it there first
-		}
-	}
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	return (require(join(dir, 'nodes/shared/store/redis/RedisStore')) as { RedisStore: StoreClass }).RedisStore;
+	return (require(join(releasedTree(), 'nodes/shared/store/redis/RedisStore')) as { RedisStore: StoreClass }).RedisStore;
 }
 
 const processed = (key: string, claimToken: string | null, result: unknown): TransitionRequest => ({

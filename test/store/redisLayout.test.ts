@@ -3,22 +3,18 @@
 // (long field names, one JSON object per history event) is still read and correctly updated.
 //
 // The earlier layout is written by the earlier scripts themselves: the Lua files of the commit
-// before the change are read from git and run through this RedisStore's marshalling (the scripts'
+// before the change (the release fixture, test/helpers/releasedStore.ts) are run through this RedisStore's marshalling (the scripts'
 // KEYS and ARGV did not change), so the data is exactly what a store of that version left.
 
-import { execFileSync } from 'child_process';
 import { randomUUID } from 'crypto';
-import { join } from 'path';
 import { Redis } from 'ioredis';
 import { NamespaceKeys } from '../../nodes/shared/store/redis/keys';
 import { createRedisStore, type RedisStore } from '../../nodes/shared/store/redis/RedisStore';
 import { SCRIPT_NAMES, READ_ONLY_SCRIPTS, requestKey, type ScriptArg, type ScriptName, type ScriptRunner } from '../../nodes/shared/store/redis/scripts';
 import type { Actor, ClaimPolicy, ClaimRequest, HistoryEntry, TransitionRequest } from '../../nodes/shared/store/types';
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
+import { releasedFile } from '../helpers/releasedStore';
 
-/** The last commit whose scripts wrote long field names and JSON history entries. */
-const LONG_LAYOUT_COMMIT = '349ccdbafc6fbc2ef4a8bcb7035c51979af04e66';
-const REPO = join(__dirname, '..', '..');
 const T0 = 1_800_000_000_000;
 const DAY = 86_400_000;
 const policy: ClaimPolicy = {
@@ -35,17 +31,17 @@ const actor: Actor = { workflowId: 'wf-1', executionId: 'ex-1', node: 'Guard' };
 const url = new URL(REDIS_URL);
 const connection = { host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, mode: 'standalone' as const };
 
-function gitShow(path: string): string {
-	return execFileSync('git', ['show', `${LONG_LAYOUT_COMMIT}:nodes/shared/store/redis/lua/${path}`], { cwd: REPO, encoding: 'utf8' });
+function releasedLua(path: string): string {
+	return releasedFile(`nodes/shared/store/redis/lua/${path}`);
 }
 
 /** The earlier scripts, expanded and wrapped as that commit's scripts.ts did. */
 function longLayoutScripts(client: Redis): Record<ScriptName, ScriptRunner> {
-	const wrapper = gitShow('includes/request.lua');
+	const wrapper = releasedLua('includes/request.lua');
 	const runners = {} as Record<ScriptName, ScriptRunner>;
 	// layout.lua came later (buckets.ts) and has no earlier version; a standalone store never runs it.
 	for (const name of SCRIPT_NAMES.filter((script) => script !== 'layout')) {
-		let body = gitShow(`${name}.lua`).replace(/^--@include "([A-Za-z0-9_.-]+\.lua)"\s*$/gm, (_line, include: string) => gitShow(`includes/${include}`));
+		let body = releasedLua(`${name}.lua`).replace(/^--@include "([A-Za-z0-9_.-]+\.lua)"\s*$/gm, (_line, include: string) => releasedLua(`includes/${include}`));
 		const writes = !READ_ONLY_SCRIPTS.has(name);
 		if (writes) body = wrapper.replace(/^--@body\s*$/m, () => body);
 		const command = `long_layout_${name}`;
