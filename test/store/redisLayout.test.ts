@@ -155,8 +155,8 @@ describe('Redis data in the earlier layout (long field names, JSON history)', ()
 	beforeAll(async () => {
 		await admin.connect();
 		(earlier as unknown as { scripts: Record<ScriptName, ScriptRunner> }).scripts = longLayoutScripts(admin);
-		// What a store of the earlier version left: processed keys (one with a duplicate at the end of
-		// its history), a live claim, a failed key and one past retention.
+		// What a store of the earlier version left: processed keys (one with two duplicates at the end
+		// of its history, one JSON entry each), a live claim, a failed key and one past retention.
 		const claims = await earlier.claim(ns, ['done', 'dup', 'live', 'failed'].map((key) => ({ key, fingerprint: null })), policy, actor, T0);
 		claims.push(...(await earlier.claim(ns, [{ key: 'old', fingerprint: null }], { ...policy, retentionMs: 1000 }, actor, T0)));
 		for (const d of claims) tokens.set(d.key, d.claimToken!);
@@ -171,6 +171,7 @@ describe('Redis data in the earlier layout (long field names, JSON history)', ()
 			T0 + 1,
 		);
 		expect((await earlier.claim(ns, [{ key: 'dup', fingerprint: null }], policy, actor, T0 + 2))[0].outcome).toBe('duplicate');
+		expect((await earlier.claim(ns, [{ key: 'dup', fingerprint: null }], policy, actor, T0 + 3))[0].outcome).toBe('duplicate');
 		await earlier.transition(ns, [request('markProcessed', 'old', tokens.get('old')!, { retentionMs: 1000 })], actor, T0 + 4);
 	});
 	afterAll(async () => {
@@ -183,7 +184,8 @@ describe('Redis data in the earlier layout (long field names, JSON history)', ()
 		expect(Object.keys(await admin.hgetall(keys.record('done'))).sort()).toEqual(
 			['attempt', 'claimToken', 'duplicateCount', 'executionId', 'expiresAt', 'firstSeenAt', 'lastSeenAt', 'result', 'retentionMs', 'state', 'updatedAt', 'workflowId'],
 		);
-		expect(JSON.parse((await admin.lindex(keys.history('dup'), -1))!)).toMatchObject({ event: 'duplicate_seen', at: T0 + 2 });
+		expect(await admin.llen(keys.history('dup'))).toBe(4);
+		expect(JSON.parse((await admin.lindex(keys.history('dup'), -1))!)).toMatchObject({ event: 'duplicate_seen', at: T0 + 3 });
 	});
 
 	it('reads records and history as they were written', async () => {
@@ -191,7 +193,9 @@ describe('Redis data in the earlier layout (long field names, JSON history)', ()
 		expect(await store.get(ns, 'live')).toMatchObject({ state: 'processing', leaseUntil: T0 + 60_000, claimToken: tokens.get('live') });
 		expect(await store.get(ns, 'failed')).toMatchObject({ state: 'failed', lastError: 'boom', attempt: 1 });
 		const history = await store.history(ns, 'dup');
-		expect(shape(history)).toEqual(['claimed', 'processed', 'duplicate_seen×1']);
+		// The earlier version's one entry per duplicate reads as one run, as a run written now.
+		expect(shape(history)).toEqual(['claimed', 'processed', 'duplicate_seen×2']);
+		expect(history[2]).toMatchObject({ at: T0 + 2, lastAt: T0 + 3, count: 2 });
 		expect(history[0]).toEqual({ at: T0, event: 'claimed', reason: 'first_seen', workflowId: 'wf-1', executionId: 'ex-1', node: 'Guard', detail: null });
 	});
 
@@ -200,7 +204,7 @@ describe('Redis data in the earlier layout (long field names, JSON history)', ()
 		const listed = await store.list(ns, { limit: 100 }, T0 + 5000);
 		expect(listed.records.map((r) => r.key)).toEqual(['done', 'dup', 'failed', 'fresh', 'live']); // 'old' is past retention
 		expect((await store.list(ns, { limit: 100, state: 'processed' }, T0 + 5000)).records.map((r) => r.key)).toEqual(['done', 'dup']);
-		expect(await store.stats(ns, DAY, T0 + 5000)).toMatchObject({ new: 6, duplicate: 1, processed: 3, failed: 1 });
+		expect(await store.stats(ns, DAY, T0 + 5000)).toMatchObject({ new: 6, duplicate: 2, processed: 3, failed: 1 });
 		expect(await store.purge(ns, T0 + 5000)).toEqual({ records: 1, history: 2 });
 		expect(await store.get(ns, 'old')).toBeNull();
 	});
@@ -211,8 +215,8 @@ describe('Redis data in the earlier layout (long field names, JSON history)', ()
 		expect(done).toMatchObject({ outcome: 'duplicate', reason: 'already_processed', result: { id: 'done' }, firstSeenAt: T0 });
 		expect(dup).toMatchObject({ outcome: 'duplicate', result: { id: 'dup' } });
 		expect(shape(await store.history(ns, 'done'))).toEqual(['claimed', 'processed', 'duplicate_seen×1']);
-		expect((await store.history(ns, 'dup'))[2]).toMatchObject({ event: 'duplicate_seen', at: T0 + 2, lastAt: T0 + 20, count: 2 });
-		expect(await store.get(ns, 'dup')).toMatchObject({ state: 'processed', duplicateCount: 2, lastSeenAt: T0 + 20, claimToken: tokens.get('dup'), expiresAt: T0 + 1 + 30 * DAY });
+		expect((await store.history(ns, 'dup'))[2]).toMatchObject({ event: 'duplicate_seen', at: T0 + 2, lastAt: T0 + 20, count: 3 });
+		expect(await store.get(ns, 'dup')).toMatchObject({ state: 'processed', duplicateCount: 3, lastSeenAt: T0 + 20, claimToken: tokens.get('dup'), expiresAt: T0 + 1 + 30 * DAY });
 		const fields = Object.keys(await admin.hgetall(keys.record('dup')));
 		expect(fields.every((field) => field.length === 1)).toBe(true);
 		// The rewrite keeps the TTL the earlier script set.

@@ -5,6 +5,7 @@
 // read keys of one hash slot, or of each of a namespace's buckets on a cluster (buckets.ts: every
 // "Cluster hook" below). Where each key lives is keys.ts.
 
+import { compactRuns } from '../historyRuns';
 import { randomUUID } from 'crypto';
 import { Cluster, Redis } from 'ioredis';
 import { BaseStore, type EventTally, type IndexPage, type IndexQuery, type OpenExceptionsQuery } from '../base/BaseStore';
@@ -228,7 +229,8 @@ export class RedisStore extends BaseStore {
 	}
 
 	protected async readHistory(namespace: string, key: string): Promise<HistoryEntry[]> {
-		return (await this.client.lrangeBuffer((await this.layout(namespace)).keysOf(key).history(key), 0, -1)).map(toHistoryEntry);
+		// compactRuns: entries an earlier version wrote one per duplicate read as one run.
+		return compactRuns((await this.client.lrangeBuffer((await this.layout(namespace)).keysOf(key).history(key), 0, -1)).map(toHistoryEntry));
 	}
 
 	/**
