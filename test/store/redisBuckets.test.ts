@@ -266,6 +266,28 @@ describe('Redis Cluster buckets', () => {
 		expect(everywhere.events.filter((e) => e.namespace === namespace)).toHaveLength(40);
 	});
 
+	it('takes a chunk all or nothing across buckets: when one bucket refuses, the claims of the others are undone', async () => {
+		const store = open();
+		const namespace = `split-${randomUUID()}`;
+		const layout = spreadLayout(prefix, namespace);
+		const keys = Array.from({ length: 200 }, (_, i) => `p${i}`);
+		// a key settled earlier, in a bucket that will answer: its undo must give its record back
+		const [earlier] = await store.claim(namespace, [{ key: 'p0', fingerprint: null }], policy, actor, T0);
+		await store.transition(namespace, [{ ...processed('p0', earlier.claimToken, 1), kind: 'markFailed', resultJson: null, errorMessage: 'boom' }], actor, T0 + 1);
+		// one bucket's stats key holds a string: that bucket's script refuses before it writes
+		const refusing = layout.keysOf(keys.find((key) => layout.keysOf(key) !== layout.keysOf('p0'))!);
+		const answering = keys.filter((key) => layout.keysOf(key) !== refusing);
+		expect(answering.length).toBeGreaterThan(150);
+		await admin.set(refusing.stats, 'not a hash');
+		await expect(store.claim(namespace, keys.map((key) => ({ key, fingerprint: null })), policy, actor, T0 + 2)).rejects.toThrow(/WRONGTYPE|holds a string/);
+		const left = await Promise.all(answering.map((key) => store.get(namespace, key)));
+		expect(left.filter((record) => record !== null).map((record) => [record!.key, record!.state])).toEqual([['p0', 'failed']]);
+		await admin.del(refusing.stats);
+		const again = await store.claim(namespace, keys.map((key) => ({ key, fingerprint: null })), policy, actor, T0 + 3);
+		expect(again.map((d) => d.reason)).toEqual(keys.map((key) => (key === 'p0' ? 'retry_after_failure' : 'first_seen')));
+		expect(again[0].attempt).toBe(2);
+	});
+
 	it('gives exactly one new among 30 concurrent claimers of one key, from fresh stores of a fresh namespace', async () => {
 		for (let round = 0; round < 5; round++) {
 			const namespace = `race-${randomUUID()}`;

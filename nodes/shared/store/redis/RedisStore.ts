@@ -158,7 +158,21 @@ export class RedisStore extends BaseStore {
 		await this.eviction.ensureSafe();
 		await this.register(namespace);
 		// Cluster hook: one claim script per bucket, in parallel; each key is claimed in its bucket.
-		return (await this.layout(namespace)).perBucket(requests, (request) => request.key, (keys, chunk) => this.claimInSlot(keys, chunk, policy, actor, now));
+		// A chunk is all or nothing (the caller undoes only chunks that succeeded): when one bucket's
+		// call fails, the claims the other buckets took are undone before the failure is reported.
+		const taken: RestoreRequest[] = [];
+		const layout = await this.layout(namespace);
+		try {
+			return await layout.perBucket(requests, (request) => request.key, async (keys, chunk) => {
+				const decisions = await this.claimInSlot(keys, chunk, policy, actor, now);
+				for (const d of decisions) if (d.outcome === 'new' && d.claimToken) taken.push({ key: d.key, claimToken: d.claimToken, prior: d.prior ?? null });
+				return decisions;
+			});
+		} catch (error) {
+			// Best effort, as claims.ts does it: when this fails too, the leases run out.
+			if (taken.length > 0) await this.restoreChunk(namespace, taken, actor, now).catch(() => undefined);
+			throw error;
+		}
 	}
 
 	private async claimInSlot(keys: NamespaceKeys, requests: ClaimRequest[], policy: ClaimPolicy, actor: Actor, now: number | null): Promise<ClaimDecision[]> {

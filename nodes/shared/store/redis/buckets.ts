@@ -140,7 +140,9 @@ export class NamespaceLayout {
 
 	/**
 	 * Runs `run` once per bucket that has items, all buckets at once, each with its items in their
-	 * order; `run` returns one result per item. The results come back in the items' order.
+	 * order; `run` returns one result per item. The results come back in the items' order. When a
+	 * bucket's call fails, every other call is still waited for before the first failure is
+	 * thrown, so that a caller undoing what the others did (claimChunk) knows all of it.
 	 */
 	async perBucket<T, R>(items: T[], keyOf: (item: T) => string, run: (keys: NamespaceKeys, items: T[]) => Promise<R[]>): Promise<R[]> {
 		if (!this.spread) return run(this.buckets[0], items);
@@ -152,7 +154,7 @@ export class NamespaceLayout {
 			else positions.set(bucket, [i]);
 		});
 		const results = new Array<R>(items.length);
-		await Promise.all(
+		const settled = await Promise.allSettled(
 			[...positions].map(async ([bucket, list]) => {
 				const replies = await run(this.buckets[bucket], list.map((i) => items[i]));
 				list.forEach((i, n) => {
@@ -160,6 +162,8 @@ export class NamespaceLayout {
 				});
 			}),
 		);
+		const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+		if (failed) throw failed.reason;
 		return results;
 	}
 }
