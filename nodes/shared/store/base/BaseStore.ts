@@ -114,7 +114,10 @@ export abstract class BaseStore implements IdempotencyStore {
 	protected abstract readRecord(namespace: string, key: string): Promise<KeyRecord | null>;
 	protected abstract readHistory(namespace: string, key: string): Promise<HistoryEntry[]>;
 	protected abstract pageIndex(namespace: string, query: IndexQuery): Promise<IndexPage>;
-	/** Counts the namespace's history events with `since <= at <= until`, and its open exceptions. */
+	/**
+	 * Counts the namespace's events by the hour: every hour from the one holding `since` to the one
+	 * holding `until` (docs/CONTRACT.md §12 "Stats by the hour"), and its open exceptions.
+	 */
 	protected abstract countEvents(namespace: string, since: number, until: number): Promise<EventTally>;
 	/** Forgets records past retention at `at`, with their history. */
 	protected abstract purgeExpired(namespace: string, at: number): Promise<PurgeResult>;
