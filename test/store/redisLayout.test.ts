@@ -3,8 +3,9 @@
 // (long field names, one JSON object per history event) is still read and correctly updated.
 //
 // The earlier layout is written by the earlier scripts themselves: the Lua files of the commit
-// before the change (the release fixture, test/helpers/releasedStore.ts) are run through this RedisStore's marshalling (the scripts'
-// KEYS and ARGV did not change), so the data is exactly what a store of that version left.
+// before the change (the release fixture, test/helpers/releasedStore.ts) are run through this
+// RedisStore's marshalling (claim and transition through an adapter of their later, shorter
+// arguments and replies), so the data is exactly what a store of that version left.
 
 import { randomUUID } from 'crypto';
 import { Redis } from 'ioredis';
@@ -46,12 +47,50 @@ function longLayoutScripts(client: Redis): Record<ScriptName, ScriptRunner> {
 		if (writes) body = wrapper.replace(/^--@body\s*$/m, () => body);
 		const command = `long_layout_${name}`;
 		client.defineCommand(command, { lua: body });
-		runners[name] = (keys: string[], args: ScriptArg[]) => {
+		const run = (keys: string[], args: ScriptArg[]) => {
 			const all = writes ? [...keys, requestKey(keys[0])] : keys;
 			return (client as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[command](all.length, ...all, ...args);
 		};
+		runners[name] = name === 'claim' ? earlierClaim(run) : name === 'transition' ? earlierTransition(run) : run;
 	}
 	return runners;
+}
+
+// The arguments and replies of claim.lua and transition.lua got shorter after that commit; these
+// adapters hand the earlier scripts the arguments they took and give this store the replies it reads.
+const OUTCOME_CODE: Record<string, string> = { new: 'n', duplicate: 'd', ambiguous: 'a', pending: 'p' };
+const REASON_CODE: Record<string, string> = {
+	first_seen: 'a', already_processed: 'b', in_progress: 'c', lease_expired: 'd', reclaimed: 'e',
+	payload_mismatch: 'f', retry_after_failure: 'g', previously_failed: 'h', max_attempts: 'i',
+};
+const STATE_CODE: Record<string, string> = { received: 'r', processing: 'c', processed: 'p', failed: 'f' };
+const KIND_OF_CODE: Record<string, string> = { P: 'markProcessed', F: 'markFailed', R: 'markReceived', L: 'release' };
+
+function earlierClaim(run: ScriptRunner): ScriptRunner {
+	return async (keys, args) => {
+		const earlierArgs = args.slice(0, 11);
+		for (let i = 11; i < args.length; i += 3) {
+			const [, same, other, fingerprint] = /^(?:r(\d+),(\d+),)?(.*)$/s.exec(String(args[i + 2]))!;
+			earlierArgs.push(args[i], fingerprint, args[i + 1], Number(same ?? 0), Number(other ?? 0));
+		}
+		const replies = (await run(keys, earlierArgs)) as unknown[][];
+		return replies.map(([outcome, reason, state, attempt, , firstSeenAt, lastSeenAt, leaseUntil, result, prior]) => [
+			OUTCOME_CODE[String(outcome)] + REASON_CODE[String(reason)] + STATE_CODE[String(state)],
+			attempt, firstSeenAt, lastSeenAt, leaseUntil, result, prior,
+		]);
+	};
+}
+
+function earlierTransition(run: ScriptRunner): ScriptRunner {
+	return (keys, args) => {
+		const earlierArgs = args.slice(0, 4);
+		for (let i = 4; i < args.length; i += 5) {
+			const [key, flags, claimToken, payload, retentionMs] = args.slice(i, i + 5).map(String);
+			const kind = KIND_OF_CODE[flags[0]];
+			earlierArgs.push(key, kind, claimToken, flags[1], flags[2], kind === 'markProcessed' ? payload : 'n', kind === 'markFailed' ? payload : 'n', retentionMs);
+		}
+		return run(keys, earlierArgs);
+	};
 }
 
 const request = (kind: TransitionRequest['kind'], key: string, claimToken: string | null, over: Partial<TransitionRequest> = {}): TransitionRequest => ({

@@ -65,7 +65,7 @@ describe('Redis scripts refuse before their first write', () => {
 	it('claim.lua called with that retention leaves no trace', async () => {
 		const ns = `claim-${randomUUID()}`;
 		const keys = new NamespaceKeys(prefix, ns);
-		const args = ['', 60_000, HUGE_RETENTION_MS, 'ambiguous', 'ambiguous', 'retry', 3, 'ambiguous', ...ACTOR_ARGS, 'a', 'n', randomUUID(), 0, 0];
+		const args = ['', 60_000, HUGE_RETENTION_MS, 'ambiguous', 'ambiguous', 'retry', 3, 'ambiguous', ...ACTOR_ARGS, 'a', randomUUID(), 'n'];
 		await expect(scripts.claim([...keys.scriptKeys, keys.record('a'), keys.history('a')], args)).rejects.toThrow(
 			/retentionMs must be a whole number of ms/,
 		);
@@ -75,7 +75,7 @@ describe('Redis scripts refuse before their first write', () => {
 	it('transition.lua called with that retention leaves no trace, also after an earlier request of the chunk', async () => {
 		const ns = `transition-${randomUUID()}`;
 		const keys = new NamespaceKeys(prefix, ns);
-		const request = (key: string, retentionMs: number) => [key, 'markProcessed', 'n', '0', '1', 's{}', 'n', retentionMs];
+		const request = (key: string, retentionMs: number) => [key, 'P01', 'n', 's{}', retentionMs];
 		await expect(
 			scripts.transition(
 				[...keys.scriptKeys, keys.record('ok'), keys.history('ok'), keys.record('bad'), keys.history('bad')],

@@ -29,7 +29,7 @@ import type {
 	TransitionRequest,
 	TransitionResult,
 } from '../types';
-import { nullableArg, toClaimDecision, toException, toHistoryEntry, toRecord, type ListCursor } from './codec';
+import { claimItemArg, nullableArg, toClaimDecision, transitionFlags, transitionPayload, toException, toHistoryEntry, toRecord, type ListCursor } from './codec';
 import { createClient, describeTarget, type RedisStoreConfig } from './connection';
 import { translateError } from './errors';
 import { EvictionGate, evictionError } from './eviction';
@@ -188,12 +188,13 @@ export class RedisStore extends BaseStore {
 			policy.onPayloadMismatch,
 			...actorArgs(actor),
 		];
-		for (const request of requests) {
+		const tokens = requests.map(() => randomUUID());
+		requests.forEach((request, i) => {
 			scriptKeys.push(keys.record(request.key), keys.history(request.key));
-			args.push(request.key, nullableArg(request.fingerprint), randomUUID(), request.repeats?.duplicates ?? 0, request.repeats?.mismatches ?? 0);
-		}
+			args.push(request.key, tokens[i], claimItemArg(request));
+		});
 		const replies = (await this.scripts.claim(scriptKeys, args)) as unknown[];
-		return requests.map((request, i) => toClaimDecision(request.key, replies[i]));
+		return requests.map((request, i) => toClaimDecision(request.key, tokens[i], replies[i]));
 	}
 
 	protected async transitionChunk(namespace: string, requests: TransitionRequest[], actor: Actor, now: number | null): Promise<TransitionResult[]> {
@@ -206,16 +207,7 @@ export class RedisStore extends BaseStore {
 		const args: ScriptArg[] = [nowArg(now), ...actorArgs(actor)];
 		for (const request of requests) {
 			scriptKeys.push(keys.record(request.key), keys.history(request.key));
-			args.push(
-				request.key,
-				request.kind,
-				nullableArg(request.claimToken),
-				request.verifyClaim ? '1' : '0',
-				request.force ? '1' : '0',
-				nullableArg(request.resultJson),
-				nullableArg(request.errorMessage),
-				request.retentionMs,
-			);
+			args.push(request.key, transitionFlags(request), nullableArg(request.claimToken), nullableArg(transitionPayload(request)), request.retentionMs);
 		}
 		const replies = (await this.scripts.transition(scriptKeys, args)) as unknown[];
 		return requests.map((request, i) => toTransitionResult(namespace, request.key, replies[i]));

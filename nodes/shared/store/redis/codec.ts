@@ -14,11 +14,35 @@ import type {
 	RecordState,
 	Resolution,
 	Severity,
+	TransitionKind,
+	TransitionRequest,
 } from '../types';
 
 /** Script argument for nullable text: 'n' is null, 's' + text is text (so '' stays ''). */
 export function nullableArg(value: string | null | undefined): string {
 	return value === null || value === undefined ? 'n' : `s${value}`;
+}
+
+/** claim.lua's argument for an item's fingerprint and in-batch repeats (`r<same>,<other>,` only when there are any). */
+export function claimItemArg(request: { fingerprint: string | null; repeats?: { duplicates?: number; mismatches?: number } }): string {
+	const same = request.repeats?.duplicates ?? 0;
+	const other = request.repeats?.mismatches ?? 0;
+	const fingerprint = nullableArg(request.fingerprint);
+	return same === 0 && other === 0 ? fingerprint : `r${same},${other},${fingerprint}`;
+}
+
+const KIND_CODE: Record<TransitionKind, string> = { markProcessed: 'P', markFailed: 'F', markReceived: 'R', release: 'L' };
+
+/** transition.lua's argument for a request's kind, verifyClaim and force: `P10` is a markProcessed that verifies the claim. */
+export function transitionFlags(request: Pick<TransitionRequest, 'kind' | 'verifyClaim' | 'force'>): string {
+	return `${KIND_CODE[request.kind]}${request.verifyClaim ? '1' : '0'}${request.force ? '1' : '0'}`;
+}
+
+/** The one text a transition stores: a markProcessed's result JSON, a markFailed's error message. */
+export function transitionPayload(request: Pick<TransitionRequest, 'kind' | 'resultJson' | 'errorMessage'>): string | null {
+	if (request.kind === 'markProcessed') return request.resultJson ?? null;
+	if (request.kind === 'markFailed') return request.errorMessage ?? null;
+	return null;
 }
 
 /** A stored JSON text back as a value; text that is not JSON is handed back as it is. */
@@ -197,18 +221,21 @@ function withRun(entry: HistoryEntry, lastAt: number, count: number): void {
 	entry.count = count;
 }
 
-/** One item of claim.lua's reply. */
-export function toClaimDecision(key: string, reply: unknown): ClaimDecision {
-	const [outcome, reason, state, attempt, claimToken, firstSeenAt, lastSeenAt, leaseUntil, result, prior] =
-		reply as [string, string, string, number, string | null, number, number, number | null, string | null, string | null];
+const OUTCOME_OF_CODE: Record<string, Outcome | 'pending'> = { n: 'new', d: 'duplicate', a: 'ambiguous', p: 'pending' };
+
+/** One item of claim.lua's reply; `token` is the one the call sent for the item (its claim token when new). */
+export function toClaimDecision(key: string, token: string, reply: unknown): ClaimDecision {
+	const [code, attempt, firstSeenAt, lastSeenAt, leaseUntil, result, prior] =
+		reply as [string, number, number, number, number | null, string | null, string | null];
+	const outcome = OUTCOME_OF_CODE[code[0]];
 	return {
 		...(outcome === 'new' ? { prior: prior ? (JSON.parse(prior) as Record<string, string>) : null } : {}),
 		key,
-		outcome: outcome as Outcome | 'pending',
-		reason: reason as Reason,
-		state: state as RecordState,
+		outcome,
+		reason: REASON_OF_CODE[code[1]] as Reason,
+		state: STATE_OF_CODE[code[2]],
 		attempt: Number(attempt),
-		claimToken: claimToken ?? null,
+		claimToken: outcome === 'new' ? token : null,
 		firstSeenAt: Number(firstSeenAt),
 		lastSeenAt: Number(lastSeenAt),
 		leaseUntil: leaseUntil === null || leaseUntil === undefined ? null : Number(leaseUntil),

@@ -18,15 +18,16 @@ ARGV[6]  onFailed            retry | ambiguous
 ARGV[7]  maxAttempts
 ARGV[8]  onPayloadMismatch   ambiguous | duplicate
 ARGV[9..11] actor: workflowId, executionId, node (nullable: 'n' = null, 's' .. text)
-ARGV[12 + 5(i-1)] key of item i
-ARGV[13 + 5(i-1)] fingerprint of item i (nullable)
-ARGV[14 + 5(i-1)] a fresh claim token, used only when item i's outcome is new
-ARGV[15 + 5(i-1)] later items of the input with this key and the same fingerprint (history only)
-ARGV[16 + 5(i-1)] later items of the input with this key and another fingerprint (history only)
+ARGV[12 + 3(i-1)] key of item i
+ARGV[13 + 3(i-1)] a fresh claim token, used only when item i's outcome is new
+ARGV[14 + 3(i-1)] fingerprint of item i (nullable), after `r<same>,<other>,` when the input has
+                  later items with this key (history only): <same> with the same fingerprint,
+                  <other> with another; without the prefix both are 0
 
-Returns one array per item, in order:
-  { outcome, reason, state, attempt, claimToken | nil, firstSeenAt, lastSeenAt, leaseUntil | nil,
-    resultJson | nil, prior | nil }
+Returns one array per item, in order (codec.ts toClaimDecision reads it; the caller knows the
+token it sent, so a new claim's token is not sent back):
+  { code, attempt, firstSeenAt, lastSeenAt, leaseUntil | nil, resultJson | nil, prior | nil }
+  code: three letters, the outcome, reason and state (OUTCOME_CODE, REASON_CODE, STATE_CODE)
   prior: when the outcome is new and the key had a record, that record as a JSON object (its hash
   fields), so that a failed input can put it back exactly (restore.lua).
 ]]
@@ -45,7 +46,7 @@ local maxAttempts = count(ARGV[7], 'maxAttempts')
 local onPayloadMismatch = ARGV[8]
 local actor = readActor(9)
 local FIRST_ITEM_ARG = 12
-local ARGS_PER_ITEM = 5
+local ARGS_PER_ITEM = 3
 local items = (#KEYS - FIRST_ITEM_KEY + 1) / 2
 
 -- decide.ts: returns outcome, reason, effect.
@@ -100,18 +101,38 @@ local function historyEvent(outcome, reason)
 	return 'ambiguous_seen'
 end
 
+-- An item's fingerprint argument: fingerprint (nil for null), repeats with the same fingerprint,
+-- repeats with another; an error when it is none of the forms above.
+local function itemSpec(arg)
+	local same, other = 0, 0
+	if string.sub(arg, 1, 1) == 'r' then
+		local s, o, rest = string.match(arg, '^r(%d+),(%d+),(.*)$')
+		if rest == nil then
+			error({ err = 'ERR idempotency repeat count must be a whole number' })
+		end
+		same, other, arg = count(s, 'repeat count'), count(o, 'repeat count'), rest
+	end
+	local kind = string.sub(arg, 1, 1)
+	if kind == 'n' and #arg == 1 then
+		return nil, same, other
+	end
+	if kind ~= 's' then
+		error({ err = 'ERR idempotency fingerprint argument is not nullable text' })
+	end
+	return string.sub(arg, 2), same, other
+end
+
 -- Everything that can fail is checked before the first write.
 expectNamespaceKeys()
 for i = 1, items do
 	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
 	lastEntries[hk] = expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], hk, true)
-	local arg = FIRST_ITEM_ARG + ARGS_PER_ITEM * (i - 1)
-	if ARGV[arg + 1] ~= 'n' and string.sub(ARGV[arg + 1] or '', 1, 1) ~= 's' then
-		error({ err = 'ERR idempotency fingerprint argument is not nullable text' })
-	end
-	count(ARGV[arg + 3], 'repeat count')
-	count(ARGV[arg + 4], 'repeat count')
+	itemSpec(ARGV[FIRST_ITEM_ARG + ARGS_PER_ITEM * (i - 1) + 2] or '')
 end
+
+local OUTCOME_CODE = { new = 'n', duplicate = 'd', ambiguous = 'a', pending = 'p' }
+local nowText = int(now)
+local leaseText = int(now + leaseMs)
 
 local replies = {}
 for i = 1, items do
@@ -119,10 +140,8 @@ for i = 1, items do
 	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
 	local arg = FIRST_ITEM_ARG + ARGS_PER_ITEM * (i - 1)
 	local key = ARGV[arg]
-	local fingerprint = nullable(ARGV[arg + 1])
-	local token = ARGV[arg + 2]
-	local repeatedSame = count(ARGV[arg + 3], 'repeat count')
-	local repeatedOther = count(ARGV[arg + 4], 'repeat count')
+	local token = ARGV[arg + 1]
+	local fingerprint, repeatedSame, repeatedOther = itemSpec(ARGV[arg + 2])
 
 	local record = loadRecord(rk)
 	local outcome, reason, effect = decide(record, fingerprint)
@@ -134,20 +153,23 @@ for i = 1, items do
 		if record then
 			redis.call('DEL', rk)
 		end
-		after = patchRecord(rk, nil, {
-			state = 'processing',
-			attempt = 1,
-			claimToken = token,
-			fingerprint = fingerprint or false,
-			firstSeenAt = now,
-			lastSeenAt = now,
-			updatedAt = now,
-			leaseUntil = now + leaseMs,
-			retentionMs = retentionMs,
-			duplicateCount = 0,
-			workflowId = actor.workflowId or false,
-			executionId = actor.executionId or false,
-		})
+		-- Written directly, not through patchRecord: every field is known (record.lua's layout).
+		local set = { 's', 'c', 'a', '1', 't', token, 'f', nowText, 'l', nowText, 'u', nowText, 'p', leaseText, 'n', int(retentionMs) }
+		if fingerprint then
+			set[#set + 1] = 'g'
+			set[#set + 1] = fingerprint
+		end
+		if actor.workflowId then
+			set[#set + 1] = 'w'
+			set[#set + 1] = actor.workflowId
+		end
+		if actor.executionId then
+			set[#set + 1] = 'i'
+			set[#set + 1] = actor.executionId
+		end
+		redis.call('HSET', rk, unpack(set))
+		longLayout[rk] = nil
+		after = { state = 'processing', attempt = '1', firstSeenAt = nowText, lastSeenAt = nowText, updatedAt = nowText, leaseUntil = leaseText }
 		reindex(key, record, after)
 		if lastEntries[hk] ~= false then
 			-- The history of an earlier life has the TTL that life set.
@@ -188,20 +210,13 @@ for i = 1, items do
 		recordEvent(hk, now, 'ambiguous_seen', 'duplicate_in_batch', actor, nil)
 	end
 
-	local claimToken = false
 	local prior = false
-	if outcome == 'new' then
-		claimToken = token
-		if record then
-			prior = cjson.encode(record)
-		end
+	if outcome == 'new' and record then
+		prior = cjson.encode(record)
 	end
 	replies[i] = {
-		outcome,
-		reason,
-		after.state,
+		OUTCOME_CODE[outcome] .. REASON_CODE[reason] .. STATE_CODE[after.state],
 		tonumber(after.attempt),
-		claimToken,
 		tonumber(after.firstSeenAt),
 		tonumber(after.lastSeenAt),
 		tonumber(after.leaseUntil) or false,

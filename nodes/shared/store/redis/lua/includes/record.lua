@@ -282,6 +282,35 @@ local function packActor(reason, actor)
 	return packReason(reason) .. packText(actor.workflowId) .. packText(actor.executionId) .. packText(actor.node)
 end
 
+-- packActor of the call's actor by reason: a chunk writes the same few texts for every key.
+local packedActors = {}
+local function packedActor(reason, actor)
+	local byReason = packedActors[actor]
+	if not byReason then
+		byReason = {}
+		packedActors[actor] = byReason
+	end
+	local known = reason
+	if known == nil then
+		known = false
+	end
+	local text = byReason[known]
+	if not text then
+		text = packActor(reason, actor)
+		byReason[known] = text
+	end
+	return text
+end
+
+-- int(now) of the last call: every event of a chunk has the same time.
+local lastTime, lastTimeText = nil, nil
+local function timeText(now)
+	if now ~= lastTime then
+		lastTime, lastTimeText = now, int(now)
+	end
+	return lastTimeText
+end
+
 -- The last entry of each history list this call has read or written, false for an empty list;
 -- claim.lua fills it in its checks, so extending a run costs no read.
 local lastEntries = {}
@@ -328,18 +357,18 @@ local function recordEvent(hk, now, event, reason, actor, detail, times)
 		end
 		local runAt, runCount, rest = runOf(last)
 		if runAt then
-			entry = int(runAt) .. ',d,' .. int(now) .. ',' .. int(runCount + times) .. '|' .. rest
+			entry = int(runAt) .. ',d,' .. timeText(now) .. ',' .. int(runCount + times) .. '|' .. rest
 			redis.call('LSET', hk, -1, entry)
 			lastEntries[hk] = entry
 			countEvent(now, event, reason, times)
 			return
 		end
 		if times > 1 then
-			entry = int(now) .. ',d,' .. int(now) .. ',' .. int(times) .. '|' .. packActor(reason, actor)
+			entry = timeText(now) .. ',d,' .. timeText(now) .. ',' .. int(times) .. '|' .. packedActor(reason, actor)
 		end
 	end
 	if not entry then
-		entry = int(now) .. ',' .. EVENT_CODE[event] .. '|' .. packActor(reason, actor)
+		entry = timeText(now) .. ',' .. EVENT_CODE[event] .. '|' .. packedActor(reason, actor)
 		if detail then
 			entry = entry .. packText(cjson.encode(detail))
 		end

@@ -2,25 +2,43 @@
 -- script runs at most once per request. The caller appends one key to KEYS, in the namespace's
 -- hash tag: <prefix>{<ns>}:q:<request id>, fresh for every call. When a reply is lost, ioredis
 -- re-sends the same call after it reconnected (autoResendUnfulfilledCommands); the re-sent call
--- finds the first run's reply under that key and returns it without running again, so a claim
--- is not decided twice, a release that applied is not rejected, an exception is counted once.
+-- finds what the first run kept under that key and answers from it without running again, so a
+-- claim is not decided twice, a release that applied is not rejected, an exception is counted once.
 --
--- The reply is kept REQUEST_TTL_MS (60 s: four times the 15 s command timeout, after which ioredis
--- gives the call up instead of re-sending it; replies carry stored results and can be large on a
--- Redis that must not evict, so they are not kept longer than a re-send can come). A script that fails has written nothing (each checks its input before its first
--- write), so nothing is kept and a re-sent call fails the same way.
+-- What is kept: the whole reply, unless the body returns a second value, a short account of what
+-- it did (transition.lua: applied / no-op / rejection per request, not every record after). Then
+-- a re-sent call runs the body with REPLAY set to that account, and the body answers from it and
+-- what it reads, writing nothing: a body that returns a second value must do so when REPLAY is set.
+-- (A re-sent call runs the same script text as the first run: ioredis re-sends the same EVALSHA.)
+--
+-- It is kept REQUEST_TTL_MS (60 s: four times the 15 s command timeout, after which ioredis gives
+-- the call up instead of re-sending it; replies carry stored results and can be large on a Redis
+-- that must not evict, so they are not kept longer than a re-send can come). A script that fails
+-- has written nothing (each checks its input before its first write), so nothing is kept and a
+-- re-sent call fails the same way.
 
 local REQUEST_KEY = table.remove(KEYS)
 local REQUEST_TTL_MS = 60000
 
-local firstReply = redis.call('GET', REQUEST_KEY)
-if firstReply then
-	return cmsgpack.unpack(firstReply)
+local REPLAY = nil
+local kept = redis.call('GET', REQUEST_KEY)
+if kept then
+	local first = cmsgpack.unpack(kept)
+	if first[1] == 'reply' then
+		return first[2]
+	end
+	REPLAY = first[2]
 end
 
-local reply = (function()
+local reply, account = (function()
 --@body
 end)()
 
-redis.call('SET', REQUEST_KEY, cmsgpack.pack(reply), 'PX', REQUEST_TTL_MS)
+if REPLAY == nil then
+	if account ~= nil then
+		redis.call('SET', REQUEST_KEY, cmsgpack.pack({ 'account', account }), 'PX', REQUEST_TTL_MS)
+	else
+		redis.call('SET', REQUEST_KEY, cmsgpack.pack({ 'reply', reply }), 'PX', REQUEST_TTL_MS)
+	end
+end
 return reply
