@@ -193,11 +193,24 @@ for i = 1, items do
 		redis.call('PERSIST', rk)
 		redis.call('PERSIST', hk)
 	elseif effect == 'seen' then
-		local patch = { lastSeenAt = now }
+		local patch = { lastSeenAt = nowText }
 		if outcome == 'duplicate' then
-			patch.duplicateCount = (tonumber(record.duplicateCount) or 0) + 1
+			patch.duplicateCount = int((tonumber(record.duplicateCount) or 0) + 1)
 		end
-		after = patchRecord(rk, record, patch)
+		if longLayout[rk] then
+			after = patchRecord(rk, record, patch)
+		else
+			-- Only these fields change, and the record before is not needed again: written as they
+			-- are and set on the record itself (no copy of it).
+			if patch.duplicateCount then
+				redis.call('HSET', rk, 'l', nowText, 'd', patch.duplicateCount)
+				record.duplicateCount = patch.duplicateCount
+			else
+				redis.call('HSET', rk, 'l', nowText)
+			end
+			record.lastSeenAt = nowText
+			after = record
+		end
 	end
 
 	if effect ~= 'none' then

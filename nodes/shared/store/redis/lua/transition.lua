@@ -69,7 +69,7 @@ end
 
 expectNamespaceKeys()
 for i = 1, requests do
-	expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1])
+	expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1], false, TRANSITION_FIELDS)
 	local flags = ARGV[FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1) + 1] or ''
 	if not KIND_OF_CODE[string.sub(flags, 1, 1)] or not string.match(flags, '^.[01][01]$') then
 		error({ err = 'ERR unknown transition kind' })

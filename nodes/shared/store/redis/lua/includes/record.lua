@@ -89,11 +89,43 @@ local function readAs(command, key, expected, ...)
 	return reply
 end
 
+-- The fields of a record that a transition decides and writes by (includes/transition.lua):
+-- a transition reads only these (HMGET), and answers with the record as Redis has it after.
+local TRANSITION_FIELDS = { 'state', 'claimToken', 'expiresAt', 'retentionMs', 'leaseUntil', 'result', 'lastError' }
+
+-- The record with only the fields `names`, in the short layout; a hash without the short state
+-- field (none, or one in the long layout) is read whole.
+local function readFields(rk, names)
+	local fields = {}
+	for i, name in ipairs(names) do
+		fields[i] = FIELD[name]
+	end
+	local values = readAs('HMGET', rk, 'hash', unpack(fields))
+	if not values[1] then
+		return decodeRecord(rk, readAs('HGETALL', rk, 'hash'))
+	end
+	local record = {}
+	for i, name in ipairs(names) do
+		if values[i] then
+			record[name] = values[i]
+		end
+	end
+	record.state = STATE_OF_CODE[record.state] or record.state
+	longLayout[rk] = nil
+	return record
+end
+
 -- Checks a key's record and history before anything is written (see expectType), and keeps the
 -- record it read for the key's first loadRecord. With `readLast`, returns the last history entry
--- (false when there is none) instead of only checking the list's type.
-local function expectItemKeys(rk, hk, readLast)
-	local record = decodeRecord(rk, readAs('HGETALL', rk, 'hash'))
+-- (false when there is none) instead of only checking the list's type. With `names` (its first
+-- being 'state'), the record read has only those fields.
+local function expectItemKeys(rk, hk, readLast, names)
+	local record
+	if names then
+		record = readFields(rk, names)
+	else
+		record = decodeRecord(rk, readAs('HGETALL', rk, 'hash'))
+	end
 	if record and not RECORD_STATES[record.state] then
 		error({ err = 'ERR idempotency record ' .. rk .. ' has an unknown state' })
 	end
