@@ -11,7 +11,7 @@
 import { randomUUID } from 'crypto';
 import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
 import { createRedisStore, type RedisStore } from '../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy, IdempotencyStore, OpenExceptionRequest } from '../../nodes/shared/store/types';
+import type { ClaimPolicy, IdempotencyStore, OpenExceptionRequest, TransitionRequest } from '../../nodes/shared/store/types';
 import { dropSchema, POSTGRES_URL, postgresTestStore, uniqueSchema } from '../helpers/postgres';
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy';
@@ -82,8 +82,41 @@ describe('a lost reply on Redis is answered by the first run', () => {
 		);
 		expect(proxy.drops).toBe(drops + 1);
 		expect(result).toMatchObject({ applied: true, noop: false, rejectReason: null });
-		expect(result.record?.state).toBe('processed');
+		expect(result.record).toEqual(await store.get(ns, 'a'));
+		expect(result.record).toMatchObject({ state: 'processed', attempt: 1, result: { id: 1 }, claimToken: claimed.claimToken });
 		expect((await store.history(ns, 'a')).map((entry) => entry.event)).toEqual(['claimed', 'processed']);
+	});
+
+	it('transition: a chunk of every kind of answer is answered as the first run did', async () => {
+		// The re-sent call answers from what the first run kept (applied, no-op or the rejection, per
+		// request) and the records as they are: here what the first run left.
+		const ns = `mixed-${randomUUID()}`;
+		const claims = await store.claim(ns, ['live', 'done', 'other'].map((key) => ({ key, fingerprint: null })), policy, actor);
+		const token = (key: string) => claims.find((d) => d.key === key)?.claimToken ?? null;
+		const settle = (key: string, over: Partial<TransitionRequest> = {}): TransitionRequest =>
+			({ key, kind: 'markProcessed', claimToken: token(key), verifyClaim: true, force: false, retentionMs: 0, resultJson: `{"key":"${key}"}`, ...over });
+		await store.transition(ns, [settle('done')], actor);
+		await store.transition(ns, [{ key: 'fresh', kind: 'markReceived', claimToken: null, verifyClaim: false, force: false, retentionMs: 0 }], actor);
+		const requests: TransitionRequest[] = [
+			settle('live'),
+			settle('done'),
+			settle('other', { claimToken: 'not-the-token' }),
+			settle('missing', { claimToken: null, verifyClaim: false }),
+			{ key: 'fresh', kind: 'markFailed', claimToken: null, verifyClaim: false, force: false, retentionMs: 0, errorMessage: 'x' },
+		];
+		const drops = proxy.drops;
+		void proxy.dropNextReply('eval');
+		const results = await store.transition(ns, requests, actor);
+		expect(proxy.drops).toBe(drops + 1);
+		expect(results.map((r) => [r.key, r.applied, r.noop, r.rejectReason, r.record?.state ?? null])).toEqual([
+			['live', true, false, null, 'processed'],
+			['done', true, true, null, 'processed'],
+			['other', false, false, 'claim_lost', 'processing'],
+			['missing', false, false, 'not_found', null],
+			['fresh', false, false, 'invalid_transition', 'received'],
+		]);
+		for (const result of results) expect(result.record).toEqual(await store.get(ns, result.key));
+		expect((await store.history(ns, 'live')).map((entry) => entry.event)).toEqual(['claimed', 'processed']);
 	});
 
 	it('release: a release that applied is reported as applied, not rejected', async () => {

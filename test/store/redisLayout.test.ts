@@ -74,10 +74,11 @@ function earlierClaim(run: ScriptRunner): ScriptRunner {
 			earlierArgs.push(args[i], fingerprint, args[i + 1], Number(same ?? 0), Number(other ?? 0));
 		}
 		const replies = (await run(keys, earlierArgs)) as unknown[][];
-		return replies.map(([outcome, reason, state, attempt, , firstSeenAt, lastSeenAt, leaseUntil, result, prior]) => [
+		// The earlier reply has no `now` first: no answer here is the short one that needs it.
+		return [null, ...replies.map(([outcome, reason, state, attempt, , firstSeenAt, lastSeenAt, leaseUntil, result, prior]) => [
 			OUTCOME_CODE[String(outcome)] + REASON_CODE[String(reason)] + STATE_CODE[String(state)],
 			attempt, firstSeenAt, lastSeenAt, leaseUntil, result, prior,
-		]);
+		])];
 	};
 }
 

@@ -193,8 +193,8 @@ export class RedisStore extends BaseStore {
 			scriptKeys.push(keys.record(request.key), keys.history(request.key));
 			args.push(request.key, tokens[i], claimItemArg(request));
 		});
-		const replies = (await this.scripts.claim(scriptKeys, args)) as unknown[];
-		return requests.map((request, i) => toClaimDecision(request.key, tokens[i], replies[i]));
+		const [scriptNow, ...replies] = (await this.scripts.claim(scriptKeys, args)) as [number, ...unknown[]];
+		return requests.map((request, i) => toClaimDecision(request.key, tokens[i], Number(scriptNow), policy.leaseMs, replies[i]));
 	}
 
 	protected async transitionChunk(namespace: string, requests: TransitionRequest[], actor: Actor, now: number | null): Promise<TransitionResult[]> {

@@ -223,13 +223,31 @@ function withRun(entry: HistoryEntry, lastAt: number, count: number): void {
 
 const OUTCOME_OF_CODE: Record<string, Outcome | 'pending'> = { n: 'new', d: 'duplicate', a: 'ambiguous', p: 'pending' };
 
-/** One item of claim.lua's reply; `token` is the one the call sent for the item (its claim token when new). */
-export function toClaimDecision(key: string, token: string, reply: unknown): ClaimDecision {
+/**
+ * One answer of claim.lua's reply (after its first element, the script's `now`); `token` is the one
+ * the call sent for the item (its claim token when new). An answer that is only a code is a key
+ * claimed fresh: everything else follows from `now` and the lease.
+ */
+export function toClaimDecision(key: string, token: string, now: number, leaseMs: number, reply: unknown): ClaimDecision {
+	if (typeof reply === 'string') {
+		return {
+			prior: null,
+			key,
+			outcome: 'new',
+			reason: 'first_seen',
+			state: 'processing',
+			attempt: 1,
+			claimToken: token,
+			firstSeenAt: now,
+			lastSeenAt: now,
+			leaseUntil: now + leaseMs,
+			result: null,
+		};
+	}
 	const [code, attempt, firstSeenAt, lastSeenAt, leaseUntil, result, prior] =
 		reply as [string, number, number, number, number | null, string | null, string | null];
 	const outcome = OUTCOME_OF_CODE[code[0]];
-	return {
-		...(outcome === 'new' ? { prior: prior ? (JSON.parse(prior) as Record<string, string>) : null } : {}),
+	const decision: ClaimDecision = {
 		key,
 		outcome,
 		reason: REASON_OF_CODE[code[1]] as Reason,
@@ -241,6 +259,8 @@ export function toClaimDecision(key: string, token: string, reply: unknown): Cla
 		leaseUntil: leaseUntil === null || leaseUntil === undefined ? null : Number(leaseUntil),
 		result: parseJson(result),
 	};
+	if (outcome === 'new') decision.prior = prior ? (JSON.parse(prior) as Record<string, string>) : null;
+	return decision;
 }
 
 /** An exception as the scripts store it (includes/exceptions.lua): null fields left out. */

@@ -24,10 +24,12 @@ ARGV[14 + 3(i-1)] fingerprint of item i (nullable), after `r<same>,<other>,` whe
                   later items with this key (history only): <same> with the same fingerprint,
                   <other> with another; without the prefix both are 0
 
-Returns one array per item, in order (codec.ts toClaimDecision reads it; the caller knows the
-token it sent, so a new claim's token is not sent back):
+Returns `now`, then one answer per item, in order (codec.ts toClaimDecision reads them; the caller
+knows the token it sent, so a new claim's token is not sent back):
   { code, attempt, firstSeenAt, lastSeenAt, leaseUntil | nil, resultJson | nil, prior | nil }
   code: three letters, the outcome, reason and state (OUTCOME_CODE, REASON_CODE, STATE_CODE)
+  A key that had no record is answered by the code alone (FRESH): new, first_seen, processing,
+  attempt 1, first and last seen now, leased until now + leaseMs, no result, no prior record.
   prior: when the outcome is new and the key had a record, that record as a JSON object (its hash
   fields), so that a failed input can put it back exactly (restore.lua).
 ]]
@@ -134,7 +136,9 @@ local OUTCOME_CODE = { new = 'n', duplicate = 'd', ambiguous = 'a', pending = 'p
 local nowText = int(now)
 local leaseText = int(now + leaseMs)
 
-local replies = {}
+local replies = { now }
+-- The answer for a key that had no record: claimed fresh, all else follows from now and leaseMs.
+local FRESH = OUTCOME_CODE.new .. REASON_CODE.first_seen .. STATE_CODE.processing
 for i = 1, items do
 	local rk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1)]
 	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
@@ -223,19 +227,23 @@ for i = 1, items do
 		recordEvent(hk, now, 'ambiguous_seen', 'duplicate_in_batch', actor, nil)
 	end
 
-	local prior = false
-	if outcome == 'new' and record then
-		prior = cjson.encode(record)
+	if effect == 'create' and not record then
+		replies[i + 1] = FRESH
+	else
+		local prior = false
+		if outcome == 'new' and record then
+			prior = cjson.encode(record)
+		end
+		replies[i + 1] = {
+			OUTCOME_CODE[outcome] .. REASON_CODE[reason] .. STATE_CODE[after.state],
+			tonumber(after.attempt),
+			tonumber(after.firstSeenAt),
+			tonumber(after.lastSeenAt),
+			tonumber(after.leaseUntil) or false,
+			after.result or false,
+			prior,
+		}
 	end
-	replies[i] = {
-		OUTCOME_CODE[outcome] .. REASON_CODE[reason] .. STATE_CODE[after.state],
-		tonumber(after.attempt),
-		tonumber(after.firstSeenAt),
-		tonumber(after.lastSeenAt),
-		tonumber(after.leaseUntil) or false,
-		after.result or false,
-		prior,
-	}
 end
 pruneFreed(now, 50 + 2 * items)
 flushCounts()
