@@ -5,8 +5,10 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import * as pglite from '@electric-sql/pglite';
 import { PGlite } from '@electric-sql/pglite';
-import type { Query, SqlExecutor } from '../../nodes/shared/store/postgres/executor';
+import { pgliteExecutor, type PGliteLike, type PGliteProtocol } from '../../nodes/shared/store/embedded/pgliteExecutor';
+import type { Query } from '../../nodes/shared/store/postgres/executor';
 import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
 import type { SuiteResult } from './results';
 import { RAW_LABELS, RawSqlContender, createRawTable, sqlFootprint } from './sqlBench';
@@ -20,22 +22,6 @@ export interface EmbeddedBenchOptions {
 	singles: number;
 	log: (line: string) => void;
 	onCleanup: (cleanup: () => Promise<void>) => void;
-}
-
-/** As nodes/shared/store/embedded/EmbeddedStore.ts runs statements: scripts through exec, the rest prepared. */
-function executor(db: PGlite): SqlExecutor {
-	const run = async <R>(target: Pick<PGlite, 'query' | 'exec'>, text: string, values: unknown[]): Promise<R[]> => {
-		if (values.length === 0) {
-			const results = await target.exec(text);
-			return (results[results.length - 1]?.rows ?? []) as R[];
-		}
-		return (await target.query<R>(text, values)).rows;
-	};
-	return {
-		query: (text, values = []) => run(db, text, values),
-		transaction: (work) => db.transaction((tx) => work((text, values = []) => run(tx, text, values))),
-		close: () => db.close(),
-	};
 }
 
 export async function runEmbedded(options: EmbeddedBenchOptions): Promise<SuiteResult[]> {
@@ -52,7 +38,9 @@ export async function runEmbedded(options: EmbeddedBenchOptions): Promise<SuiteR
 	options.onCleanup(cleanup);
 	try {
 		await db.waitReady;
-		const exec = executor(db);
+		// The embedded store's own executor (named statements for the claim and the transition).
+		const opened = { db: db as unknown as PGliteLike, pglite: pglite as unknown as Partial<PGliteProtocol> };
+		const exec = pgliteExecutor(async () => opened, () => db.close());
 		const query: Query = exec.query;
 		const schema = 'n8n_idempotency';
 		const q = `"${schema}"`;

@@ -8,8 +8,9 @@ import { mkdirSync } from 'fs';
 import { homedir } from 'os';
 import { join } from 'path';
 import { InvalidInputError } from '../errors';
-import type { Query, SqlExecutor } from '../postgres/executor';
+import type { SqlExecutor } from '../postgres/executor';
 import { PostgresStore } from '../postgres/PostgresStore';
+import { pgliteExecutor, type OpenedPGlite, type PGliteLike, type PGliteProtocol } from './pgliteExecutor';
 
 export const EMBEDDED_SCHEMA = 'n8n_idempotency';
 
@@ -27,40 +28,19 @@ export function assertNotQueueMode(env: NodeJS.ProcessEnv = process.env): void {
 	}
 }
 
-interface PGliteQueries {
-	query<R>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
-	exec(text: string): Promise<Array<{ rows: unknown[] }>>;
-}
-
-interface PGliteLike extends PGliteQueries {
-	transaction<T>(work: (tx: PGliteQueries) => Promise<T>): Promise<T>;
-	close(): Promise<void>;
-	waitReady: Promise<void>;
-}
-
-// A statement without parameters may be a script of several (the migrations): PGlite runs those
-// through exec, the simple protocol; everything else through query, as prepared statements.
-async function run<R>(db: PGliteQueries, text: string, values: unknown[]): Promise<R[]> {
-	if (values.length === 0) {
-		const results = await db.exec(text);
-		return (results[results.length - 1]?.rows ?? []) as R[];
-	}
-	return (await db.query<R>(text, values)).rows;
-}
-
-function pgliteExecutor(dataDir: string): SqlExecutor {
-	let opened: Promise<PGliteLike> | null = null;
+function openingExecutor(dataDir: string): SqlExecutor {
+	let opened: Promise<OpenedPGlite> | null = null;
 	const open = () => {
 		if (!opened) {
 			opened = (async () => {
 				mkdirSync(dataDir, { recursive: true });
 				// Loaded on first use only: Postgres and Redis users never load the WASM build.
-				const { PGlite } = (await import('@electric-sql/pglite')) as unknown as {
+				const pglite = (await import('@electric-sql/pglite')) as unknown as Partial<PGliteProtocol> & {
 					PGlite: new (dir: string) => PGliteLike;
 				};
-				const db = new PGlite(dataDir);
+				const db = new pglite.PGlite(dataDir);
 				await db.waitReady;
-				return db;
+				return { db, pglite };
 			})();
 			opened.catch(() => {
 				opened = null;
@@ -68,21 +48,13 @@ function pgliteExecutor(dataDir: string): SqlExecutor {
 		}
 		return opened;
 	};
-	const query: Query = async <R>(text: string, values: unknown[] = []) => run<R>(await open(), text, values);
-	return {
-		query,
-		async transaction<T>(work: (q: Query) => Promise<T>): Promise<T> {
-			const db = await open();
-			return db.transaction((tx) => work(async <R>(text: string, values: unknown[] = []) => run<R>(tx, text, values)));
-		},
-		async close() {
-			if (opened) await (await opened).close();
-			opened = null;
-		},
-	};
+	return pgliteExecutor(open, async () => {
+		if (opened) await (await opened).db.close();
+		opened = null;
+	});
 }
 
 export function createEmbeddedStore(dataDir: string = defaultDataDir()): PostgresStore {
 	assertNotQueueMode();
-	return new PostgresStore({ kind: 'embedded', schema: EMBEDDED_SCHEMA, executor: pgliteExecutor(dataDir), where: dataDir });
+	return new PostgresStore({ kind: 'embedded', schema: EMBEDDED_SCHEMA, executor: openingExecutor(dataDir), where: dataDir });
 }
