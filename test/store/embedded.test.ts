@@ -9,7 +9,6 @@ import { assertNotQueueMode, createEmbeddedStore, defaultDataDir } from '../../n
 import { InvalidInputError } from '../../nodes/shared/store/errors';
 import type { IdempotencyStore } from '../../nodes/shared/store/types';
 import { describeStoreConformance } from './conformance';
-import { describeDuplicateRunConformance } from './duplicateRuns.conformance';
 
 const dir = mkdtempSync(join(tmpdir(), 'idem-embedded-conformance-'));
 const shared = createEmbeddedStore(dir);
@@ -34,11 +33,6 @@ function borrowed(store: IdempotencyStore): IdempotencyStore {
 
 // Executions of one n8n share its one PGlite: peers are the same store.
 describeStoreConformance('Embedded (PGlite)', async () => ({
-	store: borrowed(shared),
-	openPeer: async () => borrowed(shared),
-	cleanup: async () => undefined,
-}));
-describeDuplicateRunConformance('Embedded (PGlite)', async () => ({
 	store: borrowed(shared),
 	openPeer: async () => borrowed(shared),
 	cleanup: async () => undefined,

@@ -10,7 +10,6 @@ import { loadMigrations } from '../../nodes/shared/store/postgres/migrate';
 import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
 import { startTcpProxy } from '../helpers/tcpProxy';
 import { describeStoreConformance, raceRounds } from './conformance';
-import { describeDuplicateRunConformance } from './duplicateRuns.conformance';
 
 // One schema for every suite of this file (each test has its own namespace), dropped at the end.
 const schema = uniqueSchema('conformance');
@@ -145,9 +144,4 @@ describe('Postgres store specifics', () => {
 		await dropSchema(naiveSchema);
 		expect(Math.max(...newPerRound)).toBeGreaterThan(1);
 	});
-});
-
-describeDuplicateRunConformance('Postgres', async () => {
-	const store = postgresTestStore(schema, 4);
-	return { store, openPeer: async () => postgresTestStore(schema, 4), cleanup: () => store.close() };
 });

@@ -4,6 +4,7 @@
 // truly its own (key layout, TTLs, SQL plans, migrations).
 
 import { describeClaimConformance } from './claim';
+import { describeDuplicateRunConformance } from './duplicateRuns';
 import { describeEngineConformance } from './engine';
 import { describeExceptionConformance } from './exceptions';
 import { describeFaultConformance } from './faults';
@@ -31,6 +32,7 @@ export function describeStoreConformance(name: string, open: FixtureFactory, opt
 	describeRaceConformance(name, open);
 	describeListConformance(name, open);
 	describeStatsConformance(name, open);
+	describeDuplicateRunConformance(name, open);
 	describePurgeConformance(name, open);
 	describeExceptionConformance(name, open);
 	describeFeedConformance(name, open);

@@ -1,16 +1,14 @@
-// Duplicate runs (SPEC §12) on every store that calls it: consecutive `duplicate_seen` events of a
+// Duplicate runs (SPEC §12) on every store: consecutive `duplicate_seen` events of a
 // key are one history event { at, lastAt, count }, in-batch repeats join the run, any other event
 // ends it, concurrent duplicates never lose a count, and stats still count every delivery in the
 // hour it happened.
 
 import { randomUUID } from 'crypto';
-import type { ClaimPolicy, HistoryEntry, IdempotencyStore } from '../../nodes/shared/store/types';
-import { actor, basePolicy, transitionRequest, type StoreFixture } from './conformance';
+import type { ClaimPolicy, HistoryEntry, IdempotencyStore } from '../../../nodes/shared/store/types';
+import { actor, basePolicy, HOUR, transitionRequest, type FixtureFactory, type StoreFixture } from './fixture';
 
-const HOUR = 3_600_000;
-
-export function describeDuplicateRunConformance(name: string, open: () => Promise<StoreFixture>): void {
-	describe(`${name} duplicate runs`, () => {
+export function describeDuplicateRunConformance(name: string, open: FixtureFactory): void {
+	describe(`${name}: duplicate runs`, () => {
 		let fixture: StoreFixture;
 		let store: IdempotencyStore;
 		let ns: string;
