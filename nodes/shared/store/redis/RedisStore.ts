@@ -3,7 +3,7 @@
 // their replies back into the store types (codec.ts, replies.ts). Reads that need no atomicity
 // (get, history, list, exceptions) are plain commands; all but the cross-namespace exception list
 // read keys of one hash slot, or of each of a namespace's buckets on a cluster (buckets.ts: every
-// "Cluster hook" below). Where each key lives is keys.ts.
+// "Cluster hook" below; bucketReads.ts). Where each key lives is keys.ts.
 
 import { compactRuns } from '../historyRuns';
 import { randomUUID } from 'crypto';
@@ -29,7 +29,8 @@ import type {
 	TransitionRequest,
 	TransitionResult,
 } from '../types';
-import { claimItemArg, nullableArg, toClaimDecision, transitionFlags, transitionPayload, toException, toHistoryEntry, toRecord, type ListCursor } from './codec';
+import { countBuckets, pageBuckets, purgeBuckets } from './bucketReads';
+import { claimItemArg, nullableArg, toClaimDecision, transitionFlags, transitionPayload, toException, toHistoryEntry, toRecord } from './codec';
 import { createClient, describeTarget, type RedisStoreConfig } from './connection';
 import { translateError } from './errors';
 import { EvictionGate, evictionError } from './eviction';
@@ -37,9 +38,8 @@ import { CLUSTER_BUCKETS, LayoutResolver, type NamespaceLayout } from './buckets
 import { keysOfException, readExceptions, readOpenExceptions, type ExceptionRef, type OpenIndex } from './exceptionReads';
 import { adoptNamespaces, feedNamespaces, mergeEvents, readSeenIndex, readStuckIndex, type FeedEntry } from './feeds';
 import { persistenceWarning } from './health';
-import { KeyOrderReader, scanRecords, ScoreOrderReader } from './indexReaders';
 import { exceptionId, NamespaceKeys, namespacesEverywhere, openExceptionsEverywhere, parseExceptionId } from './keys';
-import { sumTallies, toEventTally, toTransitionResult } from './replies';
+import { toTransitionResult } from './replies';
 import { defineScripts, type ScriptArg, type ScriptName, type ScriptRunner } from './scripts';
 
 export type { RedisStoreConfig } from './connection';
@@ -55,11 +55,7 @@ export interface RedisStoreOptions {
 }
 
 export const DEFAULT_KEY_PREFIX = 'idem:';
-const HOUR_MS = 3_600_000;
-const PURGE_BATCH = 500;
-const FORGET_BATCH = 1000;
 
-const hourOf = (time: number) => Math.floor(time / HOUR_MS) * HOUR_MS;
 /** A test's clock, or '' for the scripts to read Redis' own TIME. */
 const nowArg = (now: number | null) => (now === null ? '' : String(now));
 const actorArgs = (actor: Actor) => [nullableArg(actor.workflowId), nullableArg(actor.executionId), nullableArg(actor.node)];
@@ -159,20 +155,17 @@ export class RedisStore extends BaseStore {
 		await this.register(namespace);
 		// Cluster hook: one claim script per bucket, in parallel; each key is claimed in its bucket.
 		// A chunk is all or nothing (the caller undoes only chunks that succeeded): when one bucket's
-		// call fails, the claims the other buckets took are undone before the failure is reported.
-		const taken: RestoreRequest[] = [];
-		const layout = await this.layout(namespace);
-		try {
-			return await layout.perBucket(requests, (request) => request.key, async (keys, chunk) => {
-				const decisions = await this.claimInSlot(keys, chunk, policy, actor, now);
-				for (const d of decisions) if (d.outcome === 'new' && d.claimToken) taken.push({ key: d.key, claimToken: d.claimToken, prior: d.prior ?? null });
-				return decisions;
-			});
-		} catch (error) {
-			// Best effort, as claims.ts does it: when this fails too, the leases run out.
-			if (taken.length > 0) await this.restoreChunk(namespace, taken, actor, now).catch(() => undefined);
-			throw error;
-		}
+		// call fails, the claims the other buckets took are undone before the failure is reported
+		// (best effort, as claims.ts does it: when the undo fails too, the leases run out).
+		return (await this.layout(namespace)).allOrNothing(
+			requests,
+			(request) => request.key,
+			(keys, chunk) => this.claimInSlot(keys, chunk, policy, actor, now),
+			async (keys, _chunk, decisions) => {
+				const taken = decisions.filter((d) => d.outcome === 'new' && d.claimToken).map((d) => ({ key: d.key, claimToken: d.claimToken!, prior: d.prior ?? null }));
+				if (taken.length > 0) await this.restoreInSlot(keys, taken, actor, now);
+			},
+		);
 	}
 
 	private async claimInSlot(keys: NamespaceKeys, requests: ClaimRequest[], policy: ClaimPolicy, actor: Actor, now: number | null): Promise<ClaimDecision[]> {
@@ -239,71 +232,20 @@ export class RedisStore extends BaseStore {
 		return compactRuns((await this.client.lrangeBuffer((await this.layout(namespace)).keysOf(key).history(key), 0, -1)).map(toHistoryEntry));
 	}
 
-	/**
-	 * Pages through an index: key order, updatedAt for a state, leaseUntil for stuck claims.
-	 * Records that are gone or past retention are skipped; index entries of records Redis has
-	 * expired are dropped on the way. A page may come back short (with a cursor) when many entries
-	 * in a row had to be skipped.
-	 */
+	/** Pages through an index (bucketReads.ts); a page may come back short, with a cursor. */
 	protected async pageIndex(namespace: string, query: IndexQuery): Promise<IndexPage> {
-		const { buckets } = await this.layout(namespace);
-		const { at, state, updatedBefore, limit } = query;
-		const cursor: ListCursor | null = query.after && { score: query.after.at, key: query.after.key };
-		// Cluster hook: one reader per bucket, merged into one walk; the cursor is exact in each
-		// (a key is in one bucket only, so "after (score, key)" means the same in all).
-		const readers = buckets.map((keys) =>
-			query.order === 'stuck'
-				? new ScoreOrderReader(this.client, keys.leaseIndex, at, cursor)
-				: query.order === 'state'
-					? new ScoreOrderReader(this.client, keys.stateIndex(state!), updatedBefore ?? Infinity, cursor)
-					: new KeyOrderReader(this.client, keys.keysIndex, cursor),
-		);
-		const wanted = (record: KeyRecord): boolean =>
-			!(record.expiresAt !== null && record.expiresAt <= at) &&
-			(state === null || record.state === state) &&
-			(query.order !== 'stuck' || (record.state === 'processing' && record.leaseUntil !== null && record.leaseUntil <= at)) &&
-			(updatedBefore === null || record.updatedAt <= updatedBefore);
-
-		const { found, gone, lastScanned, exhausted } = await scanRecords(this.client, readers, (bucket, key) => buckets[bucket].record(key), namespace, wanted, limit, cursor);
-		await Promise.all(
-			buckets.map(async (keys, bucket) => {
-				for (let i = 0; i < gone[bucket].length; i += FORGET_BATCH) {
-					const batch = gone[bucket].slice(i, i + FORGET_BATCH);
-					await this.scripts.forget([...keys.scriptKeys, ...batch.map((key) => keys.record(key))], batch);
-				}
-			}),
-		);
-		const stop = found.length > limit ? found[limit - 1].at : !exhausted ? lastScanned : null;
-		return { records: found.slice(0, limit).map((entry) => entry.record), next: stop && { at: stop.score, key: stop.key } };
+		// Cluster hook: one reader per bucket, merged into one walk.
+		return pageBuckets(this.client, this.scripts.forget, (await this.layout(namespace)).buckets, namespace, query);
 	}
 
-	/** Sums the hourly counters of the hours that overlap [since, until] (of every bucket). */
 	protected async countEvents(namespace: string, since: number, until: number): Promise<EventTally> {
-		const { buckets } = await this.layout(namespace);
 		// Cluster hook: one stats script per bucket, summed.
-		const replies = await Promise.all(buckets.map((keys) => this.scripts.stats(keys.scriptKeys, [hourOf(since), hourOf(until)])));
-		return sumTallies(replies.map((reply) => toEventTally(reply as Array<string | number>)));
+		return countBuckets(this.scripts.stats, (await this.layout(namespace)).buckets, since, until);
 	}
 
-	/** Forgets records past retention with their history, in batches of the expiry index. */
 	protected async purgeExpired(namespace: string, at: number): Promise<PurgeResult> {
-		const purged: PurgeResult = { records: 0, history: 0 };
 		// Cluster hook: every bucket is purged, in parallel.
-		await Promise.all(
-			(await this.layout(namespace)).buckets.map(async (keys) => {
-				for (;;) {
-					const batch = await this.client.zrangebyscore(keys.expiryIndex, '-inf', at, 'LIMIT', 0, PURGE_BATCH);
-					if (batch.length === 0) return;
-					const scriptKeys = [...keys.scriptKeys];
-					for (const key of batch) scriptKeys.push(keys.record(key), keys.history(key));
-					// Every candidate leaves the range [-inf, at]: deleted, or re-scored to its later expiry.
-					const [records, history] = (await this.scripts.purge(scriptKeys, [at, ...batch])) as [number, number];
-					purged.records += Number(records);
-					purged.history += Number(history);
-				}
-			}),
-		);
-		return purged;
+		return purgeBuckets(this.client, this.scripts.purge, (await this.layout(namespace)).buckets, at);
 	}
 
 	/**

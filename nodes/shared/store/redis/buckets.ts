@@ -15,6 +15,8 @@
 //   namespace with data in the one-slot layout (written before buckets) keeps it, so existing
 //   data stays where readers look; a new namespace is spread. The marker names the bucket count,
 //   so a later change of CLUSTER_BUCKETS never moves the keys of a spread namespace.
+// - A chunk split over buckets is all or nothing (allOrNothing): when one bucket's call fails,
+//   what the other buckets' calls did is undone before the failure is reported.
 // - Standalone Redis is one server: spreading would cost fan-out for nothing, so a standalone
 //   store keeps the one-slot layout and never reads or writes a marker.
 
@@ -165,6 +167,30 @@ export class NamespaceLayout {
 		const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
 		if (failed) throw failed.reason;
 		return results;
+	}
+
+	/**
+	 * perBucket for a write that is all or nothing: when one bucket's call fails, `undo` runs for
+	 * every bucket that answered (its keys, items and results), in parallel, before the first
+	 * failure is thrown. The undo is best effort: when it fails too, its failure is dropped.
+	 */
+	async allOrNothing<T, R>(
+		items: T[],
+		keyOf: (item: T) => string,
+		run: (keys: NamespaceKeys, items: T[]) => Promise<R[]>,
+		undo: (keys: NamespaceKeys, items: T[], results: R[]) => Promise<unknown>,
+	): Promise<R[]> {
+		const answered: Array<{ keys: NamespaceKeys; items: T[]; results: R[] }> = [];
+		try {
+			return await this.perBucket(items, keyOf, async (keys, chunk) => {
+				const results = await run(keys, chunk);
+				answered.push({ keys, items: chunk, results });
+				return results;
+			});
+		} catch (error) {
+			await Promise.all(answered.map((done) => undo(done.keys, done.items, done.results).catch(() => undefined)));
+			throw error;
+		}
 	}
 }
 
