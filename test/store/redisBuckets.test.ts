@@ -60,21 +60,25 @@ const open = (Store: StoreClass = RedisStore): RedisStore => {
 	return store;
 };
 
-/** How many record hashes under the prefix each master holds, by master. */
-async function recordsPerMaster(namespace: string): Promise<number[]> {
-	const counts: number[] = [];
-	const pattern = `${prefix}{${namespaceTag(namespace)}*:r:*`;
+/** The keys under the prefix that match `pattern` (after the prefix), by master. */
+async function keysPerMaster(pattern: string): Promise<string[][]> {
+	const found: string[][] = [];
 	for (const node of admin.nodes('master') as Redis[]) {
 		let cursor = '0';
-		let count = 0;
+		const keys: string[] = [];
 		do {
-			const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+			const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 1000);
 			cursor = next;
-			count += keys.length;
+			keys.push(...batch);
 		} while (cursor !== '0');
-		counts.push(count);
+		found.push(keys);
 	}
-	return counts;
+	return found;
+}
+
+/** How many record hashes under the prefix each master holds, by master. */
+async function recordsPerMaster(namespace: string): Promise<number[]> {
+	return (await keysPerMaster(`{${namespaceTag(namespace)}*:r:*`)).map((keys) => keys.length);
 }
 
 beforeAll(async () => {
@@ -288,6 +292,31 @@ describe('Redis Cluster buckets', () => {
 		expect(again[0].attempt).toBe(2);
 	});
 
+	it('reads a namespace no write has decided without leaving a key; the first write decides', async () => {
+		const store = open();
+		const namespace = `typo-${randomUUID()}`;
+		const marker = new NamespaceKeys(prefix, namespace).layoutMarker;
+		for (let round = 0; round < 2; round++) {
+			expect(await store.get(namespace, 'k')).toBeNull();
+			expect(await store.history(namespace, 'k')).toEqual([]);
+			expect((await store.list(namespace, { limit: 10 }, T0)).records).toEqual([]);
+			expect((await store.list(namespace, { state: 'processed', limit: 10 }, T0)).records).toEqual([]);
+			expect((await store.stats(namespace, HOUR, T0)).openExceptions).toBe(0);
+			expect(await store.purge(namespace, T0)).toEqual({ records: 0, history: 0 });
+			expect(await store.listOpenExceptions({ namespace, limit: 10 })).toEqual([]);
+			expect((await store.stuckClaims({ namespace, from: { at: T0, after: null }, until: T0 + 1000, limit: 10 })).events).toEqual([]);
+			expect((await store.exceptionsSeen({ namespace, from: { at: T0, after: null }, until: T0 + 1000, limit: 10 })).events).toEqual([]);
+		}
+		expect(await keysPerMaster(`{${namespaceTag(namespace)}*`)).toEqual([[], [], []]);
+		expect(await admin.exists(marker)).toBe(0);
+
+		await store.claim(namespace, [{ key: 'k', fingerprint: null }], policy, actor, T0);
+		expect(await admin.get(marker)).toBe(`buckets:${CLUSTER_BUCKETS}`);
+		expect(await admin.exists(spreadLayout(prefix, namespace).keysOf('k').record('k'))).toBe(1);
+		expect((await store.get(namespace, 'k'))?.state).toBe('processing');
+		expect((await open().list(namespace, { limit: 10 }, T0)).records.map((r) => r.key)).toEqual(['k']);
+	});
+
 	it('gives exactly one new among 30 concurrent claimers of one key, from fresh stores of a fresh namespace', async () => {
 		for (let round = 0; round < 5; round++) {
 			const namespace = `race-${randomUUID()}`;
@@ -348,6 +377,24 @@ describe('a namespace written in the one-slot layout', () => {
 		// a store that never saw the namespace decides the same from the marker
 		const other = open();
 		expect((await other.claim(namespace, [{ key: 'new-1', fingerprint: null }], policy, actor, T0 + 400))[0].reason).toBe('in_progress');
+	});
+
+	it('is read in its one slot before any write, also by a store that read it when it was empty', async () => {
+		const namespace = `legacy-r-${randomUUID()}`;
+		const store = open();
+		expect(await store.get(namespace, 'old')).toBeNull(); // nothing yet: read as spread, not remembered
+		const before = open(OneSlotStore);
+		const [claimed] = await before.claim(namespace, [{ key: 'old', fingerprint: null }], policy, actor, T0);
+		await before.transition(namespace, [processed('old', claimed.claimToken, { id: 'old' })], actor, T0 + 1);
+		await before.close();
+		expect(await store.get(namespace, 'old')).toMatchObject({ state: 'processed', result: { id: 'old' } });
+		expect((await store.history(namespace, 'old')).map((h) => h.event)).toEqual(['claimed', 'processed']);
+		expect((await open().list(namespace, { limit: 10 }, T0 + 2)).records.map((r) => r.key)).toEqual(['old']);
+		expect((await open().stats(namespace, HOUR, T0 + 2)).processed).toBe(1);
+		// the data decided: the marker says so, and a write goes to the one slot
+		expect(await admin.get(new NamespaceKeys(prefix, namespace).layoutMarker)).toBe('single');
+		expect((await store.claim(namespace, [{ key: 'old', fingerprint: null }, { key: 'new', fingerprint: null }], policy, actor, T0 + 3)).map((d) => d.outcome)).toEqual(['duplicate', 'new']);
+		expect(await admin.exists(new NamespaceKeys(prefix, namespace).record('new'))).toBe(1);
 	});
 
 	it('keeps the layout of a namespace that only has exceptions, and spreads one that has nothing', async () => {

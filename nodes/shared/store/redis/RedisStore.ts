@@ -119,9 +119,14 @@ export class RedisStore extends BaseStore {
 		return new NamespaceKeys(this.keyPrefix, namespace);
 	}
 
-	/** Cluster hook: the namespace's layout — its buckets, or its one slot (buckets.ts). */
+	/** Cluster hook: the namespace's layout — its buckets, or its one slot (buckets.ts) — to write in. */
 	private layout(namespace: string): Promise<NamespaceLayout> {
-		return this.layouts.resolve(namespace);
+		return this.layouts.resolve(namespace, 'write');
+	}
+
+	/** Cluster hook: the layout to read in; a read of a namespace no write has decided writes no marker. */
+	private readLayout(namespace: string): Promise<NamespaceLayout> {
+		return this.layouts.resolve(namespace, 'read');
 	}
 
 	/**
@@ -224,28 +229,28 @@ export class RedisStore extends BaseStore {
 	}
 
 	protected async readRecord(namespace: string, key: string): Promise<KeyRecord | null> {
-		return toRecord(namespace, key, await this.client.hgetall((await this.layout(namespace)).keysOf(key).record(key)));
+		return toRecord(namespace, key, await this.client.hgetall((await this.readLayout(namespace)).keysOf(key).record(key)));
 	}
 
 	protected async readHistory(namespace: string, key: string): Promise<HistoryEntry[]> {
 		// compactRuns: entries an earlier version wrote one per duplicate read as one run.
-		return compactRuns((await this.client.lrangeBuffer((await this.layout(namespace)).keysOf(key).history(key), 0, -1)).map(toHistoryEntry));
+		return compactRuns((await this.client.lrangeBuffer((await this.readLayout(namespace)).keysOf(key).history(key), 0, -1)).map(toHistoryEntry));
 	}
 
 	/** Pages through an index (bucketReads.ts); a page may come back short, with a cursor. */
 	protected async pageIndex(namespace: string, query: IndexQuery): Promise<IndexPage> {
 		// Cluster hook: one reader per bucket, merged into one walk.
-		return pageBuckets(this.client, this.scripts.forget, (await this.layout(namespace)).buckets, namespace, query);
+		return pageBuckets(this.client, this.scripts.forget, (await this.readLayout(namespace)).buckets, namespace, query);
 	}
 
 	protected async countEvents(namespace: string, since: number, until: number): Promise<EventTally> {
 		// Cluster hook: one stats script per bucket, summed.
-		return countBuckets(this.scripts.stats, (await this.layout(namespace)).buckets, since, until);
+		return countBuckets(this.scripts.stats, (await this.readLayout(namespace)).buckets, since, until);
 	}
 
 	protected async purgeExpired(namespace: string, at: number): Promise<PurgeResult> {
 		// Cluster hook: every bucket is purged, in parallel.
-		return purgeBuckets(this.client, this.scripts.purge, (await this.layout(namespace)).buckets, at);
+		return purgeBuckets(this.client, this.scripts.purge, (await this.readLayout(namespace)).buckets, at);
 	}
 
 	/**
@@ -297,7 +302,8 @@ export class RedisStore extends BaseStore {
 			({ namespace, uuid } = parsed);
 			key = found;
 		} else {
-			keys = (await this.layout(namespace)).keysOf(key);
+			// Nothing is open in a namespace no write has decided: nothing changes (lua/resolve_exception.lua).
+			keys = (await this.readLayout(namespace)).keysOf(key);
 		}
 		const scriptKeys = [...keys.scriptKeys, keys.record(key), keys.history(key), keys.exceptions(key), keys.openExceptions(key)];
 		const args: ScriptArg[] = [
@@ -336,7 +342,7 @@ export class RedisStore extends BaseStore {
 		const indexes: OpenIndex[] =
 			namespace === null
 				? [{ index: this.openExceptionsEverywhere, ref: (id) => parseExceptionId(id) }]
-				: (await this.layout(namespace)).buckets.map((keys) => ({ index: keys.openExceptionsIndex, ref: (uuid) => ({ uuid, namespace, suffix: keys.suffix }) }));
+				: (await this.readLayout(namespace)).buckets.map((keys) => ({ index: keys.openExceptionsIndex, ref: (uuid) => ({ uuid, namespace, suffix: keys.suffix }) }));
 		const { found, stale } = await readOpenExceptions(this.client, indexes, query, (refs) => this.readExceptions(refs));
 		if (query.namespace === null && stale.length > 0) await this.client.zrem(this.openExceptionsEverywhere, ...stale);
 		return found;
@@ -354,7 +360,7 @@ export class RedisStore extends BaseStore {
 		const namespaces = await feedNamespaces(this.client, this.keyPrefix, query.namespace);
 		// Cluster hook: every bucket of every namespace is read; mergeEvents orders them all.
 		const perBucket = await Promise.all(
-			namespaces.map(async (namespace) => Promise.all((await this.layout(namespace)).buckets.map((keys) => read(keys, namespace)))),
+			namespaces.map(async (namespace) => Promise.all((await this.readLayout(namespace)).buckets.map((keys) => read(keys, namespace)))),
 		);
 		return mergeEvents(perBucket.flat(), query.limit);
 	}

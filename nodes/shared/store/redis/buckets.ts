@@ -14,7 +14,9 @@
 // - Which layout a namespace has is decided once, in its own slot (lua/layout.lua), and kept: a
 //   namespace with data in the one-slot layout (written before buckets) keeps it, so existing
 //   data stays where readers look; a new namespace is spread. The marker names the bucket count,
-//   so a later change of CLUSTER_BUCKETS never moves the keys of a spread namespace.
+//   so a later change of CLUSTER_BUCKETS never moves the keys of a spread namespace. Only a write
+//   decides a new namespace: a read of one writes no marker and reads it as spread, each time
+//   again until a write has decided.
 // - A chunk split over buckets is all or nothing (allOrNothing): when one bucket's call fails,
 //   what the other buckets' calls did is undone before the failure is reported.
 // - Standalone Redis is one server: spreading would cost fan-out for nothing, so a standalone
@@ -28,6 +30,8 @@ import type { ScriptRunner } from './scripts';
 export const CLUSTER_BUCKETS = 24;
 const SLOTS = 16384;
 const SINGLE = 'single';
+/** layout.lua's answer to a read of a namespace without marker and data. */
+const NONE = 'none';
 const SPREAD = /^buckets:([1-9][0-9]{0,3})$/;
 /** Layouts remembered per store; past this many namespaces the memory starts over. */
 const MAX_CACHED = 10_000;
@@ -202,7 +206,8 @@ export function spreadLayout(prefix: string, namespace: string, bucketCount = CL
 /**
  * Finds each namespace's layout once per store: on a cluster from its marker (lua/layout.lua),
  * on a standalone Redis always the one-slot layout. A layout never changes once decided, so it
- * is remembered.
+ * is remembered. A read of a namespace that no write has decided yet gets the spread layout it
+ * will have (it holds nothing anyway), neither written nor remembered.
  */
 export class LayoutResolver {
 	private readonly known = new Map<string, Promise<NamespaceLayout>>();
@@ -214,24 +219,39 @@ export class LayoutResolver {
 		private readonly bucketCount: number,
 	) {}
 
-	resolve(namespace: string): Promise<NamespaceLayout> {
+	/** The layout to write in (`write`, decided now if need be) or to read in (`read`). */
+	resolve(namespace: string, access: 'write' | 'read' = 'write'): Promise<NamespaceLayout> {
 		const single = new NamespaceKeys(this.prefix, namespace); // checks the namespace first
 		if (this.bucketCount === 1) return Promise.resolve(new NamespaceLayout(namespace, single, this.prefix));
-		let layout = this.known.get(namespace);
-		if (!layout) {
-			if (this.known.size >= MAX_CACHED) this.known.clear();
-			layout = this.decide(namespace, single);
-			this.known.set(namespace, layout);
-			layout.catch(() => this.known.delete(namespace));
-		}
+		const known = this.known.get(namespace);
+		if (known) return known;
+		if (access === 'read') return this.look(namespace, single);
+		return this.remember(namespace, this.ask(single, 'write').then((marker) => this.fromMarker(namespace, single, marker)));
+	}
+
+	private remember(namespace: string, layout: Promise<NamespaceLayout>): Promise<NamespaceLayout> {
+		if (this.known.size >= MAX_CACHED) this.known.clear();
+		this.known.set(namespace, layout);
+		layout.catch(() => this.known.delete(namespace));
 		return layout;
 	}
 
-	private async decide(namespace: string, single: NamespaceKeys): Promise<NamespaceLayout> {
+	/** For a read: the decided layout (remembered from now on), else the spread one, not remembered. */
+	private async look(namespace: string, single: NamespaceKeys): Promise<NamespaceLayout> {
+		const marker = await this.ask(single, 'read');
+		if (marker === NONE) return new NamespaceLayout(namespace, single, this.prefix, this.bucketCount);
+		const layout = this.fromMarker(namespace, single, marker);
+		if (!this.known.has(namespace)) this.remember(namespace, Promise.resolve(layout));
+		return layout;
+	}
+
+	/** What the marker says (lua/layout.lua): decided now for a write, NONE for a read of nothing. */
+	private async ask(single: NamespaceKeys, access: 'write' | 'read'): Promise<string> {
 		const asked = `buckets:${this.bucketCount}`;
-		const marker = String(
-			await this.runLayout([single.layoutMarker, ...single.scriptKeys, single.seenExceptionsIndex], [asked]),
-		);
+		return String(await this.runLayout([single.layoutMarker, ...single.scriptKeys, single.seenExceptionsIndex], [asked, access]));
+	}
+
+	private fromMarker(namespace: string, single: NamespaceKeys, marker: string): NamespaceLayout {
 		if (marker === SINGLE) return new NamespaceLayout(namespace, single, this.prefix);
 		const spread = SPREAD.exec(marker);
 		if (!spread) {
