@@ -15,9 +15,9 @@ import {
 	slotOfTag,
 	spreadLayout,
 } from '../../nodes/shared/store/redis/buckets';
-import { NamespaceKeys, namespaceTag } from '../../nodes/shared/store/redis/keys';
+import { NamespaceKeys, namespaceTag, openExceptionsEverywhere, parseExceptionId } from '../../nodes/shared/store/redis/keys';
 import { RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
-import type { Actor, ClaimPolicy, KeyRecord, TransitionRequest } from '../../nodes/shared/store/types';
+import type { Actor, ClaimPolicy, KeyRecord, OpenExceptionRequest, TransitionRequest } from '../../nodes/shared/store/types';
 import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
 import { releasedTree } from '../helpers/releasedStore';
 
@@ -290,6 +290,47 @@ describe('Redis Cluster buckets', () => {
 		const again = await store.claim(namespace, keys.map((key) => ({ key, fingerprint: null })), policy, actor, T0 + 3);
 		expect(again.map((d) => d.reason)).toEqual(keys.map((key) => (key === 'p0' ? 'retry_after_failure' : 'first_seen')));
 		expect(again[0].attempt).toBe(2);
+	});
+
+	it('records exceptions all or nothing across buckets: when one bucket refuses, the others are taken back and a retry counts once', async () => {
+		const store = open();
+		const namespace = `xsplit-${randomUUID()}`;
+		const layout = spreadLayout(prefix, namespace);
+		const keys = Array.from({ length: 120 }, (_, i) => `x${i}`);
+		const exception = (key: string, reason = 'write_timeout', over: Partial<OpenExceptionRequest> = {}): OpenExceptionRequest => ({ key, reason, owner: 'ops', severity: 'high', route: 'Ops', ...over });
+		// open already: an exception of 20 keys, and an incident (grouped by key) of 10 more
+		await store.recordExceptions(namespace, keys.slice(0, 20).map((key) => exception(key)), actor, T0);
+		await store.recordExceptions(namespace, keys.slice(20, 30).map((key) => exception(key, 'lease_expired', { groupBy: 'key' })), actor, T0);
+		const before = await store.listOpenExceptions({ namespace, limit: 1000 });
+		expect(before).toHaveLength(30);
+		const indexedIds = async () => (await admin.zrange(openExceptionsEverywhere(prefix), 0, -1)).filter((id) => parseExceptionId(id)?.namespace === namespace);
+		expect(await indexedIds()).toHaveLength(30);
+
+		// one bucket's stats key holds a string: that bucket's script refuses before it writes
+		const refusing = layout.keysOf('x119');
+		const answering = keys.filter((key) => layout.keysOf(key) !== refusing);
+		expect(answering.filter((key) => keys.indexOf(key) < 30).length).toBeGreaterThan(20); // most open ones answer
+		await admin.set(refusing.stats, 'not a hash');
+		const batch = [...keys.map((key) => exception(key)), ...keys.slice(20, 30).map((key) => exception(key, 'write_timeout', { groupBy: 'key' }))];
+		const retry: Actor = { ...actor, executionId: 'ex-2' };
+		await expect(store.recordExceptions(namespace, batch, retry, T0 + 5)).rejects.toThrow(/WRONGTYPE|holds a string/);
+
+		// nothing opened, counted, re-attributed or re-scored in the feed; no reason added to the incidents
+		expect(await store.listOpenExceptions({ namespace, limit: 1000 })).toEqual(before);
+		const seen = await store.exceptionsSeen({ namespace, from: { at: T0, after: null }, until: T0 + 10, limit: 1000 });
+		expect(seen.events).toEqual([]);
+		// the cross-namespace index was written for the answering buckets; a list drops what the undo removed
+		expect((await indexedIds()).length).toBeGreaterThan(30 + 50);
+		const everywhere = await store.listOpenExceptions({ namespace: null, limit: 100_000 });
+		expect(everywhere.filter((e) => e.namespace === namespace).map((e) => e.id).sort()).toEqual(before.map((e) => e.id).sort());
+		expect(await indexedIds()).toHaveLength(30);
+
+		await admin.del(refusing.stats);
+		const again = await store.recordExceptions(namespace, batch, retry, T0 + 7);
+		expect(again.slice(0, 120).map((e) => [e.key, e.occurrences])).toEqual(keys.map((key, i) => [key, i < 20 ? 2 : 1]));
+		expect(again.slice(120).map((e) => [e.key, e.occurrences, e.reasons])).toEqual(keys.slice(20, 30).map((key) => [key, 2, ['lease_expired', 'write_timeout']]));
+		expect((await store.stats(namespace, HOUR, T0 + 8)).openExceptions).toBe(130);
+		expect((await store.listOpenExceptions({ namespace: null, limit: 100_000 })).filter((e) => e.namespace === namespace)).toHaveLength(130);
 	});
 
 	it('reads a namespace no write has decided without leaving a key; the first write decides', async () => {

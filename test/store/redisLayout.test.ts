@@ -40,8 +40,9 @@ function releasedLua(path: string): string {
 function longLayoutScripts(client: Redis): Record<ScriptName, ScriptRunner> {
 	const wrapper = releasedLua('includes/request.lua');
 	const runners = {} as Record<ScriptName, ScriptRunner>;
-	// layout.lua came later (buckets.ts) and has no earlier version; a standalone store never runs it.
-	for (const name of SCRIPT_NAMES.filter((script) => script !== 'layout')) {
+	// layout.lua and unrecord_exceptions.lua came later (buckets.ts) and have no earlier version;
+	// a standalone store never runs them.
+	for (const name of SCRIPT_NAMES.filter((script) => script !== 'layout' && script !== 'unrecord_exceptions')) {
 		let body = releasedLua(`${name}.lua`).replace(/^--@include "([A-Za-z0-9_.-]+\.lua)"\s*$/gm, (_line, include: string) => releasedLua(`includes/${include}`));
 		const writes = !READ_ONLY_SCRIPTS.has(name);
 		if (writes) body = wrapper.replace(/^--@body\s*$/m, () => body);

@@ -36,9 +36,10 @@ import { translateError } from './errors';
 import { EvictionGate, evictionError } from './eviction';
 import { CLUSTER_BUCKETS, LayoutResolver, type NamespaceLayout } from './buckets';
 import { keysOfException, readExceptions, readOpenExceptions, type ExceptionRef, type OpenIndex } from './exceptionReads';
+import { recordInSlot, unrecordInSlot } from './exceptionWrites';
 import { adoptNamespaces, feedNamespaces, mergeEvents, readSeenIndex, readStuckIndex, type FeedEntry } from './feeds';
 import { persistenceWarning } from './health';
-import { exceptionId, NamespaceKeys, namespacesEverywhere, openExceptionsEverywhere, parseExceptionId } from './keys';
+import { NamespaceKeys, namespacesEverywhere, openExceptionsEverywhere, parseExceptionId } from './keys';
 import { toTransitionResult } from './replies';
 import { defineScripts, type ScriptArg, type ScriptName, type ScriptRunner } from './scripts';
 
@@ -255,7 +256,10 @@ export class RedisStore extends BaseStore {
 
 	/**
 	 * The cross-namespace index is written after the script: when that write fails the call fails,
-	 * and the next occurrence of the exception writes it again.
+	 * and the next occurrence of the exception writes it again. On a cluster a chunk is all or
+	 * nothing: when one bucket's call fails, each bucket that answered is taken back
+	 * (exceptionWrites.ts), best effort — the index is written for its exceptions first, so that
+	 * those an undo leaves open are listed (listOpenExceptions drops the ids of those it removed).
 	 */
 	protected async recordExceptionChunk(
 		namespace: string,
@@ -265,21 +269,24 @@ export class RedisStore extends BaseStore {
 		now: number | null,
 	): Promise<ExceptionRecord[]> {
 		await this.register(namespace);
+		const head: ScriptArg[] = [nowArg(now), namespace, ...actorArgs(actor)];
 		// Cluster hook: one script per bucket, in parallel; a key's exceptions are in its bucket.
-		const replies = await (await this.layout(namespace)).perBucket(entries, (entry) => entry.request.key, async (keys, chunk) => {
-			const scriptKeys = [...keys.scriptKeys];
-			const args: ScriptArg[] = [nowArg(now), namespace, ...actorArgs(actor)];
-			for (const { request, occurrences, reasons } of chunk) {
-				const uuid = randomUUID();
-				scriptKeys.push(keys.exceptions(request.key), keys.openExceptions(request.key), keys.exceptionKey(uuid));
-				args.push(request.key, request.reason, request.owner, request.severity, request.route, occurrences, exceptionId(uuid, keys), grouping, JSON.stringify(reasons));
-			}
-			scriptKeys.push(keys.seenExceptionsIndex);
-			return (await this.scripts.record_exceptions(scriptKeys, args)) as string[];
-		});
-		const recorded = replies.map(toException);
-		await this.client.zadd(this.openExceptionsEverywhere, ...recorded.flatMap((exception) => [exception.firstSeenAt, exception.id]));
-		return recorded;
+		const recorded = await (await this.layout(namespace)).allOrNothing(
+			entries,
+			(entry) => entry.request.key,
+			(keys, chunk) => recordInSlot(this.scripts.record_exceptions, keys, head, grouping, chunk),
+			async (keys, chunk, done) => {
+				await this.indexOpenExceptions(done.map((d) => d.exception)).catch(() => undefined);
+				await unrecordInSlot(this.scripts.unrecord_exceptions, keys, grouping, chunk, done);
+			},
+		);
+		const exceptions = recorded.map((r) => r.exception);
+		await this.indexOpenExceptions(exceptions);
+		return exceptions;
+	}
+
+	private async indexOpenExceptions(exceptions: ExceptionRecord[]): Promise<void> {
+		await this.client.zadd(this.openExceptionsEverywhere, ...exceptions.flatMap((exception) => [exception.firstSeenAt, exception.id]));
 	}
 
 	/**

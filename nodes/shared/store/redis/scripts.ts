@@ -23,6 +23,7 @@ export const SCRIPT_NAMES = [
 	'forget',
 	'stats',
 	'record_exceptions',
+	'unrecord_exceptions',
 	'resolve_exception',
 	'restore',
 	'layout',

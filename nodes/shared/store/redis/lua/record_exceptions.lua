@@ -22,7 +22,9 @@ ARGV[6 + 9(i-1)] .. ARGV[14 + 9(i-1)], request i (distinct per (key, reason), or
   a fresh exception id `<uuid>.<tag>` (used only when request i opens an exception),
   grouping ('keyAndReason' | 'key'), its reasons as a JSON array (first seen first)
 
-Returns the exception of each request after the change, as JSON, in order.
+Returns for each request, in order, { the exception after the change as JSON, the open exception
+it counted on as JSON before the change | nil when it opened one }: what unrecord_exceptions.lua
+needs to take this call back.
 ]]
 
 --@include "common.lua"
@@ -83,8 +85,12 @@ for i = 1, requests do
 	end
 
 	local openUuid = redis.call('HGET', xok, field)
-	local exception = openUuid and loadException(xk, openUuid)
-	if exception and exception.status == 'open' then
+	local prior = openUuid and redis.call('HGET', xk, openUuid) or false
+	local exception = prior and cjson.decode(prior)
+	if exception and exception.status ~= 'open' then
+		exception, prior = nil, false
+	end
+	if exception then
 		if grouping == 'key' then
 			local known = {}
 			for _, r in ipairs(exception.reasons) do
@@ -125,6 +131,6 @@ for i = 1, requests do
 		redis.call('ZADD', OPEN_EXCEPTIONS, int(now), uuidOf(id))
 	end
 	redis.call('ZADD', SEEN_EXCEPTIONS, int(now), uuidOf(exception.id))
-	replies[i] = saveException(xk, exception)
+	replies[i] = { saveException(xk, exception), prior }
 end
 return replies

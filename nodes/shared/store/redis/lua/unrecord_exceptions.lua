@@ -1,0 +1,76 @@
+--[[
+Unrecord exceptions: takes back what one record_exceptions.lua call did in this slot, when the
+same chunk failed in another bucket of the namespace (buckets.ts: a chunk is all or nothing), so
+that a retry of the item does not count the occurrences twice. Per request of that call:
+- the exception is still as the call left it: an exception the call opened is removed (with its
+  name in the key's open exceptions, its key and its place in both indexes); one it counted on
+  gets back its JSON from before and its place in the feed;
+- it changed since (counted again, resolved): only the call's occurrences are taken off, when
+  that leaves at least one.
+
+KEYS[1..10]       the namespace's indexes and stats (see includes/common.lua)
+KEYS[11 + 3(i-1)] every exception of request i's key (hash uuid -> JSON)
+KEYS[12 + 3(i-1)] the open exceptions of that key (hash reason -> uuid)
+KEYS[13 + 3(i-1)] the key of request i's exception (string, xid:<uuid>)
+KEYS[#KEYS]       the namespace's exceptions by lastSeenAt (zset, the trigger's feed)
+
+ARGV[1 + 5(i-1)] .. ARGV[5 + 5(i-1)], request i:
+  the exception's uuid, its field in the open exceptions ('' for an incident), its JSON as the
+  call left it, its JSON before the call ('' = the call opened it), the occurrences it added
+
+Returns how many requests were taken back.
+]]
+
+--@include "common.lua"
+--@include "exceptions.lua"
+
+local ARGS_PER_REQUEST = 5
+local KEYS_PER_REQUEST = 3
+local SEEN_EXCEPTIONS = KEYS[#KEYS]
+local requests = (#KEYS - FIRST_ITEM_KEY) / KEYS_PER_REQUEST
+
+expectNamespaceKeys()
+expectType(SEEN_EXCEPTIONS, 'zset')
+for i = 1, requests do
+	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
+	expectExceptionKeys(KEYS[k], KEYS[k + 1])
+	expectType(KEYS[k + 2], 'string')
+	local before = ARGV[ARGS_PER_REQUEST * (i - 1) + 4]
+	if before ~= '' then
+		cjson.decode(before)
+	end
+	count(ARGV[ARGS_PER_REQUEST * (i - 1) + 5], 'occurrences')
+end
+
+local undone = 0
+for i = 1, requests do
+	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
+	local xk, xok, idk = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+	local arg = ARGS_PER_REQUEST * (i - 1)
+	local uuid, field, after, before = ARGV[arg + 1], ARGV[arg + 2], ARGV[arg + 3], ARGV[arg + 4]
+	local occurrences = tonumber(ARGV[arg + 5])
+	local current = redis.call('HGET', xk, uuid)
+	if current == after then
+		if before == '' then
+			redis.call('HDEL', xk, uuid)
+			if redis.call('HGET', xok, field) == uuid then
+				redis.call('HDEL', xok, field)
+			end
+			redis.call('DEL', idk)
+			redis.call('ZREM', OPEN_EXCEPTIONS, uuid)
+			redis.call('ZREM', SEEN_EXCEPTIONS, uuid)
+		else
+			redis.call('HSET', xk, uuid, before)
+			redis.call('ZADD', SEEN_EXCEPTIONS, cjson.decode(before).lastSeenAt, uuid)
+		end
+		undone = undone + 1
+	elseif current then
+		local exception = cjson.decode(current)
+		if exception.occurrences > occurrences then
+			exception.occurrences = exception.occurrences - occurrences
+			saveException(xk, exception)
+			undone = undone + 1
+		end
+	end
+end
+return undone
