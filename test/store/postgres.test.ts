@@ -1,14 +1,15 @@
 // The store conformance suites (conformance/) on the real Postgres, plus what only Postgres has:
-// migrations under concurrency and from an older schema, schema name validation, the claim's
+// migrations and functions under concurrency and from an older schema, schema name validation, the claim's
 // prior image kept only while the claim is live, and proof that the race test catches a
 // read-then-write claim.
 
 import { Pool } from 'pg';
 import { InvalidInputError } from '../../nodes/shared/store/errors';
 import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
-import { loadMigrations } from '../../nodes/shared/store/postgres/migrate';
+import { loadFunctions, loadMigrations } from '../../nodes/shared/store/postgres/migrate';
 import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
 import { startTcpProxy } from '../helpers/tcpProxy';
+import { createShippedSchema } from './fixtures/postgres-006/shipped';
 import { describeStoreConformance, raceRounds } from './conformance';
 
 // One schema for every suite of this file (each test has its own namespace), dropped at the end.
@@ -68,6 +69,8 @@ describe('Postgres store specifics', () => {
 		const versions = await sql<{ version: number }>(`SELECT version FROM "${own}".schema_migrations ORDER BY version`);
 		expect(versions.map((v) => v.version)).toEqual(loadMigrations(own).map((m) => m.version));
 		expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+		// The functions too: one application of the set, by whichever process came first.
+		expect(await sql(`SELECT hash FROM "${own}".schema_functions`)).toEqual([{ hash: loadFunctions(own).hash }]);
 		await Promise.all(stores.map((s) => s.close()));
 	});
 
@@ -75,12 +78,7 @@ describe('Postgres store specifics', () => {
 		const old = uniqueSchema('before_006');
 		const client = new Pool({ connectionString: POSTGRES_URL, max: 1 });
 		try {
-			await client.query(`CREATE SCHEMA "${old}"`);
-			await client.query(`CREATE TABLE "${old}".schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-			for (const migration of loadMigrations(old).filter((m) => m.version <= 4)) {
-				await client.query(migration.sql);
-				await client.query(`INSERT INTO "${old}".schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
-			}
+			await createShippedSchema(client, old, 4);
 			const { rows } = await client.query(
 				`INSERT INTO "${old}".exceptions (namespace, key, reason, owner, severity, route, first_seen_at, last_seen_at)
 				 VALUES ('ns', 'k', 'lease_expired', 'ops', 'high', 'Ops', 1000, 1000) RETURNING id`,

@@ -2,15 +2,14 @@
 // its records and history stay readable — one-row-per-duplicate history reads as one run — its
 // stats are carried into the hourly counters, and its keys go on being claimed and settled.
 
-import { readFileSync } from 'fs';
+import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { Pool } from 'pg';
-import { loadMigrations } from '../../nodes/shared/store/postgres/migrate';
+import { loadFunctions, loadMigrations } from '../../nodes/shared/store/postgres/migrate';
 import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
+import { catalogOf } from '../helpers/postgresCatalog';
 import { actor, basePolicy } from './conformance';
-
-const OLD_SQL = join(__dirname, 'fixtures', 'postgres-006');
-const oldStatement = (name: string, schema: string) => readFileSync(join(OLD_SQL, `${name}.sql`), 'utf8').split('{{schema}}').join(`"${schema}"`);
+import { createShippedSchema, shippedStatement as oldStatement } from './fixtures/postgres-006/shipped';
 
 describe('Postgres schema 006 → current', () => {
 	const schema = uniqueSchema('upgrade_006');
@@ -27,12 +26,7 @@ describe('Postgres schema 006 → current', () => {
 		pool.query(oldStatement('transition', schema), ['ns', [key], ['markProcessed'], [token], [true], [false], ['{"id":1}'], [null], [86_400_000], at, 'wf-old', 'ex-old', 'Ledger']);
 
 	it('keeps the records and history written before, and goes on from them', async () => {
-		await pool.query(`CREATE SCHEMA "${schema}"`);
-		await pool.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-		for (const migration of loadMigrations(schema).filter((m) => m.version <= 6)) {
-			await pool.query(migration.sql);
-			await pool.query(`INSERT INTO "${schema}".schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
-		}
+		await createShippedSchema(pool, schema, 6);
 		const a = (await oldClaim('a', T0)).rows[0];
 		const b = (await oldClaim('b', T0)).rows[0];
 		expect([a.decision, b.decision]).toEqual(['new:first_seen', 'new:first_seen']);
@@ -66,5 +60,94 @@ describe('Postgres schema 006 → current', () => {
 		} finally {
 			await store.close();
 		}
+	});
+});
+
+// Each Postgres function is defined once, in functions/, and applied after the migrations; the
+// migrations hold only tables, indexes, backfills and the drops of signatures that changed.
+describe('Postgres functions, one definition each', () => {
+	const FUNCTIONS = join(__dirname, '..', '..', 'nodes', 'shared', 'store', 'postgres', 'functions');
+	const latest = Math.max(...loadMigrations('x').map((m) => m.version));
+	const schemas: string[] = [];
+	const pool = new Pool({ connectionString: POSTGRES_URL, max: 1 });
+	const fresh = async (label: string) => {
+		const schema = uniqueSchema(label);
+		schemas.push(schema);
+		const store = postgresTestStore(schema, 1);
+		expect((await store.health()).ok).toBe(true);
+		await store.close();
+		return schema;
+	};
+	const start = async (schema: string) => {
+		const store = postgresTestStore(schema, 1);
+		expect((await store.health()).ok).toBe(true);
+		await store.close();
+	};
+	const bodyOf = async (schema: string, name: string) =>
+		(await sql<{ prosrc: string }>(`SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname = $2`, [schema, name])).map((r) => r.prosrc);
+	const applications = (schema: string) => sql<{ hash: string; schema_version: number }>(`SELECT hash, schema_version FROM "${schema}".schema_functions ORDER BY applied_at`);
+	afterAll(async () => {
+		await pool.end();
+		for (const schema of schemas) await dropSchema(schema);
+	});
+
+	it('a fresh schema holds each function of functions/ once, with its file\'s body, and no other', async () => {
+		const schema = await fresh('functions_fresh');
+		const defined = readdirSync(FUNCTIONS).flatMap((file) => {
+			const text = readFileSync(join(FUNCTIONS, file), 'utf8').split('{{schema}}').join(`"${schema}"`);
+			const found = [...text.matchAll(/CREATE OR REPLACE FUNCTION "[^"]+"\.(\w+)\(.*?\$fn\$(.*?)\$fn\$;/gs)].map((m) => [m[1], m[2]]);
+			expect(found.map(([name]) => `${name}.sql`)).toEqual([file]); // one function a file, named after it
+			return found;
+		});
+		const present = await sql<{ proname: string; prosrc: string }>(
+			`SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 ORDER BY 1`,
+			[schema],
+		);
+		expect(present.map((p) => [p.proname, p.prosrc])).toEqual(defined.sort(([a], [b]) => a.localeCompare(b)));
+		expect(present.map((p) => p.proname)).toEqual(expect.arrayContaining(['apply_transition', 'claim_existing', 'decide_claim', 'drop_prior', 'resolve_exception', 'restore_claim']));
+		expect((await catalogOf(schema)).triggers).toEqual([
+			`CREATE TRIGGER records_drop_prior BEFORE UPDATE ON {{schema}}.records FOR EACH ROW WHEN (((new.prior IS NOT NULL) AND (new.state <> 'processing'::text))) EXECUTE FUNCTION {{schema}}.drop_prior()`,
+		]);
+		expect(await applications(schema)).toEqual([{ hash: loadFunctions(schema).hash, schema_version: latest }]);
+	});
+
+	it.each([2, 4, 6])('a schema left by the code of version %i, upgraded, is the same as a fresh one, catalog-wise', async (version) => {
+		const reference = await fresh('functions_ref');
+		const old = uniqueSchema(`functions_at_${version}`);
+		schemas.push(old);
+		await createShippedSchema(pool, old, version);
+		await start(old);
+		expect(await catalogOf(old)).toEqual(await catalogOf(reference));
+	});
+
+	it('an unchanged start applies nothing; a changed set or a migration applies the set again; a newer version\'s set stays', async () => {
+		const schema = await fresh('functions_hash');
+		const [original] = await bodyOf(schema, 'close_run');
+		const tamper = () => pool.query(`CREATE OR REPLACE FUNCTION "${schema}".close_run(INOUT r "${schema}".records) LANGUAGE plpgsql AS $fn$BEGIN END$fn$`);
+
+		await tamper();
+		await start(schema);
+		expect(await bodyOf(schema, 'close_run')).toEqual(['BEGIN END']); // same hash: not applied
+		expect(await applications(schema)).toHaveLength(1);
+
+		await pool.query(`UPDATE "${schema}".schema_functions SET hash = 'an earlier set'`);
+		await start(schema);
+		expect(await bodyOf(schema, 'close_run')).toEqual([original]);
+		expect((await applications(schema)).map((a) => a.hash)).toEqual(['an earlier set', loadFunctions(schema).hash]);
+
+		// A migration applied (here 008 again: it drops apply_transition) re-applies the set, same hash or not.
+		await tamper();
+		await pool.query(`DELETE FROM "${schema}".schema_migrations WHERE version = 8`);
+		await start(schema);
+		expect(await bodyOf(schema, 'close_run')).toEqual([original]);
+		expect(await bodyOf(schema, 'apply_transition')).toHaveLength(1);
+		expect(await applications(schema)).toHaveLength(3);
+
+		// Code of a newer schema version applied its set: this older code does not put its own back.
+		await tamper();
+		await pool.query(`INSERT INTO "${schema}".schema_functions (hash, schema_version, applied_at) VALUES ('a newer set', $1, clock_timestamp())`, [latest + 1]);
+		await start(schema);
+		expect(await bodyOf(schema, 'close_run')).toEqual(['BEGIN END']);
+		expect(await applications(schema)).toHaveLength(4);
 	});
 });

@@ -1,0 +1,105 @@
+-- resolve_exception(): closes a key's open exceptions (one by id, or all of a namespace and key)
+-- and acts on the key's record in the same transaction: `replay` releases it (refused as
+-- `live_claim` while a claim's lease runs, unless p_force: releasing would let the next delivery
+-- write too), `markProcessed` forces it processed with p_result, `discard` leaves it. The event it
+-- appends ends the key's duplicate run and is counted last, after every row lock.
+-- Returns the resolved exception ids, the record after, and why nothing was done (refused).
+
+CREATE OR REPLACE FUNCTION {{schema}}.resolve_exception(
+	p_id uuid,
+	p_namespace text,
+	p_key text,
+	p_resolution text,
+	p_resolved_by text,
+	p_note text,
+	p_result jsonb,
+	p_now bigint,
+	p_workflow_id text,
+	p_execution_id text,
+	p_node text,
+	p_force boolean
+) RETURNS TABLE (exception_ids uuid[], rec {{schema}}.records, refused text)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+	ids uuid[];
+	ns text;
+	k text;
+	t record;
+	cur {{schema}}.records;
+	fact jsonb;
+	ev text;
+BEGIN
+	refused := NULL;
+	IF p_id IS NOT NULL THEN
+		SELECT e.namespace, e.key INTO ns, k FROM {{schema}}.exceptions e WHERE e.id = p_id;
+		IF NOT FOUND THEN
+			exception_ids := ARRAY[]::uuid[]; rec := NULL;
+			RETURN NEXT; RETURN;
+		END IF;
+		SELECT array_agg(e.id) INTO ids FROM (
+			SELECT e2.id FROM {{schema}}.exceptions e2 WHERE e2.id = p_id AND e2.status = 'open' FOR UPDATE
+		) e;
+	ELSE
+		ns := p_namespace; k := p_key;
+		SELECT array_agg(e.id) INTO ids FROM (
+			SELECT e2.id FROM {{schema}}.exceptions e2
+			WHERE e2.namespace = ns AND e2.key = k AND e2.status = 'open' FOR UPDATE
+		) e;
+	END IF;
+	ids := coalesce(ids, ARRAY[]::uuid[]);
+
+	IF cardinality(ids) = 0 THEN
+		-- Nothing open: resolving again is a no-op that reports the key as it is.
+		exception_ids := ids;
+		SELECT * INTO rec FROM {{schema}}.records r WHERE r.namespace = ns AND r.key = k;
+		RETURN NEXT; RETURN;
+	END IF;
+
+	IF p_resolution = 'replay' THEN
+		-- Locked before deciding, so a claim cannot take the key between the check and the release.
+		SELECT * INTO cur FROM {{schema}}.records r WHERE r.namespace = ns AND r.key = k FOR UPDATE;
+		IF FOUND AND NOT coalesce(p_force, false) AND cur.state = 'processing'
+			AND cur.lease_until IS NOT NULL AND cur.lease_until > p_now
+			AND (cur.expires_at IS NULL OR cur.expires_at > p_now) THEN
+			-- A worker may be writing right now: releasing would let the next delivery write too.
+			exception_ids := ARRAY[]::uuid[]; rec := cur; refused := 'live_claim';
+			RETURN NEXT; RETURN;
+		END IF;
+	END IF;
+
+	UPDATE {{schema}}.exceptions e SET status = 'resolved', resolution = p_resolution,
+		resolved_by = p_resolved_by, resolved_at = p_now, note = p_note
+	WHERE e.id = ANY (ids);
+
+	fact := jsonb_build_object('resolution', p_resolution, 'exceptionIds', to_jsonb(ids),
+		'resolvedBy', p_resolved_by, 'note', p_note);
+	IF p_resolution = 'replay' THEN
+		SELECT * INTO t FROM {{schema}}.apply_transition(ns, k, 'release', NULL, false, coalesce(p_force, false),
+			NULL, NULL, 0, p_now, p_workflow_id, p_execution_id, p_node, fact);
+		rec := t.rec; ev := t.event;
+	ELSIF p_resolution = 'markProcessed' THEN
+		SELECT * INTO t FROM {{schema}}.apply_transition(ns, k, 'markProcessed', NULL, false, true, p_result, NULL,
+			2592000000, p_now, p_workflow_id, p_execution_id, p_node, fact);
+		rec := t.rec; ev := t.event;
+	ELSE
+		SELECT * INTO rec FROM {{schema}}.records r WHERE r.namespace = ns AND r.key = k FOR UPDATE;
+		IF rec.run_at IS NOT NULL THEN
+			-- The forced event below ends the key's duplicate run (migration 007).
+			PERFORM {{schema}}.close_run(rec);
+			UPDATE {{schema}}.records r SET run_at = NULL, run_count = NULL, run_reason = NULL, run_workflow_id = NULL,
+				run_execution_id = NULL, run_node = NULL
+			WHERE r.namespace = ns AND r.key = k
+			RETURNING * INTO rec;
+		END IF;
+		INSERT INTO {{schema}}.history (namespace, key, at, event, reason, workflow_id, execution_id, node, detail)
+		VALUES (ns, k, p_now, 'forced', 'discard', p_workflow_id, p_execution_id, p_node,
+			jsonb_build_object('from', rec.state, 'to', rec.state, 'kind', 'discard') || fact);
+	END IF;
+	-- Counted last, after every row lock (migration 007): a replay counts as released.
+	IF ev IS NOT NULL THEN
+		PERFORM {{schema}}.count_events(ns, p_now, ARRAY[ev], ARRAY[coalesce(p_resolution, '')], ARRAY[1::bigint]);
+	END IF;
+	exception_ids := ids;
+	RETURN NEXT;
+END
+$fn$;
