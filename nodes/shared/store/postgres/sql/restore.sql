@@ -1,5 +1,5 @@
 -- Undoes claims of a failed input in one statement: each key whose record still carries its
--- claim gets back the record the claim found (restore_claim(), migrations 005 and 008). Each
+-- claim gets back the record the claim found (restore_claim(), functions/). Each
 -- restore appends a `released` event (reason `rollback`), counted in event_counts last.
 -- $1 namespace  $2 keys text[]  $3 claim tokens text[]  $4 prior records jsonb[] (as text[];
 -- null entries: the key had no record, it is deleted)  $5 now_ms bigint|null (null = server

@@ -2,7 +2,7 @@
 -- The common case — markProcessed of one's own live claim (claim token verified, not forced, no
 -- key twice in the list, no open duplicate run) — is one set-based UPDATE with its history rows,
 -- the same effect apply_transition() has for it; every other request goes through
--- apply_transition() (migrations 003, 008) in request order, after it. Events are counted in
+-- apply_transition() (functions/) in request order, after it. Events are counted in
 -- event_counts last, after every row lock.
 -- $1 namespace  $2 keys text[]  $3 kinds text[]  $4 claim tokens text[]  $5 verify boolean[]
 -- $6 force boolean[]  $7 results jsonb[] (as text[])  $8 errors text[]  $9 retention_ms bigint[]
