@@ -4,17 +4,12 @@
 
 import { groupBy } from '../../shared/util/lists';
 import { exceptionPair } from '../../shared/store/exceptions';
-import type { Actor, ExceptionGrouping, ExceptionRecord, IdempotencyStore, OpenExceptionRequest, Severity } from '../../shared/store/types';
+import type { Actor, ExceptionGrouping, ExceptionRecord, IdempotencyStore, OpenExceptionRequest } from '../../shared/store/types';
 
-/** An item the Router routed: its key and reason, and what the matching rule gave it. */
-export interface Routed {
+/** An item the Router routed: its key and reason, and what the matching rule gave it (owner, severity, route). */
+export interface Routed extends Omit<OpenExceptionRequest, 'groupBy'> {
 	index: number;
 	namespace: string;
-	key: string;
-	reason: string;
-	owner: string;
-	severity: Severity;
-	route: string;
 	output: number;
 	attempt: number | null;
 }

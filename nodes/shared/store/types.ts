@@ -70,6 +70,10 @@ export interface ClaimPolicy {
 	onPayloadMismatch: (typeof POLICY_CHOICES.onPayloadMismatch)[number];
 }
 
+/** The policy in the order every claim script takes it: sql/claim.sql $5–$11, lua/claim.lua ARGV[2–8]. */
+export const claimPolicyArgs = (policy: ClaimPolicy) =>
+	[policy.leaseMs, policy.retentionMs, policy.onInProgress, policy.onLeaseExpired, policy.onFailed, policy.maxAttempts, policy.onPayloadMismatch] as const;
+
 /** The choices of each ClaimPolicy option that is one. */
 export const POLICY_CHOICES = {
 	onInProgress: ['ambiguous', 'duplicate', 'pending'],

@@ -29,6 +29,7 @@ import type {
 	TransitionRequest,
 	TransitionResult,
 } from '../types';
+import { claimPolicyArgs } from '../types';
 import { describeServer, poolConfigOf, type PostgresStoreConfig } from './connection';
 import { translatePostgresError } from './errors';
 import { poolExecutor, type SqlExecutor } from './executor';
@@ -104,13 +105,7 @@ export class PostgresStore extends BaseStore {
 				requests.map((r) => r.key),
 				requests.map((r) => r.fingerprint),
 				now,
-				policy.leaseMs,
-				policy.retentionMs,
-				policy.onInProgress,
-				policy.onLeaseExpired,
-				policy.onFailed,
-				policy.maxAttempts,
-				policy.onPayloadMismatch,
+				...claimPolicyArgs(policy),
 				actor.workflowId,
 				actor.executionId,
 				actor.node,

@@ -29,6 +29,7 @@ import type {
 	TransitionRequest,
 	TransitionResult,
 } from '../types';
+import { claimPolicyArgs } from '../types';
 import { countBuckets, pageBuckets, purgeBuckets } from './bucketReads';
 import { claimItemArg, nullableArg, toClaimDecision, transitionFlags, transitionPayload, toException, toHistoryEntry, toRecord } from './codec';
 import { createClient, describeTarget, type RedisStoreConfig } from './connection';
@@ -178,13 +179,7 @@ export class RedisStore extends BaseStore {
 		const scriptKeys = [...keys.scriptKeys];
 		const args: ScriptArg[] = [
 			nowArg(now),
-			policy.leaseMs,
-			policy.retentionMs,
-			policy.onInProgress,
-			policy.onLeaseExpired,
-			policy.onFailed,
-			policy.maxAttempts,
-			policy.onPayloadMismatch,
+			...claimPolicyArgs(policy),
 			...actorArgs(actor),
 		];
 		const tokens = requests.map(() => randomUUID());

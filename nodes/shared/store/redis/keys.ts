@@ -158,25 +158,27 @@ export class NamespaceKeys {
 	}
 
 	record(key: string): string {
-		assertEncodable('key', key);
-		return `${this.base}r:${key}`;
+		return this.ofKey('r', key);
 	}
 
 	history(key: string): string {
-		assertEncodable('key', key);
-		return `${this.base}h:${key}`;
+		return this.ofKey('h', key);
 	}
 
 	/** Every exception of `key`, open or resolved, by uuid. */
 	exceptions(key: string): string {
-		assertEncodable('key', key);
-		return `${this.base}x:${key}`;
+		return this.ofKey('x', key);
 	}
 
 	/** The open exceptions of `key`, by reason. */
 	openExceptions(key: string): string {
+		return this.ofKey('xo', key);
+	}
+
+	/** The Redis key of one of `key`'s structures (kind r, h, x or xo), once `key` is known to fit. */
+	private ofKey(kind: string, key: string): string {
 		assertEncodable('key', key);
-		return `${this.base}xo:${key}`;
+		return `${this.base}${kind}:${key}`;
 	}
 
 	/** The key of the exception with this uuid. */
