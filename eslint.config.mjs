@@ -25,7 +25,7 @@ export default tseslint.config(
 		},
 	},
 	{
-		// The store layer and the claim runner do not know n8n (SPEC §2): their errors are
+		// The store layer and the claim runner do not know n8n (docs/CONTRACT.md §2): their errors are
 		// translated into NodeOperationError by the node layer.
 		files: ['nodes/shared/store/**/*.ts', 'nodes/shared/claims.ts'],
 		rules: { '@n8n/community-nodes/require-node-api-error': 'off' },

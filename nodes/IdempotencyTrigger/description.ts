@@ -1,4 +1,4 @@
-// The Idempotency Trigger's parameters (SPEC §12). n8n adds the poll settings (pollTimes) to
+// The Idempotency Trigger's parameters (docs/CONTRACT.md §12). n8n adds the poll settings (pollTimes) to
 // every node whose description says `polling: true`.
 
 import type { INodeProperties } from 'n8n-workflow';

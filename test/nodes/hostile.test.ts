@@ -1,4 +1,4 @@
-// The hostile input catalogue (SPEC §8): table-driven cases over keys, namespaces, results,
+// The hostile input catalogue (docs/CONTRACT.md §8): table-driven cases over keys, namespaces, results,
 // parameters and store names, through the nodes and the real Postgres and Redis. Each case must
 // end in a clear error that names the item (or setting) or in a correct routing — never a crash,
 // an injection, a silent New for a bad key, or a store left changed by a refused item.

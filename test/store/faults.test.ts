@@ -1,4 +1,4 @@
-// Store faults (SPEC §8): a connection killed in the middle of a batch leaves the batch all or
+// Store faults (docs/CONTRACT.md §8): a connection killed in the middle of a batch leaves the batch all or
 // nothing and fails the node clearly (or routes store_unavailable when configured); a store that
 // drops its connections is reconnected to without restarting anything; nothing is ever claimed
 // twice.

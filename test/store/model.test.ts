@@ -1,6 +1,6 @@
 // Model-based property tests (fast-check): random interleavings of claim / markProcessed /
 // markFailed / markReceived / release / clock advances by three actors, on every store, checked
-// step by step against the reference model, with the invariants of SPEC §5–6:
+// step by step against the reference model, with the invariants of docs/CONTRACT.md §5–6:
 // never two live claims of one key; a processed key never yields `new` before retention ends;
 // a stale token never applies; history is complete and ordered.
 

@@ -1,4 +1,4 @@
-// A small in-memory reference model of SPEC §5–6 for property tests: the engine's decide() and
+// A small in-memory reference model of docs/CONTRACT.md §5–6 for property tests: the engine's decide() and
 // planTransition() plus the effects every store documents. Tokens come from the store under
 // test (they are random), so the model records whatever token the store handed out.
 

@@ -1,4 +1,4 @@
-// The Exception Router's parameters (SPEC §7), in the order the editor shows them: what several
+// The Exception Router's parameters (docs/CONTRACT.md §7), in the order the editor shows them: what several
 // operations share first (store, operation, exception ID, namespaces), then each operation's own
 // (its *.operation.ts), then the options. Its outputs are built from its rules, one per rule plus
 // a last Unrouted, the way n8n's Switch node builds them.

@@ -1,4 +1,4 @@
-// How the Guard builds each item's business key (SPEC §4–5, §12): from fields, an expression, or
+// How the Guard builds each item's business key (docs/CONTRACT.md §4–5, §12): from fields, an expression, or
 // the delivery id a webhook provider sends with every retry. The provider ids and why each is
 // stable across retries are in engine/providerKeys.ts and the README.
 

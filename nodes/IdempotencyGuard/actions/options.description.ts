@@ -1,5 +1,5 @@
 // The Guard's fingerprint (a repeat with another payload) and its options: the claim's lease and
-// retention, and what to do in each case the decision table leaves to the user (SPEC §5).
+// retention, and what to do in each case the decision table leaves to the user (docs/CONTRACT.md §5).
 
 import type { INodeProperties } from 'n8n-workflow';
 import { booleanProperty, choiceProperty, numberProperty } from '../../shared/n8n/descriptions';

@@ -1,4 +1,4 @@
-// The Idempotency Guard's parameters (SPEC §4–5), in the order the editor shows them: the store
+// The Idempotency Guard's parameters (docs/CONTRACT.md §4–5), in the order the editor shows them: the store
 // and namespace every node has, then the claim's own (key, fingerprint, options).
 
 import type { INodeProperties } from 'n8n-workflow';

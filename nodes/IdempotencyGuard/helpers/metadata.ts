@@ -1,4 +1,4 @@
-// The `_idempotency` the Guard puts on each item (SPEC §5): from the store's decision, for an
+// The `_idempotency` the Guard puts on each item (docs/CONTRACT.md §5): from the store's decision, for an
 // item the store could not decide (no key, store down, legacy key), and for a repeat of a key
 // earlier in the same input.
 

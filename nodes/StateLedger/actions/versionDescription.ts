@@ -1,4 +1,4 @@
-// The State Ledger's parameters (SPEC §6), in the order the editor shows them: what every
+// The State Ledger's parameters (docs/CONTRACT.md §6), in the order the editor shows them: what every
 // operation shares first (store, operation, namespace, key source), then each operation's own
 // (its *.operation.ts), then the transitions' options.
 

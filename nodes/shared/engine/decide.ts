@@ -1,4 +1,4 @@
-// The Guard's decision table (SPEC §5) as one pure function: the reference every store's atomic
+// The Guard's decision table (docs/CONTRACT.md §5) as one pure function: the reference every store's atomic
 // claim script (Postgres SQL, Redis Lua) implements, and the model the conformance and property
 // tests hold each store to. No I/O, no clock: `now` is given.
 

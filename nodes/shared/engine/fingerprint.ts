@@ -1,4 +1,4 @@
-// Payload fingerprints (SPEC §5): canonical JSON (object keys sorted, undefined dropped) hashed
+// Payload fingerprints (docs/CONTRACT.md §5): canonical JSON (object keys sorted, undefined dropped) hashed
 // with SHA-256, so that a retry with the same payload matches and a changed payload does not.
 
 import { readPath, sha256Hex } from './keys';

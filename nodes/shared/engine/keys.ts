@@ -1,4 +1,4 @@
-// Business keys (SPEC §5, control 1): read the configured fields of an item, normalise them, and
+// Business keys (docs/CONTRACT.md §5, control 1): read the configured fields of an item, normalise them, and
 // join them into one key; hash it when it is long, unsafe to store, or when hashKeys is on.
 // Pure: no I/O, no n8n types.
 
@@ -128,7 +128,7 @@ export function isHashedForm(key: string): boolean {
  * Long keys, keys a store cannot hold as text (NUL, broken Unicode), with hashKeys every key, and
  * a plain key that has the hashed form itself: stored as written it could equal another event's
  * hashed key, and a crafted delivery would receive that event's result. Hashing it again makes
- * that impossible: no stored plain key can equal a hashed key (SPEC §12).
+ * that impossible: no stored plain key can equal a hashed key (docs/CONTRACT.md §12).
  */
 export function finishKey(key: string, hashKeys: boolean): string {
 	if (UNSTORABLE.test(key)) return `sha256:${sha256Hex(JSON.stringify(key))}`;

@@ -1,4 +1,4 @@
-// Keys from a webhook provider (SPEC §12): each preset names the one delivery or event id its
+// Keys from a webhook provider (docs/CONTRACT.md §12): each preset names the one delivery or event id its
 // provider documents as the same on every retry, and where in the n8n Webhook node's output
 // item (`{ headers, params, query, body }`) it lives. The id then goes through the common key
 // builder (keys.ts), so normalisation and hashing are the same as for any other key.

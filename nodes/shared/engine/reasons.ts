@@ -1,5 +1,5 @@
 // Every reason code in words: the one place to read or change what a code means to a person and
-// what they should do next. The codes themselves are contract (SPEC §5, §7). A code without its
+// what they should do next. The codes themselves are contract (docs/CONTRACT.md §5, §7). A code without its
 // text here does not compile.
 
 import type { Reason } from '../store/types';

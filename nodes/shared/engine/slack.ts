@@ -42,7 +42,7 @@ export function slackMessage(
 	const mark = SEVERITY_MARK[exception.severity] ?? '';
 	const owner = ownerMention(exception.owner);
 	const key = clip(exception.key, 500);
-	// An incident grouped by key (SPEC §12) names every reason it was seen with, first seen first.
+	// An incident grouped by key (docs/CONTRACT.md §12) names every reason it was seen with, first seen first.
 	const reasons = exception.reasons && exception.reasons.length > 1 ? exception.reasons : null;
 	const text = clip(
 		`${mark} ${reason.label} (${exception.reason}) for key ${key} in ${exception.namespace} — owner ${owner}.` +

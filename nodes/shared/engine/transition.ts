@@ -1,4 +1,4 @@
-// The State Ledger's transition rules (SPEC §6) as one pure function: the reference each store's
+// The State Ledger's transition rules (docs/CONTRACT.md §6) as one pure function: the reference each store's
 // atomic transition script implements. No I/O, no clock.
 
 import type { KeyRecord, RecordState, RejectReason, TransitionKind } from '../store/types';

@@ -1,4 +1,4 @@
-// Parameters every node of this package shares (SPEC §4). The credential slots are in
+// Parameters every node of this package shares (docs/CONTRACT.md §4). The credential slots are in
 // credentialSlots.ts (their names written out in each node class, where n8n's lint rules look).
 
 import type { INodeProperties } from 'n8n-workflow';

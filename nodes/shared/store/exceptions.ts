@@ -1,4 +1,4 @@
-// What every store does with a list of exceptions to record (SPEC §7, §12): one entry per
+// What every store does with a list of exceptions to record (docs/CONTRACT.md §7, §12): one entry per
 // (key, reason) — or per key when the Router groups by key —, repeats inside the list counted as
 // occurrences of it, the reasons of a key's incident kept in the order they came.
 

@@ -1,4 +1,4 @@
-// Builds a namespace's stats (SPEC §6) from counted history events, the same way for every store:
+// Builds a namespace's stats (docs/CONTRACT.md §6) from counted history events, the same way for every store:
 // new = claimed + reclaimed, duplicate = duplicate_seen, ambiguous = ambiguous_seen (by reason),
 // processed, failed, released.
 

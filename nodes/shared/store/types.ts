@@ -14,7 +14,7 @@ export const RecordState = Object.fromEntries(RECORD_STATES.map((state) => [stat
 
 export type Outcome = 'new' | 'duplicate' | 'ambiguous';
 
-/** Why the Guard decided what it decided (SPEC §5, contract: never rename a value). */
+/** Why the Guard decided what it decided (docs/CONTRACT.md §5, contract: never rename a value). */
 export const Reason = {
 	firstSeen: 'first_seen',
 	inProgress: 'in_progress',
@@ -33,7 +33,7 @@ export const Reason = {
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
-/** Events of a key's history (SPEC §6, contract). */
+/** Events of a key's history (docs/CONTRACT.md §6, contract). */
 export const HistoryEvent = {
 	claimed: 'claimed',
 	duplicateSeen: 'duplicate_seen',
@@ -235,7 +235,7 @@ export type Severity = (typeof SEVERITIES)[number];
 export const RESOLUTIONS = ['replay', 'markProcessed', 'discard'] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
 /**
- * How the Router counts open exceptions (SPEC §12): `keyAndReason` — one open exception per
+ * How the Router counts open exceptions (docs/CONTRACT.md §12): `keyAndReason` — one open exception per
  * (namespace, key, reason), as §7; `key` — one open incident per (namespace, key), its reasons listed.
  */
 export const EXCEPTION_GROUPINGS = ['keyAndReason', 'key'] as const;

@@ -1,5 +1,5 @@
 // Installs this package into an n8n user folder exactly the way n8n installs a community
-// package (SPEC §11): `npm pack` output unpacked into <user>/.n8n/nodes/node_modules/<name>,
+// package (docs/CONTRACT.md §11): `npm pack` output unpacked into <user>/.n8n/nodes/node_modules/<name>,
 // dev/peer/optional dependencies deleted from its package.json, then
 // `npm install --ignore-scripts --install-strategy=shallow --package-lock=false` inside it.
 // That proves the package works as users receive it: no install scripts, no dev-only imports.

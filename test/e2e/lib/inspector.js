@@ -2,7 +2,7 @@
 // imported once per store, and a client that asks it through its webhooks. Scenarios read the
 // State Ledger's record and history of a key, and a namespace's stats and open exceptions, the
 // way an ops person would, through n8n and our nodes, not by reading the store directly.
-// Also the Guard's key rule written out independently (SPEC §5), so a test can name the key
+// Also the Guard's key rule written out independently (docs/CONTRACT.md §5), so a test can name the key
 // the Guard must have stored.
 'use strict';
 
@@ -46,7 +46,7 @@ function historyOf(record) {
 	});
 }
 
-// The Guard's documented key rule (SPEC §5 / README): each field normalised (NFKC, collapse
+// The Guard's documented key rule (docs/CONTRACT.md §5 / README): each field normalised (NFKC, collapse
 // whitespace, trim, then lowercase when asked), "|" and "\" escaped, joined with "|", stored as
 // sha256:<hex> when Hash Keys is on or the key is longer than 256 characters.
 function guardKey(parts, { lowercase = false, hash = false } = {}) {

@@ -1,5 +1,5 @@
 // Brings Node 24 and n8n into a cache folder outside the repo, once per version.
-// n8n 2.x needs Node >= 24 while the machines run Node 20 (SPEC §11): both come from the
+// n8n 2.x needs Node >= 24 while the machines run Node 20 (docs/CONTRACT.md §11): both come from the
 // npm registry. n8n 1.123 (the second, smaller run) runs under the machine's own Node.
 // A folder counts as installed only when its marker file exists, and the marker is written
 // last, so an interrupted install is redone from scratch.

@@ -1,4 +1,4 @@
-// The second, smaller run: n8n 1.123 (SPEC §1: the package must work there too) under the
+// The second, smaller run: n8n 1.123 (docs/CONTRACT.md §1: the package must work there too) under the
 // machine's own Node 20, with its own database on Postgres. The same packed package, installed
 // the same community way; n8n must list our nodes, and the lead-intake tests must pass on the
 // Postgres store, plus the write-timeout path (the example's IF node and Exception Router).

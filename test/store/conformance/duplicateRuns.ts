@@ -1,4 +1,4 @@
-// Duplicate runs (SPEC §12) on every store: consecutive `duplicate_seen` events of a
+// Duplicate runs (docs/CONTRACT.md §12) on every store: consecutive `duplicate_seen` events of a
 // key are one history event { at, lastAt, count }, in-batch repeats join the run, any other event
 // ends it, concurrent duplicates never lose a count, and stats still count every delivery in the
 // hour it happened.
@@ -49,7 +49,7 @@ export function describeDuplicateRunConformance(name: string, open: FixtureFacto
 				['duplicate_seen', 'already_processed', T0 + 10, T0 + 14, 6],
 			]);
 			expect(history[2]).toMatchObject(actor);
-			// The record counts deliveries as before (an in-batch repeat is not one: SPEC §5).
+			// The record counts deliveries as before (an in-batch repeat is not one: docs/CONTRACT.md §5).
 			expect((await store.get(ns, 'k'))?.duplicateCount).toBe(5);
 			expect((await store.stats(ns, HOUR, T0 + 20)).duplicate).toBe(6);
 		});

@@ -1,4 +1,4 @@
-// The embedded store (SPEC §9): the Postgres adapter's schema and SQL running on PGlite —
+// The embedded store (docs/CONTRACT.md §9): the Postgres adapter's schema and SQL running on PGlite —
 // Postgres compiled to WASM — in a data folder under the n8n user folder. For a single n8n
 // instance with no Postgres or Redis. PGlite runs one statement at a time, so every claim and
 // transition stays atomic for all executions of the process; another process cannot share the

@@ -1,4 +1,4 @@
--- Migration 006: one open incident per key (Router option groupBy = key, SPEC §12) and the indexes
+-- Migration 006: one open incident per key (Router option groupBy = key, docs/CONTRACT.md §12) and the indexes
 -- the Idempotency Trigger reads its feeds through.
 --
 -- An exception now says how it groups: `keyAndReason` (as before: at most one open per

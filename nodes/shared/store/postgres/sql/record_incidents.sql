@@ -1,5 +1,5 @@
 -- Opens incidents, or counts repeats on the open incident of the same (namespace, key): the
--- Router's groupBy = key (SPEC §12). A reason the incident has not had yet is appended to its
+-- Router's groupBy = key (docs/CONTRACT.md §12). A reason the incident has not had yet is appended to its
 -- `reasons`; `reason` stays the one that opened it, like owner, severity and route.
 -- Requests are distinct per key; $3 holds each one's reasons (first seen first) as a JSON array.
 -- $1 namespace  $2 keys text[]  $3 reasons (JSON arrays) text[]  $4 owners text[]  $5 severities text[]

@@ -1,5 +1,5 @@
 --[[
-Claim: decides a chunk of claims of one namespace atomically (the Guard's decision table, SPEC §5).
+Claim: decides a chunk of claims of one namespace atomically (the Guard's decision table, docs/CONTRACT.md §5).
 It mirrors nodes/shared/engine/decide.ts rule for rule; every decision but a wait poll appends one
 history event, followed by the in-batch repeats the Guard decided (duplicate_in_batch). A
 duplicate joins the run of duplicates at the end of the key's history (includes/record.lua), so

@@ -1,10 +1,10 @@
 --[[
 Record exceptions: opens exceptions of one namespace, or counts repeats on the open one of the
-same (key, reason), atomically (SPEC §7; the Postgres twin is sql/record_exceptions.sql). At most
+same (key, reason), atomically (docs/CONTRACT.md §7; the Postgres twin is sql/record_exceptions.sql). At most
 one exception is open per (namespace, key, reason): a repeat adds its occurrences, sets
 lastSeenAt and the latest workflowId / executionId; owner, severity and route stay the first
 ones. After a resolution the same (key, reason) opens a new exception. A request grouped by key
-(groupBy = key, SPEC §12) does the same per (namespace, key): its open incident is named under the
+(groupBy = key, docs/CONTRACT.md §12) does the same per (namespace, key): its open incident is named under the
 field '' of the key's open exceptions, and reasons it has not had yet are appended to `reasons`.
 Every exception recorded is (re)scored by lastSeenAt in the feed index (the trigger's).
 

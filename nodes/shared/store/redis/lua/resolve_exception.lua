@@ -1,6 +1,6 @@
 --[[
 Resolve exceptions: closes one exception, or every open exception of a key, and acts on the key
-in the same step (SPEC §7; the Postgres twin is resolve_exception() in migration 004):
+in the same step (docs/CONTRACT.md §7; the Postgres twin is resolve_exception() in migration 004):
   replay         releases the key as a release without claim check does: the next delivery is new;
                  a key that is processing with a valid lease (a worker may be writing) is refused —
                  nothing changes, the exceptions stay open — unless forced (recorded as forced);
