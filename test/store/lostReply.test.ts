@@ -135,6 +135,32 @@ describe('a lost reply on Redis is answered by the first run', () => {
 		expect((await store.history(ns, 'a')).map((entry) => entry.event)).toEqual(['claimed', 'released']);
 	});
 
+	it('release: a re-sent release reports the key as gone, though another execution claimed it before the re-send', async () => {
+		// Between the first run and the re-send the key is claimed afresh by another execution (a
+		// second store, not behind the proxy). The re-sent call must not hand that claim — its state
+		// and token — to the caller as what its own release left.
+		const ns = `release-reclaimed-${randomUUID()}`;
+		const other = createRedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+		try {
+			const [claimed] = await store.claim(ns, [{ key: 'a', fingerprint: null }], policy, actor);
+			const drops = proxy.drops;
+			// ioredis reconnects 200 ms after the cut at the earliest: the other claim lands before the re-send.
+			const reclaimed = proxy.dropNextReply('eval').then(() => other.claim(ns, [{ key: 'a', fingerprint: null }], policy, { ...actor, executionId: 'e2' }));
+			const [result] = await store.transition(
+				ns,
+				[{ key: 'a', kind: 'release', claimToken: claimed.claimToken, verifyClaim: true, force: false, retentionMs: 0 }],
+				actor,
+			);
+			expect(proxy.drops).toBe(drops + 1);
+			const [theirs] = await reclaimed;
+			expect(theirs).toMatchObject({ outcome: 'new', reason: 'first_seen' });
+			expect(await store.get(ns, 'a')).toMatchObject({ state: 'processing', claimToken: theirs.claimToken });
+			expect(result).toMatchObject({ applied: true, noop: false, rejectReason: null, record: null });
+		} finally {
+			await other.close();
+		}
+	});
+
 	it('route: an exception counts one occurrence, not two', async () => {
 		const ns = `route-${randomUUID()}`;
 		const drops = proxy.drops;

@@ -21,7 +21,9 @@ Returns one array per request, in order:
   { applied (1 | 0), noop (1 | 0), rejectReason | nil, record after as its hash (HGETALL) | nil }
 
 What request.lua keeps for a re-sent call is the account ACCOUNT_CODE of each request, one letter
-each; the re-sent call answers with it and the records as they are then (read, not written).
+each; the re-sent call answers with it and the records as they are then (read, not written) —
+but a request the first run answered without a record (a release that deleted it: `d`; not_found)
+is answered without one again, though another execution created the key meanwhile.
 ]]
 
 --@include "common.lua"
@@ -37,10 +39,12 @@ local requests = (#KEYS - FIRST_ITEM_KEY + 1) / 2
 
 local KIND_OF_CODE = { P = 'markProcessed', F = 'markFailed', R = 'markReceived', L = 'release' }
 local ACCOUNT_CODE = { applied = 'a', noop = 'n', claim_lost = 'l', invalid_transition = 'i', not_found = 'f' }
-local ACCOUNT_OF_CODE = {}
+local ACCOUNT_OF_CODE = { d = 'applied' } -- d: applied, and the record deleted (a release)
 for account, code in pairs(ACCOUNT_CODE) do
 	ACCOUNT_OF_CODE[code] = account
 end
+-- The accounts the first run answered with no record after.
+local WITHOUT_RECORD = { d = true, f = true }
 
 -- The live record of `rk` as its hash, false when there is none or it is past retention.
 local function liveHash(rk)
@@ -55,14 +59,19 @@ end
 if REPLAY then
 	local replies = {}
 	for i = 1, requests do
-		local account = ACCOUNT_OF_CODE[string.sub(REPLAY, i, i)]
+		local code = string.sub(REPLAY, i, i)
+		local account = ACCOUNT_OF_CODE[code]
 		local applied, noop, rejectReason = 1, 0, false
 		if account == 'noop' then
 			noop = 1
 		elseif account ~= 'applied' then
 			applied, rejectReason = 0, account
 		end
-		replies[i] = { applied, noop, rejectReason, liveHash(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)]) }
+		local record = false
+		if not WITHOUT_RECORD[code] then
+			record = liveHash(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)])
+		end
+		replies[i] = { applied, noop, rejectReason, record }
 	end
 	return replies
 end
@@ -106,6 +115,8 @@ for i = 1, requests do
 		accounts[i] = ACCOUNT_CODE.noop
 	elseif action == 'reject' then
 		accounts[i] = ACCOUNT_CODE[rejectReason]
+	elseif action == 'delete' then
+		accounts[i] = 'd'
 	else
 		accounts[i] = ACCOUNT_CODE.applied
 	end
