@@ -62,14 +62,15 @@ if REPLAY then
 		elseif account ~= 'applied' then
 			applied, rejectReason = 0, account
 		end
-		replies[i] = { applied, noop, rejectReason, liveHash(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)]) }
+		replies[i] = { applied, noop, rejectReason, liveHash((itemKeys(i))) }
 	end
 	return replies
 end
 
 expectNamespaceKeys()
 for i = 1, requests do
-	expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1], false, TRANSITION_FIELDS)
+	local rk, hk = itemKeys(i)
+	expectItemKeys(rk, hk, false, TRANSITION_FIELDS)
 	local flags = ARGV[FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1) + 1] or ''
 	if not KIND_OF_CODE[string.sub(flags, 1, 1)] or not string.match(flags, '^.[01][01]$') then
 		error({ err = 'ERR unknown transition kind' })
@@ -81,8 +82,7 @@ end
 local replies = {}
 local accounts = {}
 for i = 1, requests do
-	local rk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1)]
-	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
+	local rk, hk = itemKeys(i)
 	local arg = FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1)
 	local flags = ARGV[arg + 1]
 	local kind = KIND_OF_CODE[string.sub(flags, 1, 1)]
