@@ -21,13 +21,13 @@ import { storeOfKind, type StoreKind } from '../shared/n8n/resolveStore';
 import { InvalidInputError } from '../shared/store/errors';
 import { isAfter } from '../shared/store/feed';
 import { validateNamespace } from '../shared/store/identifiers';
-import type { ExceptionRecord, FeedPosition, IdempotencyStore, KeyRecord } from '../shared/store/types';
+import { MAX_LIMIT, type ExceptionRecord, type FeedPosition, type IdempotencyStore, type KeyRecord } from '../shared/store/types';
 import { EVENTS, type EventKind } from './description';
 
 /** How far the horizon trails the store's clock: longer than any claim or exception write commits. */
 export const SETTLE_MS = 5_000;
-/** Events per feed per poll; the rest come in the next poll, in order. */
-export const PAGE_SIZE = 1000;
+/** Events per feed per poll, the most a feed query returns; the rest come in the next poll, in order. */
+export const PAGE_SIZE = MAX_LIMIT;
 const TEST_WINDOW_MS = 24 * 3_600_000;
 const TEST_EVENTS = 10;
 

@@ -407,3 +407,5 @@ export interface IdempotencyStore {
 
 export const MAX_CHUNK = 1000;
 export const MAX_RESULT_BYTES = 64 * 1024;
+/** The most records, events or exceptions one list or feed query returns (a larger limit is cut to it). */
+export const MAX_LIMIT = 1000;

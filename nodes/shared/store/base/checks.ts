@@ -5,6 +5,7 @@
 import { InvalidInputError } from '../errors';
 import { hasLoneSurrogate } from '../identifiers';
 import {
+	MAX_LIMIT,
 	MAX_RESULT_BYTES,
 	POLICY_CHOICES,
 	RECORD_STATES,
@@ -20,7 +21,6 @@ import {
 /** The longest lease or retention (1000 years); the Redis scripts refuse longer ones too. */
 export const MAX_DURATION_MS = 31_557_600_000_000;
 export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 1000;
 
 /** A page size: whole, 1 to 1000, the default when absent or 0. */
 export function clampLimit(limit: number | undefined | null): number {

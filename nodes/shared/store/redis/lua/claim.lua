@@ -127,8 +127,8 @@ end
 -- Everything that can fail is checked before the first write.
 expectNamespaceKeys()
 for i = 1, items do
-	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
-	lastEntries[hk] = expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], hk, true)
+	local rk, hk = itemKeys(i)
+	lastEntries[hk] = expectItemKeys(rk, hk, true)
 	itemSpec(ARGV[FIRST_ITEM_ARG + ARGS_PER_ITEM * (i - 1) + 2] or '')
 end
 
@@ -140,8 +140,7 @@ local replies = { now }
 -- The answer for a key that had no record: claimed fresh, all else follows from now and leaseMs.
 local FRESH = OUTCOME_CODE.new .. REASON_CODE.first_seen .. STATE_CODE.processing
 for i = 1, items do
-	local rk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1)]
-	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
+	local rk, hk = itemKeys(i)
 	local arg = FIRST_ITEM_ARG + ARGS_PER_ITEM * (i - 1)
 	local key = ARGV[arg]
 	local token = ARGV[arg + 1]

@@ -23,14 +23,13 @@ local candidates = (#KEYS - FIRST_ITEM_KEY + 1) / 2
 
 expectNamespaceKeys()
 for i = 1, candidates do
-	expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1])
+	expectItemKeys(itemKeys(i))
 end
 
 local records = 0
 local history = 0
 for i = 1, candidates do
-	local rk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1)]
-	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
+	local rk, hk = itemKeys(i)
 	local key = ARGV[1 + i]
 	local record = loadRecord(rk)
 	if record == nil then

@@ -37,16 +37,9 @@ local namespace = ARGV[2]
 local actor = readActor(3)
 local FIRST_REQUEST_ARG = 6
 local ARGS_PER_REQUEST = 9
-local KEYS_PER_REQUEST = 3
-local SEEN_EXCEPTIONS = KEYS[#KEYS]
-local requests = (#KEYS - FIRST_ITEM_KEY) / KEYS_PER_REQUEST
-
-expectNamespaceKeys()
-expectType(SEEN_EXCEPTIONS, 'zset')
+local SEEN_EXCEPTIONS, requests = exceptionRequests()
 for i = 1, requests do
-	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
-	expectExceptionKeys(KEYS[k], KEYS[k + 1])
-	expectType(KEYS[k + 2], 'string')
+	local xk, xok = expectRequestKeys(i)
 	-- Checked before the first write: the count, the grouping, the reasons' JSON, and that the
 	-- open exception's JSON decodes.
 	local arg = FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1)
@@ -63,16 +56,15 @@ for i = 1, requests do
 	if grouping == 'key' then
 		field = ''
 	end
-	local openUuid = redis.call('HGET', KEYS[k + 1], field)
+	local openUuid = redis.call('HGET', xok, field)
 	if openUuid then
-		loadException(KEYS[k], openUuid)
+		loadException(xk, openUuid)
 	end
 end
 
 local replies = {}
 for i = 1, requests do
-	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
-	local xk, xok, idk = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+	local xk, xok, idk = requestKeys(i)
 	local arg = FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1)
 	local key = ARGV[arg]
 	local reason = ARGV[arg + 1]

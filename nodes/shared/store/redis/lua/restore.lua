@@ -33,7 +33,7 @@ local requests = (#KEYS - FIRST_ITEM_KEY + 1) / 2
 expectNamespaceKeys()
 local priors = {}
 for i = 1, requests do
-	expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1])
+	expectItemKeys(itemKeys(i))
 	local text = ARGV[FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1) + 2]
 	if text ~= '' then
 		local ok, image = pcall(cjson.decode, text)
@@ -56,8 +56,7 @@ end
 
 local replies = {}
 for i = 1, requests do
-	local rk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1)]
-	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
+	local rk, hk = itemKeys(i)
 	local arg = FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1)
 	local key = ARGV[arg]
 	local token = ARGV[arg + 1]

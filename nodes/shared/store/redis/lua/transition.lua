@@ -69,7 +69,7 @@ if REPLAY then
 		end
 		local record = false
 		if not WITHOUT_RECORD[code] then
-			record = liveHash(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)])
+			record = liveHash((itemKeys(i)))
 		end
 		replies[i] = { applied, noop, rejectReason, record }
 	end
@@ -78,7 +78,8 @@ end
 
 expectNamespaceKeys()
 for i = 1, requests do
-	expectItemKeys(KEYS[FIRST_ITEM_KEY + 2 * (i - 1)], KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1], false, TRANSITION_FIELDS)
+	local rk, hk = itemKeys(i)
+	expectItemKeys(rk, hk, false, TRANSITION_FIELDS)
 	local flags = ARGV[FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1) + 1] or ''
 	if not KIND_OF_CODE[string.sub(flags, 1, 1)] or not string.match(flags, '^.[01][01]$') then
 		error({ err = 'ERR unknown transition kind' })
@@ -90,8 +91,7 @@ end
 local replies = {}
 local accounts = {}
 for i = 1, requests do
-	local rk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1)]
-	local hk = KEYS[FIRST_ITEM_KEY + 2 * (i - 1) + 1]
+	local rk, hk = itemKeys(i)
 	local arg = FIRST_REQUEST_ARG + ARGS_PER_REQUEST * (i - 1)
 	local flags = ARGV[arg + 1]
 	local kind = KIND_OF_CODE[string.sub(flags, 1, 1)]

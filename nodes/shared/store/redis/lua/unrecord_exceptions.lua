@@ -25,16 +25,9 @@ Returns how many requests were taken back.
 --@include "exceptions.lua"
 
 local ARGS_PER_REQUEST = 5
-local KEYS_PER_REQUEST = 3
-local SEEN_EXCEPTIONS = KEYS[#KEYS]
-local requests = (#KEYS - FIRST_ITEM_KEY) / KEYS_PER_REQUEST
-
-expectNamespaceKeys()
-expectType(SEEN_EXCEPTIONS, 'zset')
+local SEEN_EXCEPTIONS, requests = exceptionRequests()
 for i = 1, requests do
-	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
-	expectExceptionKeys(KEYS[k], KEYS[k + 1])
-	expectType(KEYS[k + 2], 'string')
+	expectRequestKeys(i)
 	local before = ARGV[ARGS_PER_REQUEST * (i - 1) + 4]
 	if before ~= '' then
 		cjson.decode(before)
@@ -44,8 +37,7 @@ end
 
 local undone = 0
 for i = 1, requests do
-	local k = FIRST_ITEM_KEY + KEYS_PER_REQUEST * (i - 1)
-	local xk, xok, idk = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+	local xk, xok, idk = requestKeys(i)
 	local arg = ARGS_PER_REQUEST * (i - 1)
 	local uuid, field, after, before = ARGV[arg + 1], ARGV[arg + 2], ARGV[arg + 3], ARGV[arg + 4]
 	local occurrences = tonumber(ARGV[arg + 5])

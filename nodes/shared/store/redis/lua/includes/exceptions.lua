@@ -28,3 +28,28 @@ local function expectExceptionKeys(xk, xok)
 	expectType(xk, 'hash')
 	expectType(xok, 'hash')
 end
+
+-- The keys of record_exceptions.lua and unrecord_exceptions.lua: the namespace's (common.lua),
+-- then three per request, then the namespace's exceptions by lastSeenAt (the trigger's feed).
+-- Checks the namespace's and the feed's; returns the feed and the number of requests.
+local function exceptionRequests()
+	local seen = KEYS[#KEYS]
+	expectNamespaceKeys()
+	expectType(seen, 'zset')
+	return seen, (#KEYS - FIRST_ITEM_KEY) / 3
+end
+
+-- Request i's keys: every exception of its key, the key's open exceptions, and where an
+-- exception names its key (xid:<uuid>).
+local function requestKeys(i)
+	local k = FIRST_ITEM_KEY + 3 * (i - 1)
+	return KEYS[k], KEYS[k + 1], KEYS[k + 2]
+end
+
+-- Checks request i's keys before anything is written (see expectType) and returns them.
+local function expectRequestKeys(i)
+	local xk, xok, idk = requestKeys(i)
+	expectExceptionKeys(xk, xok)
+	expectType(idk, 'string')
+	return xk, xok, idk
+end

@@ -37,6 +37,13 @@ local longLayout = {}
 -- loadRecord of the key and then forgotten, so that a key repeated in one call is read again.
 local checkedRecords = {}
 
+-- Item i's keys in a script over records (from FIRST_ITEM_KEY, two per item): its record hash
+-- and its history list.
+local function itemKeys(i)
+	local k = FIRST_ITEM_KEY + 2 * (i - 1)
+	return KEYS[k], KEYS[k + 1]
+end
+
 local function decodeRecord(rk, flat)
 	if #flat == 0 then
 		longLayout[rk] = nil
