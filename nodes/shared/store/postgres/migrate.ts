@@ -71,6 +71,7 @@ export async function migrate(executor: SqlExecutor, schema: string): Promise<nu
 				applied_at timestamptz NOT NULL DEFAULT now()
 			);
 			CREATE TABLE IF NOT EXISTS ${quoted}.schema_functions (
+				id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 				hash text NOT NULL,
 				schema_version integer NOT NULL,
 				applied_at timestamptz NOT NULL
@@ -90,15 +91,18 @@ export async function migrate(executor: SqlExecutor, schema: string): Promise<nu
 	});
 }
 
-// One row per application of a set: its hash and the last migration of the code that applied it.
-// Code of an older schema version (a process not yet upgraded, restarting during a rolling
-// upgrade) never puts its functions back over a newer version's, as it never re-runs migrations.
+// One row per application of a set: its hash and the last migration of the code that applied it
+// (the newest row is the one with the highest id — not by time, which a clock step could reorder).
+// Code of an older or the same schema version (a process not yet upgraded, restarting during a
+// rolling upgrade) never puts its functions back over the set of a version at least as new: each
+// schema version has exactly one function set, because a change in functions/ comes with a
+// migration (test/store/postgresUpgrade.test.ts pins the set's hash to the latest migration).
 async function applyFunctions(query: Query, quoted: string, functions: FunctionSet, latest: number, migrated: boolean): Promise<void> {
 	if (!migrated) {
 		const [last] = await query<{ hash: string; schema_version: number }>(
-			`SELECT hash, schema_version FROM ${quoted}.schema_functions ORDER BY applied_at DESC LIMIT 1`,
+			`SELECT hash, schema_version FROM ${quoted}.schema_functions ORDER BY id DESC LIMIT 1`,
 		);
-		if (last && (last.hash === functions.hash || Number(last.schema_version) > latest)) return;
+		if (last && (last.hash === functions.hash || Number(last.schema_version) >= latest)) return;
 	}
 	for (const file of functions.files) await query(file.sql);
 	await query(`INSERT INTO ${quoted}.schema_functions (hash, schema_version, applied_at) VALUES ($1, $2, clock_timestamp())`, [functions.hash, latest]);
