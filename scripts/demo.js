@@ -40,7 +40,7 @@ const { packPackage, REPO } = require('../test/e2e/lib/community-install');
 const { startFakeServices } = require('../test/e2e/fake-services');
 const { chooseStore } = require('./demo/store');
 const { leadIntake, demoStats, LEAD_PATH, STATS_PATH } = require('./demo/workflows');
-const { startDemoN8n, choosePort, newUserFolder } = require('./demo/n8n');
+const { startDemoN8n, choosePort, newUserFolder, waitForSteadyDatabase } = require('./demo/n8n');
 const { fireStorm } = require('./demo/storm');
 const { summarise, renderTable } = require('./demo/report');
 
@@ -179,6 +179,7 @@ async function main() {
 	const t1 = Date.now();
 	await readStore(n8n);
 	log(`store opened and migrated in ${((Date.now() - t1) / 1000).toFixed(1)} s (its first use, through the stats workflow)`);
+	await waitForSteadyDatabase(n8n);
 
 	log('firing the storm at the lead-intake webhook');
 	const rows = await fireStorm({ webhookUrl: `${n8n.localUrl}/webhook/${LEAD_PATH}`, services, runId, log });

@@ -187,4 +187,19 @@ async function publish(inst, id) {
 	await rest(inst, `/workflows/${id}/activate`, { method: 'POST', body: { versionId } });
 }
 
-module.exports = { startDemoN8n, choosePort, newUserFolder };
+/**
+ * Waits until n8n has reported its own database ready for `steadyMs` in a row. The embedded
+ * store's first use runs PGlite's set-up in n8n's process for some seconds; a ping of n8n's
+ * database monitor (every 2 s) that times out meanwhile marks the database "not ready" and n8n
+ * answers 503 until the next ping, so the demo waits that out before it sends the storm.
+ */
+async function waitForSteadyDatabase(inst, steadyMs = 2500) {
+	let since = null;
+	await waitUntil("n8n's database ready", inst, async () => {
+		const ok = (await fetch(`${inst.localUrl}/healthz/readiness`).catch(() => null))?.status === 200;
+		since = ok ? (since ?? Date.now()) : null;
+		return ok && Date.now() - since >= steadyMs;
+	}, 60_000);
+}
+
+module.exports = { startDemoN8n, choosePort, newUserFolder, waitForSteadyDatabase };
