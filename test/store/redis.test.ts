@@ -10,10 +10,11 @@ import { Redis } from 'ioredis';
 import { IdempotencyError, InvalidInputError, StoreUnavailableError } from '../../nodes/shared/store/errors';
 import { NamespaceKeys, namespaceTag, openExceptionsEverywhere } from '../../nodes/shared/store/redis/keys';
 import { RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy, OpenExceptionRequest, ResolveExceptionRequest, TransitionKind, TransitionRequest } from '../../nodes/shared/store/types';
+import type { ClaimPolicy, TransitionKind, TransitionRequest } from '../../nodes/shared/store/types';
 import { startTcpProxy } from '../helpers/tcpProxy';
 import { actor, basePolicy as conformancePolicy, DAY, describeStoreConformance, MINUTE, raceRounds, transitionRequest } from './conformance';
 import { HOSTILE_NAMESPACES } from './conformance/keys';
+import { exceptionRequest, resolutionRequest } from './conformance/fixture';
 
 // Redis Cluster's own slot function (a dependency of ioredis, which routes cluster calls with it).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -123,24 +124,7 @@ describe('Redis store specifics', () => {
 	const request = (kind: TransitionKind, key: string, extra: Partial<TransitionRequest> = {}): TransitionRequest =>
 		transitionRequest(kind, key, null, { retentionMs: 0, ...extra });
 	const transitionOne = async (req: TransitionRequest, now: number) => (await store.transition(ns, [req], actor, now))[0];
-	const exceptionRequest = (key: string, reason = 'write_timeout', over: Partial<OpenExceptionRequest> = {}): OpenExceptionRequest => ({
-		key,
-		reason,
-		owner: 'ops',
-		severity: 'high',
-		route: 'Finance',
-		...over,
-	});
-	const resolution = (over: Partial<ResolveExceptionRequest>): ResolveExceptionRequest => ({
-		id: null,
-		namespace: null,
-		key: null,
-		resolution: 'discard',
-		resolvedBy: null,
-		note: null,
-		resultJson: null,
-		...over,
-	});
+	const resolution = resolutionRequest;
 
 	it('decides a key repeated inside one chunk in order (the second sees the first claim)', async () => {
 		const decisions = await store.claim(ns, [{ key: 'k', fingerprint: null }, { key: 'k', fingerprint: null }], basePolicy, actor, T0);

@@ -3,8 +3,8 @@
 // and across namespaces, and text that is no exception id.
 
 import { randomUUID } from 'crypto';
-import type { HistoryEntry, IdempotencyStore, OpenExceptionRequest, ResolveExceptionRequest } from '../../../nodes/shared/store/types';
-import { actor, basePolicy, DAY, type FixtureFactory, type StoreFixture } from './fixture';
+import type { HistoryEntry, IdempotencyStore, OpenExceptionRequest } from '../../../nodes/shared/store/types';
+import { actor, basePolicy, DAY, resolutionRequest, type FixtureFactory, type StoreFixture } from './fixture';
 
 export function describeExceptionConformance(name: string, open: FixtureFactory): void {
 	describe(`${name}: exception queue`, () => {
@@ -160,16 +160,7 @@ export function describeExceptionConformance(name: string, open: FixtureFactory)
 			expect(list[0]).toMatchObject({ reasons: ['write_timeout', 'lease_expired'], occurrences: 3 });
 			expect(list[1]).toMatchObject({ reasons: ['in_progress'], occurrences: 1 });
 		});
-		const resolution = (over: Partial<ResolveExceptionRequest>): ResolveExceptionRequest => ({
-			id: null,
-			namespace: null,
-			key: null,
-			resolution: 'discard',
-			resolvedBy: null,
-			note: null,
-			resultJson: null,
-			...over,
-		});
+		const resolution = resolutionRequest;
 		const claim = async (key: string, now: number, policy: Partial<typeof basePolicy> = {}) =>
 			(await store.claim(ns, [{ key, fingerprint: null }], { ...basePolicy, ...policy }, actor, now))[0];
 

@@ -12,6 +12,8 @@ import type {
 	TransitionKind,
 	TransitionRequest,
 	TransitionResult,
+	OpenExceptionRequest,
+	ResolveExceptionRequest,
 } from '../../../nodes/shared/store/types';
 import type { TcpProxy } from '../../helpers/tcpProxy';
 
@@ -161,4 +163,14 @@ export function seeded(seed: number) {
 	};
 	const pick = <T>(values: readonly T[]): T => values[Math.floor(rand() * values.length)];
 	return { rand, pick };
+}
+
+/** An exception to record: a write timeout for the Finance route, unless `over` says otherwise. */
+export function exceptionRequest(key: string, reason = 'write_timeout', over: Partial<OpenExceptionRequest> = {}): OpenExceptionRequest {
+	return { key, reason, owner: 'ops', severity: 'high', route: 'Finance', ...over };
+}
+
+/** A resolution that names nothing and discards, unless `over` says otherwise. */
+export function resolutionRequest(over: Partial<ResolveExceptionRequest>): ResolveExceptionRequest {
+	return { id: null, namespace: null, key: null, resolution: 'discard', resolvedBy: null, note: null, resultJson: null, ...over };
 }

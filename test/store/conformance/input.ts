@@ -11,11 +11,10 @@ import {
 	type IdempotencyStore,
 	type OpenExceptionRequest,
 	type RecordState,
-	type ResolveExceptionRequest,
 	type Severity,
 	type TransitionKind,
 } from '../../../nodes/shared/store/types';
-import { actor, basePolicy, rejectionOf, transitionRequest, useStore, type FixtureFactory } from './fixture';
+import { actor, basePolicy, exceptionRequest, rejectionOf, resolutionRequest, transitionRequest, useStore, type FixtureFactory } from './fixture';
 
 /** Passes a value the types forbid, as a caller in plain JavaScript (or a bad parameter) would. */
 const bad = <T>(value: unknown): T => value as T;
@@ -26,24 +25,8 @@ export function describeInputConformance(name: string, open: FixtureFactory): vo
 	describe(`${name}: bad input is refused with InvalidInputError, nothing written`, () => {
 		const s = useStore(open, 'input');
 		const T0 = Date.now();
-		const exception = (key: string, over: Partial<OpenExceptionRequest> = {}): OpenExceptionRequest => ({
-			key,
-			reason: 'write_timeout',
-			owner: 'ops',
-			severity: 'high',
-			route: 'Finance',
-			...over,
-		});
-		const resolution = (over: Partial<ResolveExceptionRequest>): ResolveExceptionRequest => ({
-			id: null,
-			namespace: null,
-			key: null,
-			resolution: 'discard',
-			resolvedBy: null,
-			note: null,
-			resultJson: null,
-			...over,
-		});
+		const exception = (key: string, over: Partial<OpenExceptionRequest> = {}) => exceptionRequest(key, 'write_timeout', over);
+		const resolution = resolutionRequest;
 
 		/** The call is refused with an InvalidInputError that says what to change. */
 		async function expectRefused(what: string, call: () => Promise<unknown>): Promise<InvalidInputError> {
