@@ -344,6 +344,38 @@ export interface StoreHealth {
 }
 
 /**
+ * How a finding about durability is handled (docs/CONTRACT.md): `refuse` — acknowledged writes are
+ * lost in ordinary operation (a Redis that keeps nothing on disk forgets everything on a restart):
+ * claims are refused unless the credential accepts the risk; `warn` — loss needs a crash or a
+ * failover the setup allows (RDB snapshots only, an asynchronous standby): said in the credential
+ * test and as an execution hint; `unknown` — the server would not say (managed services refuse
+ * CONFIG): said, treated as a warning.
+ */
+export const DURABILITY_LEVELS = ['refuse', 'warn', 'unknown'] as const;
+export type DurabilityLevel = (typeof DURABILITY_LEVELS)[number];
+
+export interface DurabilityFinding {
+	level: DurabilityLevel;
+	/** The setting at fault as the server names it, e.g. `appendonly no, save ""`, `synchronous_standby_names ''`. */
+	setting: string;
+	/** What can be lost, and when, in words. */
+	risk: string;
+	/** What to change (on the server, or in the credential). */
+	fix: string;
+	/** The user accepted this risk in the credential: claims go ahead, the credential test is green. */
+	accepted?: boolean;
+}
+
+/** What a store found out about whether an acknowledged write survives a server crash and a failover. */
+export interface DurabilityReport {
+	/** No finding that is not accepted. */
+	safe: boolean;
+	findings: DurabilityFinding[];
+	/** When it was read (epoch ms, local clock): a report is read again on reconnect. */
+	checkedAt: number;
+}
+
+/**
  * A store holds records and history per (namespace, key). Every method that changes state is a
  * single atomic statement or script. `now` overrides the store's clock (tests only); when absent
  * the adapter uses the server's clock so that workers with skewed clocks agree on leases.
@@ -402,6 +434,8 @@ export interface IdempotencyStore {
 	/** Open exceptions opened or seen again in (from, until], in (lastSeenAt, id) order. */
 	exceptionsSeen(query: FeedQuery): Promise<FeedPage<ExceptionRecord>>;
 	health(): Promise<StoreHealth>;
+	/** Whether an acknowledged write survives a crash and a failover of the server (see DurabilityReport). */
+	durability(): Promise<DurabilityReport>;
 	close(): Promise<void>;
 }
 

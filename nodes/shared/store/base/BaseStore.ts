@@ -38,6 +38,7 @@ import {
 	type ResolveExceptionResult,
 	type RestoreRequest,
 	type StoreHealth,
+	type DurabilityReport,
 	type TransitionRequest,
 	type TransitionResult,
 } from '../types';
@@ -145,6 +146,10 @@ export abstract class BaseStore implements IdempotencyStore {
 	/** Runs before every call (migrations, reconnecting); its errors are already translated. */
 	protected async prepare(): Promise<void> {}
 	abstract health(): Promise<StoreHealth>;
+	/** A backend that can read its server's settings overrides this; by default nothing is known to be at risk. */
+	async durability(): Promise<DurabilityReport> {
+		return { safe: true, findings: [], checkedAt: Date.now() };
+	}
 	abstract close(): Promise<void>;
 
 	/** Every call to the backend goes through here: prepared, and its failure translated once. */
