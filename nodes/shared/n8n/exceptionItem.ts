@@ -27,6 +27,7 @@ export function presentException(exception: ExceptionRecord, executionUrl: strin
 		executionUrl,
 		resolution: exception.resolution,
 		resolvedBy: exception.resolvedBy,
+		resolvedVia: exception.resolvedVia,
 		resolvedAt: iso(exception.resolvedAt),
 		note: exception.note,
 	};
