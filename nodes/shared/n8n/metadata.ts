@@ -36,14 +36,19 @@ function parse(value: unknown, source: string): FoundMetadata | null {
 	};
 }
 
-/** Upstream Guards, nearest first (getParentNodes lists ancestors breadth-first). */
-export function upstreamGuards(ctx: IExecuteFunctions): string[] {
+/** Upstream nodes of these types, nearest first (getParentNodes lists ancestors breadth-first). */
+export function upstreamOfTypes(ctx: IExecuteFunctions, types: readonly string[]): string[] {
 	try {
 		const parents = ctx.getParentNodes(ctx.getNode().name) ?? [];
-		return parents.filter((parent) => parent.type === GUARD_TYPE).map((parent) => parent.name);
+		return parents.filter((parent) => types.includes(parent.type)).map((parent) => parent.name);
 	} catch {
 		return [];
 	}
+}
+
+/** Upstream Guards, nearest first. */
+export function upstreamGuards(ctx: IExecuteFunctions): string[] {
+	return upstreamOfTypes(ctx, [GUARD_TYPE]);
 }
 
 /**
@@ -51,22 +56,35 @@ export function upstreamGuards(ctx: IExecuteFunctions): string[] {
  * `guards` is upstreamGuards(ctx), computed once per execution.
  */
 export function findMetadata(ctx: IExecuteFunctions, itemIndex: number, guards: readonly string[]): FoundMetadata | null {
-	const own = parse(ctx.getInputData()[itemIndex]?.json?._idempotency, 'item');
+	return findOnLineage(ctx, itemIndex, guards, (json, source) => parse(json?._idempotency, source));
+}
+
+/**
+ * What `read` finds on item `itemIndex`'s own json, or else on the item it pairs to in each of
+ * `nodes` (nearest first); null when none has it.
+ */
+export function findOnLineage<T>(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	nodes: readonly string[],
+	read: (json: IDataObject | undefined, source: string) => T | null,
+): T | null {
+	const own = read(ctx.getInputData()[itemIndex]?.json, 'item');
 	if (own) return own;
-	if (guards.length === 0) return null;
+	if (nodes.length === 0) return null;
 	let proxy: ReturnType<IExecuteFunctions['getWorkflowDataProxy']>;
 	try {
 		proxy = ctx.getWorkflowDataProxy(itemIndex);
 	} catch {
 		return null;
 	}
-	for (const guard of guards) {
+	for (const node of nodes) {
 		try {
-			const paired = proxy.$(guard).item as { json?: IDataObject } | undefined;
-			const found = parse(paired?.json?._idempotency, guard);
+			const paired = proxy.$(node).item as { json?: IDataObject } | undefined;
+			const found = read(paired?.json, node);
 			if (found) return found;
 		} catch {
-			// This Guard is not on this item's lineage (another branch); try the next one.
+			// This node is not on this item's lineage (another branch); try the next one.
 		}
 	}
 	return null;
