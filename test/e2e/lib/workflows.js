@@ -24,6 +24,8 @@ const PLACEHOLDERS = {
 const CREDENTIAL_IDS = { postgres: 'idemStorePostgres', redis: 'idemStoreRedis' };
 const CREDENTIAL_TYPES = { postgres: 'idempotencyPostgresApi', redis: 'idempotencyRedisApi' };
 const CREDENTIAL_NAMES = { postgres: 'Idempotency Store (Postgres)', redis: 'Idempotency Store (Redis)' };
+// The Slack app whose button clicks the fake Slack signs (scenarios/resolve-from-slack.js).
+const SLACK_APP = { id: 'idemSlackApp', name: 'Idempotency Slack App', type: 'idempotencySlackApi', signingSecret: '5b1e9c3a7d2f4e6a8b0c1d2e3f4a5b6c' };
 
 function loadExample(name) {
 	return JSON.parse(fs.readFileSync(path.join(EXAMPLES, `${name}.json`), 'utf8'));
@@ -60,6 +62,7 @@ function prepareWorkflow(example, { services = {}, store = 'postgres', pathSuffi
 				node.parameters.namespace = `${node.parameters.namespace}-${namespaceSuffix}`;
 			}
 			node.credentials = { [CREDENTIAL_TYPES[store]]: { id: CREDENTIAL_IDS[store], name: CREDENTIAL_NAMES[store] } };
+			if (node.parameters.operation === 'resolveFromSlack') node.credentials[SLACK_APP.type] = { id: SLACK_APP.id, name: SLACK_APP.name };
 		}
 		if (tweak) tweak(node);
 	}
@@ -116,8 +119,9 @@ function makeStoreCredentials() {
 				type: CREDENTIAL_TYPES.redis,
 				data: { host: '127.0.0.1', port: 6379, username: '', password: '', database: 0, tls: false, keyPrefix, mode: 'standalone' },
 			},
+			{ id: SLACK_APP.id, name: SLACK_APP.name, type: SLACK_APP.type, data: { signingSecret: SLACK_APP.signingSecret } },
 		],
 	};
 }
 
-module.exports = { loadExample, prepareWorkflow, webhookPath, guardNamespace, makeStoreCredentials, PLACEHOLDERS, shortId, PACKAGE };
+module.exports = { loadExample, prepareWorkflow, webhookPath, guardNamespace, makeStoreCredentials, PLACEHOLDERS, shortId, PACKAGE, SLACK_APP };
