@@ -69,6 +69,16 @@ function prepareWorkflow(example, { services = {}, store = 'postgres', pathSuffi
 	return wf;
 }
 
+/**
+ * Workflows that work together (e.g. the workflow that writes and the one that reconciles its
+ * writes), per store: `examples` maps a role to an example's name; all of one store share the
+ * path suffix `<store>-<suffix>` and the namespace suffix `suffix`; `tweak(node)` as above.
+ */
+function variantsPerStore({ services, examples, suffix, tweak, stores = ['postgres', 'redis'] }) {
+	const one = (store, example) => prepareWorkflow(example, { services, store, pathSuffix: `${store}-${suffix}`, namespaceSuffix: suffix, tweak });
+	return Object.fromEntries(stores.map((store) => [store, Object.fromEntries(Object.entries(examples).map(([role, example]) => [role, one(store, example)]))]));
+}
+
 // The path of the workflow's webhook; `name` picks one when the workflow has several.
 function webhookPath(wf, name) {
 	const hook = wf.nodes.find((n) => n.type === 'n8n-nodes-base.webhook' && (!name || n.name === name));
@@ -124,4 +134,4 @@ function makeStoreCredentials() {
 	};
 }
 
-module.exports = { loadExample, prepareWorkflow, webhookPath, guardNamespace, makeStoreCredentials, PLACEHOLDERS, shortId, PACKAGE, SLACK_APP };
+module.exports = { loadExample, prepareWorkflow, variantsPerStore, webhookPath, guardNamespace, makeStoreCredentials, PLACEHOLDERS, shortId, PACKAGE, SLACK_APP };

@@ -10,7 +10,7 @@
 'use strict';
 
 const assert = require('assert/strict');
-const { prepareWorkflow, webhookPath, guardNamespace } = require('../lib/workflows');
+const { variantsPerStore, webhookPath, guardNamespace } = require('../lib/workflows');
 const { historyOf, leadKey, STORES } = require('../lib/inspector');
 
 const LEASE_SECONDS = 4; // the Guard's lease, shortened so a claim ends within a poll
@@ -27,33 +27,17 @@ module.exports = {
 	name: 'reconcile',
 	order: 80, // before trigger (85) and crash (90)
 	workflows: ({ services }) =>
-		Object.fromEntries(
-			STORES.map((store) => [
-				store,
-				{
-					intake: prepareWorkflow('lead-intake', {
-						services,
-						store,
-						pathSuffix: `${store}-reconcile`,
-						namespaceSuffix: 'reconcile',
-						tweak: (node) => {
-							if (node.name === 'Idempotency Guard') node.parameters.options = { ...node.parameters.options, leaseSeconds: LEASE_SECONDS, waitSeconds: 2 };
-							if (node.name === 'Upsert contact in CRM') node.parameters.options.timeout = HTTP_TIMEOUT_MS;
-						},
-					}),
-					reconcile: prepareWorkflow('reconcile-unknown-writes', {
-						services,
-						store,
-						pathSuffix: `${store}-reconcile`,
-						namespaceSuffix: 'reconcile',
-						tweak: (node) => {
-							if (node.name === 'Let the write settle') node.parameters.amount = WAIT_SECONDS;
-							if (node.name === 'Reconcile') node.parameters.settleSeconds = SETTLE_SECONDS;
-						},
-					}),
-				},
-			]),
-		),
+		variantsPerStore({
+			services,
+			examples: { intake: 'lead-intake', reconcile: 'reconcile-unknown-writes' },
+			suffix: 'reconcile',
+			tweak: (node) => {
+				if (node.name === 'Idempotency Guard') node.parameters.options = { ...node.parameters.options, leaseSeconds: LEASE_SECONDS, waitSeconds: 2 };
+				if (node.name === 'Upsert contact in CRM') node.parameters.options.timeout = HTTP_TIMEOUT_MS;
+				if (node.name === 'Let the write settle') node.parameters.amount = WAIT_SECONDS;
+				if (node.name === 'Reconcile') node.parameters.settleSeconds = SETTLE_SECONDS;
+			},
+		}),
 	async run(ctx) {
 		const { services, n8n, inspector } = ctx;
 		const committed = (store) => lead(store, 'committed');

@@ -9,7 +9,7 @@
 
 const assert = require('assert/strict');
 const crypto = require('crypto');
-const { prepareWorkflow, webhookPath, guardNamespace, SLACK_APP } = require('../lib/workflows');
+const { variantsPerStore, webhookPath, guardNamespace, SLACK_APP } = require('../lib/workflows');
 const { historyOf, leadKey, STORES } = require('../lib/inspector');
 
 const USER = { id: 'U2CERLKJA', username: 'roadrunner', name: 'roadrunner', team_id: 'T1DC2JH3J' };
@@ -46,23 +46,16 @@ module.exports = {
 	name: 'resolve-from-slack',
 	order: 35,
 	workflows: ({ services }) =>
-		Object.fromEntries(
-			STORES.map((store) => [
-				store,
-				{
-					intake: prepareWorkflow('lead-intake', {
-						services,
-						store,
-						pathSuffix: `${store}-slack`,
-						namespaceSuffix: 'slack',
-						tweak: (node) => {
-							if (node.type === 'n8n-nodes-idempotency.exceptionRouter') node.parameters.options = { ...node.parameters.options, slackButtons: true };
-						},
-					}),
-					clicks: prepareWorkflow('resolve-from-slack', { services, store, pathSuffix: store }),
-				},
-			]),
-		),
+		variantsPerStore({
+			services,
+			examples: { intake: 'lead-intake', clicks: 'resolve-from-slack' },
+			suffix: 'slack',
+			tweak: (node) => {
+				if (node.type === 'n8n-nodes-idempotency.exceptionRouter' && node.parameters.operation === 'route') {
+					node.parameters.options = { ...node.parameters.options, slackButtons: true };
+				}
+			},
+		}),
 	async run(ctx) {
 		const { services, n8n, inspector } = ctx;
 		for (const store of STORES) {
