@@ -144,7 +144,7 @@ const REFUSAL_TEXT: Record<string, (record: KeyRecord | null, endedBy: number) =
 	claim_changed: (record) =>
 		record?.state === 'processed'
 			? 'The key was marked processed since the lookup: not found was the lookup lagging. Left as it is.'
-			: 'The key no longer carries the claim that was looked up (claimed again since): that claim’s run may be writing. Look it up again later.',
+			: `The key no longer carries the claim that was looked up (it is ${record?.state ?? 'gone'}${record?.state === 'processing' ? ', claimed again since: that run may be writing' : ''}). Left as it is; look it up again later.`,
 	lookup_too_early: (record, endedBy) =>
 		`The lookup was made before the claim ended plus the settle delay (the claim ended at ${iso(Math.max(record?.leaseUntil ?? 0, record?.updatedAt ?? 0))}, the lookup counts for claims ended by ${iso(endedBy)}): the write may still land or not be searchable yet. Look it up again later.`,
 };
