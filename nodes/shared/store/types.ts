@@ -225,6 +225,67 @@ export interface NamespaceStats {
 	openExceptions: number;
 }
 
+/** How a report groups its hours (docs/CONTRACT.md §13 "Report"): UTC hours, UTC days, weeks from Monday 00:00 UTC. */
+export const REPORT_BUCKETS = ['hour', 'day', 'week'] as const;
+export type ReportBucketSize = (typeof REPORT_BUCKETS)[number];
+
+export interface ReportRequest {
+	/** null = every namespace. */
+	namespace: string | null;
+	/** The window [until - sinceMs, until], read as whole hours like stats. */
+	sinceMs: number;
+	bucket: ReportBucketSize;
+}
+
+/** What happened in one bucket (or the whole window). */
+export interface ReportFigures {
+	/** Every delivery the Guard decided: new + duplicates + ambiguous. */
+	deliveries: number;
+	new: number;
+	/** Duplicates stopped (already processed, or repeated in one batch). */
+	duplicates: number;
+	ambiguous: number;
+	processed: number;
+	failed: number;
+	/** Marked processed on a later attempt than the first (a retry that then succeeded). */
+	retriesSucceeded: number;
+	exceptionsOpened: number;
+	exceptionsResolved: number;
+	resolvedByPerson: number;
+	resolvedFromSlack: number;
+	resolvedByReconcile: number;
+	/** Open time of the exceptions resolved in the bucket, ms, nearest rank; null when none was. */
+	timeToResolveMedianMs: number | null;
+	timeToResolveP90Ms: number | null;
+}
+
+export interface ReportBucket extends ReportFigures {
+	/** Epoch ms of the bucket's start and of the next bucket's start. */
+	start: number;
+	end: number;
+}
+
+export interface OldestOpenException {
+	id: string;
+	namespace: string;
+	key: string;
+	firstSeenAt: number;
+}
+
+export interface NamespaceReport {
+	/** null = every namespace. */
+	namespace: string | null;
+	since: number;
+	until: number;
+	bucket: ReportBucketSize;
+	/** Every bucket that overlaps the window, oldest first, empty ones included. */
+	buckets: ReportBucket[];
+	total: ReportFigures;
+	/** Open exceptions now, and the one open longest. */
+	openExceptions: number;
+	oldestOpen: OldestOpenException | null;
+}
+
 export interface PurgeResult {
 	records: number;
 	history: number;
@@ -439,6 +500,11 @@ export interface IdempotencyStore {
 	history(namespace: string, key: string): Promise<HistoryEntry[]>;
 	list(namespace: string, query: ListQuery, now?: number): Promise<ListPage>;
 	stats(namespace: string, sinceMs: number, now?: number): Promise<NamespaceStats>;
+	/**
+	 * The figures of a window by hour, day or week (docs/CONTRACT.md §13 "Report"), from the hourly
+	 * counters and the exceptions the store keeps; open exceptions as of now.
+	 */
+	report(request: ReportRequest, now?: number): Promise<NamespaceReport>;
 	purge(namespace: string, now?: number): Promise<PurgeResult>;
 	/**
 	 * Undoes claims (a failed input is all or nothing): each key that is still `processing` with

@@ -17,6 +17,7 @@ import { describeListConformance } from './list';
 import { describePurgeConformance } from './purge';
 import { describeRaceConformance } from './races';
 import { describeReliabilityConformance } from './reliability';
+import { describeReportConformance } from './report';
 import { describeStatsConformance } from './stats';
 import { describeTransitionConformance } from './transition';
 
@@ -33,6 +34,7 @@ export function describeStoreConformance(name: string, open: FixtureFactory, opt
 	describeRaceConformance(name, open);
 	describeListConformance(name, open);
 	describeStatsConformance(name, open);
+	describeReportConformance(name, open);
 	describeDuplicateRunConformance(name, open);
 	describePurgeConformance(name, open);
 	describeExceptionConformance(name, open);

@@ -12,6 +12,7 @@
 import { IdempotencyError, InvalidInputError } from '../errors';
 import { distinctExceptions, groupingOf, inRequestOrder, type DistinctException } from '../exceptions';
 import { StatsBuilder, type StatsCounter } from '../stats';
+import { buildReport, MAX_REPORT_MS, reportHours, type ReportTally } from '../report';
 import {
 	EXCEPTION_GROUPINGS,
 	MAX_CHUNK,
@@ -31,6 +32,9 @@ import {
 	type ListPage,
 	type ListQuery,
 	type NamespaceStats,
+	type NamespaceReport,
+	type ReportRequest,
+	REPORT_BUCKETS,
 	type OpenExceptionRequest,
 	type PurgeResult,
 	type RecordState,
@@ -121,6 +125,12 @@ export abstract class BaseStore implements IdempotencyStore {
 	 * holding `until` (docs/CONTRACT.md §12 "Stats by the hour"), and its open exceptions.
 	 */
 	protected abstract countEvents(namespace: string, since: number, until: number): Promise<EventTally>;
+	/**
+	 * Reads a report's figures (report.ts): the hourly counters of the hours from `firstHour` to
+	 * `lastHour` (both hour starts, included), the exceptions resolved in them, the open ones now;
+	 * `namespace` null = every namespace.
+	 */
+	protected abstract readReport(namespace: string | null, firstHour: number, lastHour: number): Promise<ReportTally>;
 	/** Forgets records past retention at `at`, with their history. */
 	protected abstract purgeExpired(namespace: string, at: number): Promise<PurgeResult>;
 	/** Opens or counts ≤ MAX_CHUNK distinct exceptions of one grouping, in one round trip. */
@@ -267,6 +277,22 @@ export abstract class BaseStore implements IdempotencyStore {
 			for (const { counter, count, reason } of tally.counts) builder.add(counter, count, reason);
 			builder.stats.openExceptions = tally.openExceptions;
 			return builder.stats;
+		});
+	}
+
+	/** Like stats, the window ends at the server's clock; BaseStore owns the buckets (report.ts). */
+	async report(request: ReportRequest, now?: number): Promise<NamespaceReport> {
+		const namespace = request.namespace === null || request.namespace === undefined ? null : checkName('namespace', request.namespace);
+		const sinceMs = requireNumber('sinceMs', request.sinceMs, 0, MAX_REPORT_MS);
+		if (!(REPORT_BUCKETS as readonly unknown[]).includes(request.bucket)) {
+			throw new InvalidInputError(`Report bucket "${String(request.bucket)}" is not one of ${REPORT_BUCKETS.join(', ')}`);
+		}
+		const given = checkNow(now);
+		return this.run('reading the report', async () => {
+			const until = given ?? (await this.serverTime());
+			const { since, firstHour, lastHour } = reportHours(until, sinceMs, request.bucket);
+			const tally = await this.readReport(namespace, firstHour, lastHour);
+			return buildReport(namespace, since, until, request.bucket, tally);
 		});
 	}
 

@@ -10,6 +10,7 @@ import type { DistinctException } from '../exceptions';
 import { IdempotencyError } from '../errors';
 import { quoteIdentifier, validateSchemaName } from '../identifiers';
 import { counterOf } from '../stats';
+import type { ReportTally } from '../report';
 import { compactRuns } from '../historyRuns';
 import type {
 	Actor,
@@ -39,7 +40,7 @@ import { num, toClaimDecision, toException, toHistoryEntry, toRecord } from './r
 export type { PostgresStoreConfig } from './connection';
 
 const SQL_DIR = join(__dirname, 'sql');
-const SQL_FILES = ['claim', 'transition', 'purge', 'record_exceptions', 'restore', 'record_incidents', 'stuck_claims', 'exceptions_seen'] as const;
+const SQL_FILES = ['claim', 'transition', 'purge', 'record_exceptions', 'restore', 'record_incidents', 'stuck_claims', 'exceptions_seen', 'report'] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SERVER_CLOCK = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
@@ -236,6 +237,23 @@ export class PostgresStore extends BaseStore {
 			}
 			const counter = counterOf(row.event);
 			if (counter) tally.counts.push({ counter, count: num(row.n), reason: row.reason ?? null });
+		}
+		return tally;
+	}
+
+	protected async readReport(namespace: string | null, firstHour: number, lastHour: number): Promise<ReportTally> {
+		const rows = await this.query(this.sql.report, [namespace, firstHour, lastHour]);
+		const tally: ReportTally = { hours: [], resolutions: [], openExceptions: 0, oldestOpen: null };
+		for (const row of rows) {
+			const at = row.at === null ? 0 : num(row.at);
+			if (row.kind === 'count') {
+				const counter = counterOf(row.event);
+				if (counter && counter !== 'released') tally.hours.push({ hour: at, counter, count: num(row.n) });
+				if (row.event === 'processed' && row.reason === 'retry') tally.hours.push({ hour: at, counter: 'retrySucceeded', count: num(row.n) });
+			} else if (row.kind === 'opened') tally.hours.push({ hour: at, counter: 'opened', count: num(row.n) });
+			else if (row.kind === 'resolved') tally.resolutions.push({ at, via: row.event, openMs: num(row.open_ms) });
+			else if (row.kind === 'open') tally.openExceptions = num(row.n);
+			else tally.oldestOpen = { id: row.id, namespace: row.namespace, key: row.key, firstSeenAt: at };
 		}
 		return tally;
 	}

@@ -39,10 +39,11 @@ import { EvictionGate, evictionError } from './eviction';
 import { CLUSTER_BUCKETS, LayoutResolver, type NamespaceLayout } from './buckets';
 import { keysOfException, readExceptions, readOpenExceptions, type ExceptionRef, type OpenIndex } from './exceptionReads';
 import { recordInSlot, unrecordInSlot } from './exceptionWrites';
+import type { ReportTally } from '../report';
 import { adoptNamespaces, feedNamespaces, mergeEvents, readSeenIndex, readStuckIndex, type FeedEntry } from './feeds';
 import { persistenceWarning } from './health';
-import { NamespaceKeys, namespacesEverywhere, openExceptionsEverywhere, parseExceptionId } from './keys';
-import { toTransitionResult } from './replies';
+import { exceptionId, NamespaceKeys, namespacesEverywhere, openExceptionsEverywhere, parseExceptionId } from './keys';
+import { sumReportTallies, toReportTally, toTransitionResult } from './replies';
 import { defineScripts, type ScriptArg, type ScriptName, type ScriptRunner } from './scripts';
 
 export type { RedisStoreConfig } from './connection';
@@ -357,19 +358,38 @@ export class RedisStore extends BaseStore {
 
 	/** Reads every asked namespace in parallel; a namespace never seen has empty indexes. */
 	private async feed<T>(query: FeedQuery, read: (keys: NamespaceKeys, namespace: string) => Promise<Array<FeedEntry<T>>>): Promise<T[]> {
-		if (query.namespace === null) {
+		return mergeEvents(await this.inEveryBucket(query.namespace, read), query.limit);
+	}
+
+	/** Reads one namespace, or every registered one (null), in each of its buckets, in parallel. */
+	private async inEveryBucket<T>(namespace: string | null, read: (keys: NamespaceKeys, namespace: string) => Promise<T>): Promise<T[]> {
+		if (namespace === null) {
 			this.adopted ??= adoptNamespaces(this.client, this.keyPrefix).catch((error) => {
 				this.adopted = null;
 				throw error;
 			});
 			await this.adopted;
 		}
-		const namespaces = await feedNamespaces(this.client, this.keyPrefix, query.namespace);
-		// Cluster hook: every bucket of every namespace is read; mergeEvents orders them all.
+		const namespaces = await feedNamespaces(this.client, this.keyPrefix, namespace);
+		// Cluster hook: every bucket of every namespace is read.
 		const perBucket = await Promise.all(
-			namespaces.map(async (namespace) => Promise.all((await this.readLayout(namespace)).buckets.map((keys) => read(keys, namespace)))),
+			namespaces.map(async (name) => Promise.all((await this.readLayout(name)).buckets.map((keys) => read(keys, name)))),
 		);
-		return mergeEvents(perBucket.flat(), query.limit);
+		return perBucket.flat();
+	}
+
+	/** One report.lua call per bucket of every namespace asked for, summed (replies.ts). */
+	protected async readReport(namespace: string | null, firstHour: number, lastHour: number): Promise<ReportTally> {
+		const tallies = await this.inEveryBucket(namespace, async (keys, name) => {
+			const tally = toReportTally(await this.scripts.report(keys.scriptKeys, [firstHour, lastHour]));
+			if (tally.oldest) {
+				// The key is named by the exception's xid (keys.ts); an exception gone meanwhile is no oldest.
+				const key = await this.client.get(keys.exceptionKey(tally.oldest.uuid));
+				if (key !== null) tally.oldestOpen = { id: exceptionId(tally.oldest.uuid, keys), namespace: name, key, firstSeenAt: tally.oldest.firstSeenAt };
+			}
+			return tally;
+		});
+		return sumReportTallies(tallies);
 	}
 
 	protected async readStuckClaims(query: FeedQuery): Promise<KeyRecord[]> {

@@ -22,6 +22,7 @@ export const SCRIPT_NAMES = [
 	'purge',
 	'forget',
 	'stats',
+	'report',
 	'record_exceptions',
 	'unrecord_exceptions',
 	'resolve_exception',
@@ -34,7 +35,7 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number];
  * Scripts run as they are, without a request key: those that write nothing, and layout, whose
  * second run returns what the first decided (its KEYS[1] is a marker, not the key index).
  */
-export const READ_ONLY_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>(['stats', 'layout']);
+export const READ_ONLY_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>(['stats', 'report', 'layout']);
 
 const BODY = /^--@body\s*$/m;
 const KEYS_INDEX_SUFFIX = 'i:keys';

@@ -3,7 +3,8 @@
 -- key twice in the list, no open duplicate run) — is one set-based UPDATE with its history rows,
 -- the same effect apply_transition() has for it; every other request goes through
 -- apply_transition() (functions/) in request order, after it. Events are counted in
--- event_counts last, after every row lock.
+-- event_counts last, after every row lock; a processed event of a key past its first attempt
+-- is counted with the reason `retry` (the report's retries that then succeeded).
 -- $1 namespace  $2 keys text[]  $3 kinds text[]  $4 claim tokens text[]  $5 verify boolean[]
 -- $6 force boolean[]  $7 results jsonb[] (as text[])  $8 errors text[]  $9 retention_ms bigint[]
 -- $10 now_ms bigint|null  $11 workflow_id  $12 execution_id  $13 node
@@ -69,7 +70,10 @@ outcome AS (
 counted AS (
 	SELECT {{schema}}.count_events($1, (SELECT now_ms FROM clock), array_agg(t.event), array_agg(t.reason), array_agg(t.n))
 	FROM (
-		SELECT o.event, CASE WHEN o.event = 'forced' THEN i.kind END AS reason, count(*) AS n
+		-- A processed key on a later attempt than its first is a retry that then succeeded
+		-- (reason `retry`; stats count every processed event alike, the report counts these too).
+		SELECT o.event, CASE WHEN o.event = 'forced' THEN i.kind
+			WHEN o.event = 'processed' AND (o.rec).attempt > 1 THEN 'retry' END AS reason, count(*) AS n
 		FROM outcome o JOIN input i ON i.ord = o.ord
 		WHERE o.event IS NOT NULL
 		GROUP BY 1, 2

@@ -7,6 +7,7 @@ ones. After a resolution the same (key, reason) opens a new exception. A request
 (groupBy = key, docs/CONTRACT.md §12) does the same per (namespace, key): its open incident is named under the
 field '' of the key's open exceptions, and reasons it has not had yet are appended to `reasons`.
 Every exception recorded is (re)scored by lastSeenAt in the feed index (the trigger's).
+An exception opened is counted in its hour's `opened` counter (includes/counters.lua, the report).
 
 KEYS[1..10]       the namespace's indexes and stats (see includes/common.lua)
 KEYS[11 + 3(i-1)] every exception of request i's key (hash uuid -> JSON)
@@ -121,8 +122,10 @@ for i = 1, requests do
 		redis.call('SET', idk, key)
 		redis.call('HSET', xok, field, uuidOf(id))
 		redis.call('ZADD', OPEN_EXCEPTIONS, int(now), uuidOf(id))
+		countEvent(now, 'exception_opened')
 	end
 	redis.call('ZADD', SEEN_EXCEPTIONS, int(now), uuidOf(exception.id))
 	replies[i] = { saveException(xk, exception), prior }
 end
+flushCounts()
 return replies

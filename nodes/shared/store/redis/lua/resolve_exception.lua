@@ -150,6 +150,7 @@ for i, exception in ipairs(open) do
 		redis.call('HDEL', xok, field)
 	end
 	redis.call('ZREM', OPEN_EXCEPTIONS, uuidOf(exception.id))
+	countResolution(now, resolvedVia, now - tonumber(exception.firstSeenAt))
 end
 
 local fact = { resolution = resolution, exceptionIds = ids, resolvedBy = resolvedBy or cjson.null, resolvedVia = resolvedVia, note = note or cjson.null }

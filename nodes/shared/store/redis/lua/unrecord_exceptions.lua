@@ -3,7 +3,8 @@ Unrecord exceptions: takes back what one record_exceptions.lua call did in this 
 same chunk failed in another bucket of the namespace (buckets.ts: a chunk is all or nothing), so
 that a retry of the item does not count the occurrences twice. Per request of that call:
 - the exception is still as the call left it: an exception the call opened is removed (with its
-  name in the key's open exceptions, its key and its place in both indexes); one it counted on
+  name in the key's open exceptions, its key, its place in both indexes and in the report's count
+  of opened exceptions); one it counted on
   gets back its JSON from before and its place in the feed;
 - it changed since (counted again, resolved): only the call's occurrences are taken off, when
   that leaves at least one.
@@ -51,6 +52,9 @@ for i = 1, requests do
 			redis.call('DEL', idk)
 			redis.call('ZREM', OPEN_EXCEPTIONS, uuid)
 			redis.call('ZREM', SEEN_EXCEPTIONS, uuid)
+			-- The report's count of opened exceptions takes it back too.
+			local openedAt = tonumber(cjson.decode(after).firstSeenAt)
+			redis.call('HINCRBY', STATS, int(openedAt - (openedAt % HOUR_MS)) .. ':opened', -1)
 		else
 			redis.call('HSET', xk, uuid, before)
 			redis.call('ZADD', SEEN_EXCEPTIONS, cjson.decode(before).lastSeenAt, uuid)

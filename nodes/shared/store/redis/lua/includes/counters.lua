@@ -1,5 +1,8 @@
 -- Hourly counters per namespace, one field per (hour, counter) in the STATS hash. The counters a
--- history event feeds are named here and nowhere else; stats.lua reads exactly these.
+-- history event feeds are named here and nowhere else; stats.lua reads exactly these, report.lua
+-- these and REPORT_COUNTERS, and each hour's RESOLVED field: the exceptions resolved in that hour
+-- as '<resolvedVia>:<ms open>' entries joined by ',' (resolutions are rare; exact percentiles
+-- need every duration).
 
 local STATS_KEEP_MS = 100 * 24 * HOUR_MS
 
@@ -9,7 +12,14 @@ local COUNTERS = {
 	'ambiguous:previously_failed', 'ambiguous:max_attempts', 'ambiguous:duplicate_in_batch',
 }
 
+-- Counted only for the report: a processed key past its first attempt (a retry that then
+-- succeeded), an exception opened.
+local REPORT_COUNTERS = { 'retry_succeeded', 'opened' }
+local RESOLVED = 'resolved'
+
 local COUNTER_OF_EVENT = {
+	retry_succeeded = 'retry_succeeded',
+	exception_opened = 'opened',
 	claimed = 'new',
 	reclaimed = 'new',
 	duplicate_seen = 'duplicate',
@@ -26,11 +36,21 @@ local function hourFields(hour)
 	return fields
 end
 
+-- Every field an hour may have, for pruning.
+local function allHourFields(hour)
+	local fields = hourFields(hour)
+	for _, counter in ipairs(REPORT_COUNTERS) do
+		fields[#fields + 1] = hour .. ':' .. counter
+	end
+	fields[#fields + 1] = hour .. ':' .. RESOLVED
+	return fields
+end
+
 -- Hours older than the stats retention are dropped when a new hour starts (bounded per call).
 local function pruneStats(before)
 	local old = redis.call('ZRANGEBYSCORE', STATS_HOURS, '-inf', '(' .. int(before), 'LIMIT', 0, 100)
 	for _, hour in ipairs(old) do
-		redis.call('HDEL', STATS, unpack(hourFields(hour)))
+		redis.call('HDEL', STATS, unpack(allHourFields(hour)))
 		redis.call('ZREM', STATS_HOURS, hour)
 	end
 end
@@ -51,6 +71,19 @@ local function countEvent(now, event, reason, times)
 	local hour = int(now - (now % HOUR_MS))
 	local field = hour .. ':' .. counter
 	pendingCounts[field] = (pendingCounts[field] or 0) + (times or 1)
+	pendingHours[hour] = true
+end
+
+-- An exception resolved at `now` after `openMs` open, for the report's time to resolve.
+local function countResolution(now, via, openMs)
+	local hour = int(now - (now % HOUR_MS))
+	local field = hour .. ':' .. RESOLVED
+	local entry = via .. ':' .. int(math.max(openMs, 0))
+	local list = redis.call('HGET', STATS, field)
+	if list then
+		entry = list .. ',' .. entry
+	end
+	redis.call('HSET', STATS, field, entry)
 	pendingHours[hour] = true
 end
 

@@ -97,8 +97,9 @@ local function readAs(command, key, expected, ...)
 end
 
 -- The fields of a record that a transition decides and writes by (includes/transition.lua):
--- a transition reads only these (HMGET), and answers with the record as Redis has it after.
-local TRANSITION_FIELDS = { 'state', 'claimToken', 'expiresAt', 'retentionMs', 'leaseUntil', 'result', 'lastError' }
+-- a transition reads only these (HMGET), and answers with the record as Redis has it after;
+-- attempt tells a retry that then succeeded (the report's counter, includes/counters.lua).
+local TRANSITION_FIELDS = { 'state', 'claimToken', 'expiresAt', 'retentionMs', 'leaseUntil', 'result', 'lastError', 'attempt' }
 
 -- The record with only the fields `names`, in the short layout; a hash without the short state
 -- field (none, or one in the long layout) is read whole.

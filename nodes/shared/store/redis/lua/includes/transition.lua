@@ -153,6 +153,10 @@ local function applyTransition(rk, hk, key, request, now, actor, fact)
 			end
 		end
 		recordEvent(hk, now, event, reason, actor, detail)
+		if event == 'processed' and not fact and after and (tonumber(after.attempt) or 0) > 1 then
+			-- A retry that then succeeded (the report); a resolution's processed is a person's doing.
+			countEvent(now, 'retry_succeeded')
+		end
 		if action == 'delete' then
 			-- The history of a released key outlives it by the retention its record had.
 			expireAfter(hk, tonumber(record.retentionMs) or 0)
