@@ -16,7 +16,7 @@ export class StateLedger implements INodeType {
 		version: [1, 1.1],
 		defaultVersion: 1.1,
 		subtitle:
-			'={{ ({ markProcessed: "Mark processed", markFailed: "Mark failed", markReceived: "Mark received", release: "Release", get: "Get", history: "History", list: "List", stats: "Stats", purge: "Purge" })[$parameter["operation"]] ?? $parameter["operation"] }}',
+			'={{ ({ markProcessed: "Mark processed", markFailed: "Mark failed", markReceived: "Mark received", release: "Release", get: "Get", history: "History", list: "List", stats: "Stats", report: "Report", purge: "Purge" })[$parameter["operation"]] ?? $parameter["operation"] }}',
 		description:
 			'Records what happened to each business key (received, processing, processed, failed) and answers "what happened to key X?"',
 		documentationUrl: 'https://www.npmjs.com/package/n8n-nodes-idempotency#state-ledger',

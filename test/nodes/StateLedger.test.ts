@@ -182,6 +182,35 @@ describe.each(['postgres', 'redis'] as const)('State Ledger node on %s', (kind) 
 		expect(stats[0].json).toMatchObject({ namespace, new: 4, duplicate: 0, ambiguous: 0, processed: 0, openExceptions: 0 });
 	});
 
+	it('reports the week by day with a Slack digest, for the namespace or every namespace', async () => {
+		const [fresh] = await guard(['a@x', 'b@x']);
+		await ledger([crmResponse('c-1', 0)], { operation: 'markProcessed', result: { contactId: 'c-1' } }, fresh);
+		await guard(['a@x']);
+		const [[item]] = await ledger([{ json: {} }], { operation: 'report', namespace, sinceDays: 7, bucket: 'day' });
+		const json = item.json as IDataObject & { buckets: IDataObject[]; total: IDataObject; slack: { text: string; blocks: IDataObject[] } };
+		expect(json).toMatchObject({ namespace, sinceDays: 7, bucket: 'day', openExceptions: 0, oldestOpen: null });
+		expect(json.total).toMatchObject({ deliveries: 3, new: 2, duplicates: 1, ambiguous: 0, processed: 1, failed: 0, retriesSucceeded: 0 });
+		// Seven days back from now, from the start of that day: eight days, today last.
+		expect(json.buckets).toHaveLength(8);
+		expect(json.buckets[7]).toMatchObject({ start: new Date(Date.now() - (Date.now() % 86_400_000)).toISOString(), deliveries: 3, duplicates: 1 });
+		expect(json.slack.text).toContain(`in ${namespace}: 3 deliveries, 1 duplicates stopped`);
+		const trend = json.slack.blocks.find((block) => String((block.text as IDataObject | undefined)?.text ?? '').startsWith('*Trend*'));
+		const lines = String((trend!.text as IDataObject).text).split('\n').filter((line) => / in · /.test(line));
+		expect(lines).toHaveLength(8);
+		expect(lines[7]).toMatch(/ {2}█{7}▒{13} {2}3 in · 1 dup · 0 exc$/);
+		expect(lines[0]).toMatch(/ {22}0 in · 0 dup · 0 exc$/);
+
+		const [[every]] = await ledger([{ json: {} }], { operation: 'report', namespace: '', sinceDays: 1, bucket: 'hour' });
+		expect(every.json.namespace).toBeNull();
+		expect((every.json.total as IDataObject).new as number).toBeGreaterThanOrEqual(2);
+		expect(String((every.json.slack as IDataObject).text)).toContain('in every namespace');
+	});
+
+	it('refuses a window over 100 days and an unknown grouping, naming the item', async () => {
+		await expect(ledger([{ json: {} }], { operation: 'report', namespace, sinceDays: 101, bucket: 'day' })).rejects.toThrow(/Item 0: Since \(Days\) must be a number from 0 to 100, got 101/);
+		await expect(ledger([{ json: {} }], { operation: 'report', namespace, sinceDays: 7, bucket: 'month' })).rejects.toThrow(/Item 0: Group By "month" is not one of hour, day, week/);
+	});
+
 	it('refuses a result over 64 KB and malformed JSON with clear errors, changing nothing', async () => {
 		const [fresh] = await guard(['a@x']);
 		await expect(ledger(fresh, { operation: 'markProcessed', result: { blob: 'x'.repeat(70_000) } })).rejects.toThrow(/Item 0: Result is \d+ bytes; at most 65536/);

@@ -11,6 +11,7 @@ import * as markProcessed from './markProcessed.operation';
 import * as markReceived from './markReceived.operation';
 import * as purge from './purge.operation';
 import * as release from './release.operation';
+import * as report from './report.operation';
 import * as stats from './stats.operation';
 
 /** Every operation, in the order the Operation list shows them. */
@@ -23,6 +24,7 @@ export const operations: Readonly<Record<string, StoreOperation>> = {
 	history,
 	list,
 	stats,
+	report,
 	purge,
 };
 

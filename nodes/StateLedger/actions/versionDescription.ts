@@ -56,6 +56,12 @@ const operation = operationProperty(
 		{ name: 'History', value: 'history', action: 'Get the history of a key', description: 'Every event of a key, oldest first, one item each' },
 		{ name: 'List', value: 'list', action: 'List keys', description: 'Keys by state, stuck claims, oldest first, page by page' },
 		{ name: 'Stats', value: 'stats', action: 'Count outcomes', description: 'New, duplicate, ambiguous, processed, failed counts over a window' },
+		{
+			name: 'Report',
+			value: 'report',
+			action: 'Report the numbers',
+			description: 'Deliveries, duplicates stopped, retries, exceptions and time to resolve by hour, day or week, with a Slack digest',
+		},
 		{ name: 'Purge', value: 'purge', action: 'Purge expired keys', description: 'Delete keys past retention and their history' },
 	],
 	'markProcessed',
@@ -69,6 +75,15 @@ export const ledgerProperties: INodeProperties[] = [
 	// Shown twice under one name: for namespace-wide operations, and for explicit keys (with
 	// metadata, the namespace comes from the item).
 	...adminNamespaceProperties({ operation: ['list', 'stats', 'purge'] }),
+	// Not required here: empty reports on every namespace, as the Idempotency Trigger watches them.
+	...adminNamespaceProperties(
+		{ operation: ['report'] },
+		{
+			required: false,
+			description:
+				"The namespace to report on: the Guard's Namespace parameter, or its workflow ID if it kept the default. Leave empty to report on every namespace of this store.",
+		},
+	),
 	keySourceProperty(
 		{
 			metadata: "The item's _idempotency, or the upstream Idempotency Guard's for this item when a node in between replaced the JSON",
