@@ -11,7 +11,9 @@
 //   <prefix>{<ns>}:i:exceptions       zset   open exceptions: member <uuid>, score firstSeenAt
 //   <prefix>{<ns>}:i:exceptions:seen  zset   exceptions by lastSeenAt (the trigger's feed; resolved
 //                                            ones are dropped from it when the feed meets them)
-//   <prefix>{<ns>}:stats              hash   '<hourStartMs>:<counter>' -> count
+//   <prefix>{<ns>}:stats              hash   '<hourStartMs>:<counter>' -> count, and
+//                                            '<hourStartMs>:resolved' -> '<via>:<ms open>,…'
+//                                            (the report, lua/includes/counters.lua)
 //   <prefix>{<ns>}:stats:hours        zset   hours that have counters
 //   <prefix>{<ns>}:x:<key>            hash   every exception of <key>, open or resolved:
 //                                            <uuid> -> the exception as JSON
