@@ -46,7 +46,8 @@ export function nearestRank(sorted: number[], p: number): number | null {
 	return sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1];
 }
 
-function emptyFigures(): ReportFigures {
+/** Every figure zero, none resolved. */
+export function emptyFigures(): ReportFigures {
 	return {
 		deliveries: 0,
 		new: 0,

@@ -2,6 +2,7 @@
 // exceptions and resolutions at explicit times, and the exact figures it must give per day, per
 // hour, per week and for every namespace.
 
+import { emptyFigures } from '../../../nodes/shared/store/report';
 import type { NamespaceReport, ReportFigures } from '../../../nodes/shared/store/types';
 import { actor, basePolicy, DAY, exceptionRequest, HOUR, MINUTE, resolutionRequest, transitionRequest, useStore, type FixtureFactory } from './fixture';
 
@@ -11,22 +12,7 @@ const TUE = MON + DAY;
 const WED = MON + 2 * DAY;
 const UNTIL = WED + 18 * HOUR;
 
-const ZERO: ReportFigures = {
-	deliveries: 0,
-	new: 0,
-	duplicates: 0,
-	ambiguous: 0,
-	processed: 0,
-	failed: 0,
-	retriesSucceeded: 0,
-	exceptionsOpened: 0,
-	exceptionsResolved: 0,
-	resolvedByPerson: 0,
-	resolvedFromSlack: 0,
-	resolvedByReconcile: 0,
-	timeToResolveMedianMs: null,
-	timeToResolveP90Ms: null,
-};
+const ZERO: ReportFigures = emptyFigures();
 
 const MONDAY: ReportFigures = { ...ZERO, deliveries: 10, new: 4, duplicates: 4, ambiguous: 2, processed: 2, failed: 1, retriesSucceeded: 1, exceptionsOpened: 3 };
 const TUESDAY: ReportFigures = {
