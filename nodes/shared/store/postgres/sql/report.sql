@@ -8,7 +8,8 @@
 -- Returns rows (kind, at, event, reason, n, open_ms, namespace, key, id):
 --   'count'    hour, event, reason, n              an hour's counted events
 --   'opened'   hour, n                             exceptions first seen in that hour
---   'resolved' resolved_at, resolved_via as event, open_ms = resolved_at - first_seen_at
+--   'resolved' resolved_at, resolved_via as event, open_ms = resolved_at - first_seen_at (≥ 0,
+--              as on Redis: a clock that went back counts 0)
 --   'open'     n                                   exceptions open now
 --   'oldest'   first_seen_at, namespace, key, id   the exception open longest (none when none is)
 SELECT 'count' AS kind, c.hour AS at, c.event, c.reason, sum(c.n)::bigint AS n, NULL::bigint AS open_ms,
@@ -22,7 +23,7 @@ FROM {{schema}}.exceptions e
 WHERE ($1::text IS NULL OR e.namespace = $1) AND e.first_seen_at >= $2::bigint AND e.first_seen_at < $3::bigint + 3600000
 GROUP BY 2
 UNION ALL
-SELECT 'resolved', e.resolved_at, coalesce(e.resolved_via, 'person'), NULL, 1, e.resolved_at - e.first_seen_at, NULL, NULL, NULL
+SELECT 'resolved', e.resolved_at, coalesce(e.resolved_via, 'person'), NULL, 1, greatest(e.resolved_at - e.first_seen_at, 0), NULL, NULL, NULL
 FROM {{schema}}.exceptions e
 WHERE ($1::text IS NULL OR e.namespace = $1) AND e.status = 'resolved'
 	AND e.resolved_at >= $2::bigint AND e.resolved_at < $3::bigint + 3600000
