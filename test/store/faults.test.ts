@@ -169,7 +169,7 @@ describe('Redis faults', () => {
 	const url = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 	const prefix = `test:faults:${randomUUID().slice(0, 8)}:`;
 	const admin = new Redis({ host: url.hostname, port: Number(url.port || 6379), lazyConnect: true });
-	const open = () => createRedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+	const open = () => createRedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 
 	beforeAll(async () => {
 		await admin.connect();

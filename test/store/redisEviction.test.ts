@@ -24,13 +24,13 @@ const actor = { workflowId: 'w', executionId: 'e', node: 'Guard' };
 const RESULT = JSON.stringify({ body: 'x'.repeat(1000) });
 
 const storeOn = (server: PrivateRedis, extra: { allowEviction?: boolean; username?: string; password?: string } = {}): RedisStore =>
-	createRedisStore({ host: server.host, port: server.port, database: 0, tls: false, keyPrefix: 'idem:', mode: 'standalone', ...extra });
+	createRedisStore({ host: server.host, port: server.port, database: 0, tls: false, keyPrefix: 'idem:', mode: 'standalone', allowNoPersistence: true, ...extra });
 
 const credentialData = (server: PrivateRedis, extra: Record<string, unknown> = {}) => ({
 	id: 'c',
 	name: 'redis',
 	type: 'idempotencyRedisApi',
-	data: { mode: 'standalone', host: server.host, port: server.port, database: 0, tls: false, keyPrefix: 'idem:', ...extra },
+	data: { mode: 'standalone', host: server.host, port: server.port, database: 0, tls: false, keyPrefix: 'idem:', allowNoPersistence: true, ...extra },
 });
 
 /** Claims and settles batches of keys until Redis reports evictions; returns the processed keys. */

@@ -31,7 +31,7 @@ describe('Redis indexes follow their records', () => {
 	const prefix = uniquePrefix('indexes');
 	const url = new URL(REDIS_URL);
 	const admin = new Redis({ host: url.hostname, port: Number(url.port || 6379), lazyConnect: true });
-	const store = createRedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+	const store = createRedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 
 	beforeAll(async () => {
 		await admin.connect();
