@@ -112,7 +112,7 @@ describe('Redis refusals, each with its own message and fix', () => {
 
 	it('NOPERM: the ACL user may not touch the keys — names what to grant', async () => {
 		await primary.admin.call('ACL', 'SETUSER', 'narrow', 'on', '>pw', '~other:*', '+@all');
-		const error = await claimOne(open(primary, { username: 'narrow', password: 'pw', allowNoPersistence: true }));
+		const error = await claimOne(open(primary, { username: 'narrow', password: 'pw' }));
 		expect(error?.kind).toBe('NOPERM');
 		expect(error?.message).toMatch(/does not let this user do it \(NOPERM: .*\) while claiming keys/);
 		expect(error?.message).toMatch(/ACL SETUSER <user> on ~<prefix>\* \+@read \+@write \+@scripting/);
