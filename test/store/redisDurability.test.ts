@@ -18,7 +18,9 @@ import { hintDurability } from '../../nodes/shared/n8n/hints';
 import { StoreMisconfiguredError, StoreUnavailableError } from '../../nodes/shared/store/errors';
 import { createRedisStore, type RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
 import type { ClaimDecision, ClaimPolicy } from '../../nodes/shared/store/types';
+import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
 import { startRedis, type PrivateRedis } from '../helpers/redisServer';
+import { Redis } from 'ioredis';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy';
 
 jest.setTimeout(60_000);
@@ -403,6 +405,73 @@ describe('a primary with a replica, failed over', () => {
 		} finally {
 			await store.close();
 			await front.close();
+		}
+	});
+});
+
+describe('a Redis Cluster whose masters have a replica each', () => {
+	let cluster: LocalCluster;
+	const admins: Redis[] = [];
+	const admin = (port: number) => {
+		const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0 });
+		client.on('error', () => undefined);
+		admins.push(client);
+		return client;
+	};
+	beforeAll(async () => {
+		cluster = await startLocalCluster({ replicasPerMaster: 1, extraArgs: ['--enable-debug-command', 'yes'] });
+		for (const port of cluster.ports) {
+			await until(async () => {
+				const info = await admin(port).info('replication');
+				return /role:slave/.test(info) ? /master_link_status:up/.test(info) : /connected_slaves:1/.test(info);
+			}, `node ${port} to replicate`, 20_000);
+		}
+	}, 60_000);
+	afterAll(async () => {
+		admins.forEach((client) => client.disconnect());
+		await cluster.stop();
+	});
+
+	it("waits on the node that owns the keys: only the keys of the master whose replica stalls are not_replicated", async () => {
+		const store = createRedisStore({
+			host: '127.0.0.1',
+			port: cluster.ports[0],
+			database: 0,
+			tls: false,
+			keyPrefix: 'idem:',
+			mode: 'cluster',
+			clusterNodes: cluster.nodes,
+			allowNoPersistence: true,
+			replicaTimeoutMs: 500,
+		});
+		const ns = `ns-${randomUUID()}`;
+		try {
+			expect((await store.durability()).waitFor).toBe(1);
+			expect((await claimAndProcess(store, ns, keysOf('warm', 100))).every((d) => d.outcome === 'new')).toBe(true);
+			// One master's replica stops answering for 3 s.
+			const infos = await Promise.all(cluster.ports.map(async (port) => ({ port, info: await admin(port).info('replication') })));
+			const stalled = infos.find((n) => /role:slave/.test(n.info))!;
+			const masterPort = Number(/master_port:(\d+)/.exec(stalled.info)![1]);
+			const sleeping = admin(stalled.port).call('DEBUG', 'SLEEP', '3').catch(() => undefined);
+			await sleep(100);
+			const keys = keysOf('k', 300);
+			const decisions = await store.claim(ns, keys.map((key) => ({ key, fingerprint: null })), policy, actor);
+			await sleeping;
+			// Which keys that master holds: their records are there.
+			const onMaster = new Set<string>();
+			let cursor = '0';
+			do {
+				const [next, found] = await admin(masterPort).scan(cursor, 'MATCH', `idem:*:r:k-*`, 'COUNT', 1000);
+				cursor = next;
+				for (const name of found) onMaster.add(name.slice(name.indexOf(':r:') + 3));
+			} while (cursor !== '0');
+			expect(onMaster.size).toBeGreaterThan(0);
+			expect(onMaster.size).toBeLessThan(300);
+			for (const d of decisions) {
+				expect([d.key, d.outcome, d.reason]).toEqual(onMaster.has(d.key) ? [d.key, 'ambiguous', 'not_replicated'] : [d.key, 'new', 'first_seen']);
+			}
+		} finally {
+			await store.close();
 		}
 	});
 });
