@@ -72,7 +72,7 @@ export async function runReplicaBench(args: Map<string, string>): Promise<void> 
 	const stores: RedisStore[] = [];
 	try {
 		const alone = await startRedis();
-		const primary = await startRedis();
+		const primary = await startRedis(['--repl-diskless-sync-delay', '0']);
 		servers.push(alone, primary);
 		const replica = await startRedis(['--replicaof', primary.host, String(primary.port)]);
 		servers.push(replica);

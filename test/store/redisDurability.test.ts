@@ -18,6 +18,7 @@ import { hintDurability } from '../../nodes/shared/n8n/hints';
 import { StoreMisconfiguredError, StoreUnavailableError } from '../../nodes/shared/store/errors';
 import { createRedisStore, type RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
 import type { ClaimDecision, ClaimPolicy } from '../../nodes/shared/store/types';
+import { actor, basePolicy, transitionRequest } from './conformance/fixture';
 import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
 import { startRedis, type PrivateRedis } from '../helpers/redisServer';
 import { Redis } from 'ioredis';
@@ -25,16 +26,8 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy';
 
 jest.setTimeout(60_000);
 
-const policy: ClaimPolicy = {
-	leaseMs: 60_000,
-	retentionMs: 0,
-	onInProgress: 'ambiguous',
-	onLeaseExpired: 'ambiguous',
-	onFailed: 'retry',
-	maxAttempts: 3,
-	onPayloadMismatch: 'ambiguous',
-};
-const actor = { workflowId: 'w', executionId: 'e', node: 'Guard' };
+// Processed keys are kept for ever: a key that comes back New was lost, not expired.
+const policy: ClaimPolicy = { ...basePolicy, retentionMs: 0 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Extra = Partial<RedisStoreConfig>;
@@ -57,7 +50,7 @@ async function claimAndProcess(store: RedisStore, ns: string, keys: string[]): P
 	if (taken.length > 0) {
 		await store.transition(
 			ns,
-			taken.map((d) => ({ key: d.key, kind: 'markProcessed' as const, claimToken: d.claimToken, verifyClaim: true, force: false, retentionMs: 0 })),
+			taken.map((d) => transitionRequest('markProcessed', d.key, d.claimToken, { retentionMs: 0 })),
 			actor,
 		);
 	}
@@ -71,6 +64,30 @@ async function outcomes(store: RedisStore, ns: string, keys: string[]): Promise<
 	return counts;
 }
 
+/** A private redis-server with these arguments for the describe block it is called in. */
+function privateServer(args: string[] = []): { current: PrivateRedis } {
+	const holder = {} as { current: PrivateRedis };
+	beforeAll(async () => {
+		holder.current = await startRedis(args);
+	});
+	afterAll(() => holder.current.stop());
+	return holder;
+}
+
+/** Kills the server with SIGKILL, starts it again on its folder, and claims each group of keys there. */
+async function afterKill(srv: { current: PrivateRedis }, ns: string, groups: string[][]): Promise<Array<Record<string, number>>> {
+	await srv.current.kill();
+	srv.current = await srv.current.restart();
+	const again = storeOn(srv.current, { allowNoPersistence: true });
+	try {
+		const found = [];
+		for (const keys of groups) found.push(await outcomes(again, ns, keys));
+		return found;
+	} finally {
+		await again.close();
+	}
+}
+
 async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
 	const deadline = Date.now() + ms;
 	while (!(await check())) {
@@ -80,20 +97,16 @@ async function until(check: () => Promise<boolean>, what: string, ms = 10_000): 
 }
 
 describe('a Redis that keeps nothing on disk (appendonly no, no save points)', () => {
-	let server: PrivateRedis;
-	beforeAll(async () => {
-		server = await startRedis();
-	});
-	afterAll(() => server.stop());
+	const srv = privateServer();
 
 	it('refuses claims, writing nothing, with the setting and how to accept it', async () => {
-		const store = storeOn(server);
+		const store = storeOn(srv.current);
 		try {
 			const error = await store.claim(`ns-${randomUUID()}`, [{ key: 'a', fingerprint: null }], policy, actor).catch((e: Error) => e);
 			expect(error).toBeInstanceOf(StoreMisconfiguredError);
 			expect((error as Error).message).toMatch(/has appendonly no, save "": it keeps nothing on disk: any restart of Redis .* forgets every claim/);
 			expect((error as Error).message).toMatch(/Claims are refused\..*appendonly yes.*turn on "Allow No Persistence"/);
-			expect(await server.admin.dbsize()).toBe(0);
+			expect(await srv.current.admin.dbsize()).toBe(0);
 			const report = await store.durability();
 			expect(report.safe).toBe(false);
 			expect(report.findings).toEqual([expect.objectContaining({ level: 'refuse', setting: 'appendonly no, save ""', accepted: false })]);
@@ -103,14 +116,14 @@ describe('a Redis that keeps nothing on disk (appendonly no, no save points)', (
 	});
 
 	it('the credential test is red and says what is lost and how to accept it', async () => {
-		const result = await credentialTestOn(server);
+		const result = await credentialTestOn(srv.current);
 		expect(result.status).toBe('Error');
 		expect(result.message).toMatch(/keeps nothing on disk/);
 		expect(result.message).toMatch(/"Allow No Persistence"/);
 	});
 
 	it('with allowNoPersistence: claims go ahead, the report says accepted, the credential test is green', async () => {
-		const store = storeOn(server, { allowNoPersistence: true });
+		const store = storeOn(srv.current, { allowNoPersistence: true });
 		try {
 			const [decision] = await store.claim(`ns-${randomUUID()}`, [{ key: 'a', fingerprint: null }], policy, actor);
 			expect(decision.outcome).toBe('new');
@@ -119,12 +132,12 @@ describe('a Redis that keeps nothing on disk (appendonly no, no save points)', (
 		} finally {
 			await store.close();
 		}
-		const result = await credentialTestOn(server, { allowNoPersistence: true });
+		const result = await credentialTestOn(srv.current, { allowNoPersistence: true });
 		expect(result).toEqual({ status: 'OK', message: expect.stringMatching(/Accepted in the credential: .*keeps nothing on disk/) });
 	});
 
 	it('requireDurability refuses it even when allowNoPersistence is on', async () => {
-		const store = storeOn(server, { allowNoPersistence: true, requireDurability: true });
+		const store = storeOn(srv.current, { allowNoPersistence: true, requireDurability: true });
 		try {
 			const error = await store.claim(`ns-${randomUUID()}`, [{ key: 'a', fingerprint: null }], policy, actor).catch((e: Error) => e);
 			expect(error).toBeInstanceOf(StoreMisconfiguredError);
@@ -135,36 +148,32 @@ describe('a Redis that keeps nothing on disk (appendonly no, no save points)', (
 	});
 
 	it('turning persistence on takes effect on the next reading (a reconnect)', async () => {
-		const store = storeOn(server);
+		const store = storeOn(srv.current);
 		try {
 			await expect(store.claim(`ns-${randomUUID()}`, [{ key: 'a', fingerprint: null }], policy, actor)).rejects.toThrow(StoreMisconfiguredError);
-			await server.admin.config('SET', 'appendonly', 'yes');
-			await server.admin.config('SET', 'appendfsync', 'always');
-			// A reconnect (as after a failover) reads the server again.
-			await server.admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+			await srv.current.admin.config('SET', 'appendonly', 'yes');
+			await srv.current.admin.config('SET', 'appendfsync', 'always');
+			// A reconnect (as after a failover) reads the srv.current again.
+			await srv.current.admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
 			await until(async () => (await store.claim(`ns-${randomUUID()}`, [{ key: 'a', fingerprint: null }], policy, actor).catch(() => null)) !== null, 'claims to go ahead');
 		} finally {
-			await server.admin.config('SET', 'appendonly', 'no');
+			await srv.current.admin.config('SET', 'appendonly', 'no');
 			await store.close();
 		}
 	});
 });
 
 describe('a Redis with RDB snapshots only, killed with SIGKILL', () => {
-	let server: PrivateRedis;
-	beforeAll(async () => {
-		server = await startRedis(['--save', '3600 1']);
-	});
-	afterAll(() => server.stop());
+	const srv = privateServer(['--save', '3600 1']);
 
 	it('warned beforehand — credential test, report, execution hint — and then lost what came after the snapshot', async () => {
-		const result = await credentialTestOn(server);
+		const result = await credentialTestOn(srv.current);
 		expect(result.status).toBe('Error');
 		expect(result.message).toMatch(/Warning: .*appendonly no, save "3600 1" \(RDB snapshots only\): it keeps only snapshots: a crash or kill of Redis forgets every write since the last snapshot \(up to 3600 s/);
 		expect(result.message).toMatch(/The credential itself works/);
-		expect(await credentialTestOn(server, { acceptCrashLoss: true })).toMatchObject({ status: 'OK' });
+		expect(await credentialTestOn(srv.current, { acceptCrashLoss: true })).toMatchObject({ status: 'OK' });
 
-		const store = storeOn(server);
+		const store = storeOn(srv.current);
 		const ns = `ns-${randomUUID()}`;
 		const before = keysOf('before', 300);
 		const after = keysOf('after', 300);
@@ -177,28 +186,20 @@ describe('a Redis with RDB snapshots only, killed with SIGKILL', () => {
 
 			// Claims go ahead: the loss needs a crash.
 			expect((await claimAndProcess(store, ns, before)).every((d) => d.outcome === 'new')).toBe(true);
-			await server.admin.save();
+			await srv.current.admin.save();
 			expect((await claimAndProcess(store, ns, after)).every((d) => d.outcome === 'new')).toBe(true);
 		} finally {
 			await store.close();
 		}
-		await server.kill();
-		server = await server.restart();
-		const again = storeOn(server);
-		try {
-			const kept = await outcomes(again, ns, before);
-			const lost = await outcomes(again, ns, after);
-			// Measured: what the warning named.
-			console.log(`RDB only, SIGKILL: ${kept.duplicate ?? 0} of 300 processed keys before the snapshot were duplicates; ${lost.new ?? 0} of 300 after it were new again`);
-			expect(kept).toEqual({ duplicate: 300 });
-			expect(lost).toEqual({ new: 300 });
-		} finally {
-			await again.close();
-		}
+		const [kept, lost] = await afterKill(srv, ns, [before, after]);
+		// Measured: what the warning named.
+		console.log(`RDB only, SIGKILL: ${kept.duplicate ?? 0} of 300 processed keys before the snapshot were duplicates; ${lost.new ?? 0} of 300 after it were new again`);
+		expect(kept).toEqual({ duplicate: 300 });
+		expect(lost).toEqual({ new: 300 });
 	});
 
 	it('requireDurability refuses claims on it', async () => {
-		const store = storeOn(server, { requireDurability: true });
+		const store = storeOn(srv.current, { requireDurability: true });
 		try {
 			const error = await store.claim(`ns-${randomUUID()}`, [{ key: 'a', fingerprint: null }], policy, actor).catch((e: Error) => e);
 			expect(error).toBeInstanceOf(StoreMisconfiguredError);
@@ -210,16 +211,12 @@ describe('a Redis with RDB snapshots only, killed with SIGKILL', () => {
 });
 
 describe('a Redis with AOF, appendfsync always, killed with SIGKILL', () => {
-	let server: PrivateRedis;
-	beforeAll(async () => {
-		server = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always']);
-	});
-	afterAll(() => server.stop());
+	const srv = privateServer(['--appendonly', 'yes', '--appendfsync', 'always']);
 
 	it('has nothing to warn about, tests green, and keeps every acknowledged write', async () => {
-		const result = await credentialTestOn(server, { requireDurability: true });
+		const result = await credentialTestOn(srv.current, { requireDurability: true });
 		expect(result).toEqual({ status: 'OK', message: expect.stringMatching(/appendfsync always: a crash loses no acknowledged write/) });
-		const store = storeOn(server, { requireDurability: true });
+		const store = storeOn(srv.current, { requireDurability: true });
 		const ns = `ns-${randomUUID()}`;
 		const keys = keysOf('k', 300);
 		try {
@@ -228,39 +225,28 @@ describe('a Redis with AOF, appendfsync always, killed with SIGKILL', () => {
 		} finally {
 			await store.close();
 		}
-		await server.kill();
-		server = await server.restart();
-		const again = storeOn(server);
-		try {
-			expect(await outcomes(again, ns, keys)).toEqual({ duplicate: 300 });
-		} finally {
-			await again.close();
-		}
+		expect(await afterKill(srv, ns, [keys])).toEqual([{ duplicate: 300 }]);
 	});
 
 	it('appendfsync everysec is a warning: up to 1 s on a machine crash', async () => {
-		await server.admin.config('SET', 'appendfsync', 'everysec');
-		const store = storeOn(server);
+		await srv.current.admin.config('SET', 'appendfsync', 'everysec');
+		const store = storeOn(srv.current);
 		try {
 			expect((await store.durability()).findings).toEqual([
 				expect.objectContaining({ level: 'warn', setting: 'appendonly yes, appendfsync everysec', risk: expect.stringMatching(/loses up to 1 s/) }),
 			]);
 		} finally {
-			await server.admin.config('SET', 'appendfsync', 'always');
+			await srv.current.admin.config('SET', 'appendfsync', 'always');
 			await store.close();
 		}
 	});
 });
 
 describe('a managed Redis that refuses CONFIG', () => {
-	let server: PrivateRedis;
-	beforeAll(async () => {
-		server = await startRedis(['--rename-command', 'CONFIG', '""']);
-	});
-	afterAll(() => server.stop());
+	const srv = privateServer(['--rename-command', 'CONFIG', '""']);
 
 	it('says what could not be read, as unknown; claims go ahead', async () => {
-		const store = storeOn(server, { allowEviction: true });
+		const store = storeOn(srv.current, { allowEviction: true });
 		try {
 			const report = await store.durability();
 			expect(report.findings).toEqual([
@@ -279,7 +265,8 @@ describe('a primary with a replica, failed over', () => {
 	let proxy: TcpProxy;
 
 	beforeEach(async () => {
-		primary = await startRedis();
+		// No wait before the first full sync (Redis waits 5 s for more replicas by default).
+		primary = await startRedis(['--repl-diskless-sync-delay', '0']);
 		// The replica reaches its primary through a proxy that can hold the replication stream back.
 		proxy = await startTcpProxy(primary.host, primary.port);
 		replica = await startRedis(['--replicaof', proxy.host, String(proxy.port)]);
@@ -321,7 +308,7 @@ describe('a primary with a replica, failed over', () => {
 			const late_ = await store.claim(ns, late.map((key) => ({ key, fingerprint: null })), policy, actor);
 			expect(late_.map((d) => [d.outcome, d.reason, d.claimToken])).toEqual(late.map(() => ['ambiguous', 'not_replicated', null]));
 			const settle = await store
-				.transition(ns, held.map((d) => ({ key: d.key, kind: 'markProcessed' as const, claimToken: d.claimToken, verifyClaim: true, force: false, retentionMs: 0 })), actor)
+				.transition(ns, held.map((d) => transitionRequest('markProcessed', d.key, d.claimToken, { retentionMs: 0 })), actor)
 				.catch((e: Error) => e);
 			expect(settle).toBeInstanceOf(StoreUnavailableError);
 			expect((settle as StoreUnavailableError).kind).toBe('not_replicated');
@@ -477,17 +464,13 @@ describe('a Redis Cluster whose masters have a replica each', () => {
 });
 
 describe('a command that times out', () => {
-	let server: PrivateRedis;
-	beforeAll(async () => {
-		server = await startRedis(['--enable-debug-command', 'yes']);
-	});
-	afterAll(() => server.stop());
+	const srv = privateServer(['--enable-debug-command', 'yes']);
 
 	it('says it timed out, not that Redis may not be running', async () => {
-		const store = storeOn(server, { allowNoPersistence: true, commandTimeoutMs: 300 });
+		const store = storeOn(srv.current, { allowNoPersistence: true, commandTimeoutMs: 300 });
 		try {
 			await store.clock();
-			const sleeping = server.admin.call('DEBUG', 'SLEEP', '1');
+			const sleeping = srv.current.admin.call('DEBUG', 'SLEEP', '1');
 			const error = await store.get(`ns-${randomUUID()}`, 'a').catch((e: Error) => e);
 			await sleeping;
 			expect(error).toBeInstanceOf(StoreUnavailableError);
