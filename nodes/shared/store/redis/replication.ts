@@ -72,16 +72,24 @@ export class ReplicaWait {
 
 	private take(): Promise<Lane> {
 		const lane = this.idle.pop();
-		if (lane) return Promise.resolve(lane);
-		if (this.all.length < LANES) {
-			const client = this.client.duplicate() as Redis | Cluster;
-			// An 'error' event without a listener would crash the n8n process; the call fails instead.
-			client.on('error', () => undefined);
-			const made = { client, scripts: defineScripts(client) };
-			this.all.push(made);
-			return Promise.resolve(made);
+		// A cluster client gives up for good after its retries (connection.ts): that lane is made again.
+		if (lane && lane.client.status === 'end') {
+			this.all.splice(this.all.indexOf(lane), 1);
+			lane.client.disconnect();
+			return Promise.resolve(this.make());
 		}
+		if (lane) return Promise.resolve(lane);
+		if (this.all.length < LANES) return Promise.resolve(this.make());
 		return new Promise((resolve) => this.queue.push(resolve));
+	}
+
+	private make(): Lane {
+		const client = this.client.duplicate() as Redis | Cluster;
+		// An 'error' event without a listener would crash the n8n process; the call fails instead.
+		client.on('error', () => undefined);
+		const made = { client, scripts: defineScripts(client) };
+		this.all.push(made);
+		return made;
 	}
 
 	private give(lane: Lane): void {
