@@ -150,18 +150,21 @@ describe('the credential test', () => {
 		expect(result.message).toContain('The credential itself works (Connected to 127.0.0.1:6379)');
 	});
 
-	it('shows the Redis persistence warning of a real Redis without persistence', async () => {
+	it('a Redis without persistence: red with what is lost and how to accept it; green once accepted', async () => {
 		const client = new Redis(REDIS_URL);
 		const [, appendonly] = (await client.config('GET', 'appendonly')) as string[];
 		const [, save] = (await client.config('GET', 'save')) as string[];
 		await client.quit();
-		const result = await credentialTest.idempotencyRedisApiTest.call({} as never, { id: '1', name: 'r', type: 'idempotencyRedisApi', data: redisCredential(prefix) as never });
+		const test = (data: Record<string, unknown>) => credentialTest.idempotencyRedisApiTest.call({} as never, { id: '1', name: 'r', type: 'idempotencyRedisApi', data: data as never });
+		const accepted = await test(redisCredential(prefix));
+		const notAccepted = await test({ ...redisCredential(prefix), allowNoPersistence: false });
 		if (appendonly === 'no' && !save) {
-			expect(result.status).toBe('Error');
-			expect(result.message).toMatch(/^Warning: Redis persistence is off/);
-			expect(result.message).toContain('The credential itself works');
+			expect(notAccepted.status).toBe('Error');
+			expect(notAccepted.message).toMatch(/has appendonly no, save "": it keeps nothing on disk/);
+			expect(notAccepted.message).toMatch(/turn on "Allow No Persistence"/);
+			expect(accepted).toMatchObject({ status: 'OK', message: expect.stringMatching(/Accepted in the credential: .*keeps nothing on disk/) });
 		} else {
-			expect(result).toMatchObject({ status: 'OK' });
+			expect(accepted).toMatchObject({ status: 'OK' });
 		}
 	});
 });
