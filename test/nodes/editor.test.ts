@@ -160,7 +160,7 @@ describe('the credential test', () => {
 		const notAccepted = await test({ ...redisCredential(prefix), allowNoPersistence: false });
 		if (appendonly === 'no' && !save) {
 			expect(notAccepted.status).toBe('Error');
-			expect(notAccepted.message).toMatch(/has appendonly no, save "": it keeps nothing on disk/);
+			expect(notAccepted.message).toMatch(/has appendonly no, save ""\. It keeps nothing on disk/);
 			expect(notAccepted.message).toMatch(/turn on "Allow No Persistence"/);
 			expect(accepted).toMatchObject({ status: 'OK', message: expect.stringMatching(/Accepted in the credential: .*keeps nothing on disk/) });
 		} else {

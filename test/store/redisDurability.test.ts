@@ -104,7 +104,7 @@ describe('a Redis that keeps nothing on disk (appendonly no, no save points)', (
 		try {
 			const error = await store.claim(`ns-${randomUUID()}`, [{ key: 'a', fingerprint: null }], policy, actor).catch((e: Error) => e);
 			expect(error).toBeInstanceOf(StoreMisconfiguredError);
-			expect((error as Error).message).toMatch(/has appendonly no, save "": it keeps nothing on disk: any restart of Redis .* forgets every claim/);
+			expect((error as Error).message).toMatch(/has appendonly no, save ""\. It keeps nothing on disk: any restart of Redis .* forgets every claim/);
 			expect((error as Error).message).toMatch(/Claims are refused\..*appendonly yes.*turn on "Allow No Persistence"/);
 			expect(await srv.current.admin.dbsize()).toBe(0);
 			const report = await store.durability();
@@ -169,7 +169,7 @@ describe('a Redis with RDB snapshots only, killed with SIGKILL', () => {
 	it('warned beforehand — credential test, report, execution hint — and then lost what came after the snapshot', async () => {
 		const result = await credentialTestOn(srv.current);
 		expect(result.status).toBe('Error');
-		expect(result.message).toMatch(/Warning: .*appendonly no, save "3600 1" \(RDB snapshots only\): it keeps only snapshots: a crash or kill of Redis forgets every write since the last snapshot \(up to 3600 s/);
+		expect(result.message).toMatch(/Warning: .*appendonly no, save "3600 1" \(RDB snapshots only\)\. It keeps only snapshots: a crash or kill of Redis forgets every write since the last snapshot \(up to 3600 s/);
 		expect(result.message).toMatch(/The credential itself works/);
 		expect(await credentialTestOn(srv.current, { acceptCrashLoss: true })).toMatchObject({ status: 'OK' });
 
@@ -353,7 +353,7 @@ describe('a primary with a replica, failed over', () => {
 	it('without the wait (Wait for Replicas: None) the same failover loses acknowledged processed keys — and the credential test warns', async () => {
 		const result = await credentialTestOn(primary, { allowNoPersistence: true, waitForReplicas: 'none' });
 		expect(result.status).toBe('Error');
-		expect(result.message).toMatch(/writes do not wait for the replicas: a failover to a replica that had not received the last writes loses them/);
+		expect(result.message).toMatch(/Writes do not wait for the replicas: a failover to a replica that had not received the last writes loses them/);
 		const store = storeOn(primary, { allowNoPersistence: true, waitForReplicas: 'none' });
 		const ns = `ns-${randomUUID()}`;
 		const late = keysOf('late', 100);

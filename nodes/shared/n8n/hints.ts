@@ -43,7 +43,7 @@ export async function hintDurability(ctx: IExecuteFunctions, store: Pick<Idempot
 	ctx.addExecutionHints({
 		message:
 			'The idempotency store may lose writes it acknowledged, and then let a processed event through as New again: ' +
-			open.map((f) => `${f.setting} — it ${f.risk} ${f.fix}`).join(' '),
+			open.map((f) => `${f.setting}. ${f.risk} ${f.fix}`).join(' '),
 		type: 'warning',
 		location: 'outputPane',
 	});

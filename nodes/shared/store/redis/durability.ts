@@ -121,7 +121,8 @@ interface Finding extends DurabilityFinding {
 }
 
 const AOF_FIX = 'Turn on AOF on this Redis: appendonly yes with appendfsync always (or everysec), in redis.conf and by CONFIG SET — on a managed service, its persistence / AOF setting.';
-const ACCEPT_FIX = `or turn on "Accept Loss on Crash or Failover" in ${CREDENTIAL} to accept it.`;
+const ACCEPT = `turn on "Accept Loss on Crash or Failover" in ${CREDENTIAL} to accept it.`;
+const ACCEPT_FIX = `Or ${ACCEPT}`;
 
 /** The findings about one node's disk (AOF, RDB). */
 function diskFindings(r: NodeReading, s: DurabilitySettings): Finding[] {
@@ -133,7 +134,7 @@ function diskFindings(r: NodeReading, s: DurabilitySettings): Finding[] {
 				level: 'refuse',
 				setting: 'appendonly no, save ""',
 				risk:
-					'keeps nothing on disk: any restart of Redis (an upgrade, a crash, a container or host restart) forgets every claim and every processed key, and the next delivery of each event is New — a second write.' +
+					'It keeps nothing on disk: any restart of Redis (an upgrade, a crash, a container or host restart) forgets every claim and every processed key, and the next delivery of each event is New — a second write.' +
 					(required ? requireNote : ''),
 				fix: `${AOF_FIX} Or, for a Redis whose loss you accept (a test or demo), turn on "Allow No Persistence" in ${CREDENTIAL}.`,
 				accepted: !required && s.allowNoPersistence,
@@ -146,7 +147,7 @@ function diskFindings(r: NodeReading, s: DurabilitySettings): Finding[] {
 				level: required ? 'refuse' : 'warn',
 				setting: `appendonly no, save "${r.save}" (RDB snapshots only)`,
 				risk:
-					`keeps only snapshots: a crash or kill of Redis forgets every write since the last snapshot (up to ${longestSaveInterval(r.save)} s of claims and processed keys); those events are New again on their next delivery.` +
+					`It keeps only snapshots: a crash or kill of Redis forgets every write since the last snapshot (up to ${longestSaveInterval(r.save)} s of claims and processed keys); those events are New again on their next delivery.` +
 					(required ? requireNote : ''),
 				fix: required ? AOF_FIX : `${AOF_FIX} ${ACCEPT_FIX}`,
 				accepted: !required && s.acceptCrashLoss,
@@ -161,8 +162,8 @@ function diskFindings(r: NodeReading, s: DurabilitySettings): Finding[] {
 				{
 					level: 'warn',
 					setting: `appendonly yes, appendfsync ${r.appendfsync}`,
-					risk: `a crash of the machine (operating system, power) loses ${lost} of acknowledged writes; a crash of Redis alone loses nothing.`,
-					fix: `Set appendfsync always (every write reaches the disk before Redis answers; slower), ${ACCEPT_FIX}`,
+					risk: `A crash of the machine (operating system, power) loses ${lost} of acknowledged writes; a crash of Redis alone loses nothing.`,
+					fix: `Set appendfsync always (every write reaches the disk before Redis answers; slower). ${ACCEPT_FIX}`,
 					accepted: s.acceptCrashLoss,
 				},
 			];
@@ -172,7 +173,7 @@ function diskFindings(r: NodeReading, s: DurabilitySettings): Finding[] {
 				level: 'unknown',
 				setting: 'appendfsync (could not be read)',
 				risk: `AOF is on, but how often it reaches the disk could not be read (${r.unread.join('; ')}): a machine crash may lose the last writes.`,
-				fix: `Let the credential's user run CONFIG GET (ACL +config|get), or check appendfsync on the service and ${ACCEPT_FIX.replace(/^or /, '')}`,
+				fix: `Let the credential's user run CONFIG GET (ACL +config|get), or check appendfsync on the service and ${ACCEPT}`,
 				accepted: s.acceptCrashLoss,
 			},
 		];
@@ -183,11 +184,11 @@ function diskFindings(r: NodeReading, s: DurabilitySettings): Finding[] {
 			level: required ? 'refuse' : 'unknown',
 			setting: 'appendonly, save (could not be read)',
 			risk:
-				`whether this Redis keeps acknowledged writes over a restart could not be read (${r.unread.join('; ')}): without AOF or snapshots a restart forgets every claim.` +
+				`Whether this Redis keeps acknowledged writes over a restart could not be read (${r.unread.join('; ')}): without AOF or snapshots a restart forgets every claim.` +
 				(required ? requireNote : ''),
 			fix: required
 				? `Let the credential's user run CONFIG GET (ACL +config|get) so that AOF can be seen, or turn off "Require Durability".`
-				: `Let the credential's user run CONFIG GET (ACL +config|get), or make sure AOF is on for this service and ${ACCEPT_FIX.replace(/^or /, '')}`,
+				: `Let the credential's user run CONFIG GET (ACL +config|get), or make sure AOF is on for this service and ${ACCEPT}`,
 			accepted: !required && s.acceptCrashLoss,
 		},
 	];
@@ -205,9 +206,9 @@ function replicaFindings(readings: NodeReading[], s: DurabilitySettings): Findin
 				setting: `${withReplicas.map((r) => `${r.replicas} connected replica(s)`)[0]}, "Wait for Replicas" ${s.waitForReplicas === 'none' ? 'None' : 'Automatic'}`,
 				risk:
 					s.waitForReplicas === 'none'
-						? 'writes do not wait for the replicas: a failover to a replica that had not received the last writes loses them, and those events are New again.'
-						: 'some nodes have no replica, so writes do not wait for one: a failover of a node with replicas can lose its last writes.',
-				fix: `Set "Wait for Replicas" to Automatic (or a number) in ${CREDENTIAL}, ${ACCEPT_FIX}`,
+						? 'Writes do not wait for the replicas: a failover to a replica that had not received the last writes loses them, and those events are New again.'
+						: 'Some nodes have no replica, so writes do not wait for one: a failover of a node with replicas can lose its last writes.',
+				fix: `Set "Wait for Replicas" to Automatic (or a number) in ${CREDENTIAL}. ${ACCEPT_FIX}`,
 				accepted: s.acceptCrashLoss,
 				nodes: withReplicas.map((r) => r.node),
 			},
@@ -218,7 +219,7 @@ function replicaFindings(readings: NodeReading[], s: DurabilitySettings): Findin
 			{
 				level: 'warn',
 				setting: `"Wait for Replicas" ${waits}, ${fewest} connected replica(s)`,
-				risk: `every write waits for ${waits} replica(s) but only ${fewest} is connected: every claim is Ambiguous (not_replicated) and every settlement fails as not confirmed until enough replicas are connected.`,
+				risk: `Every write waits for ${waits} replica(s) but only ${fewest} is connected: every claim is Ambiguous (not_replicated) and every settlement fails as not confirmed until enough replicas are connected.`,
 				fix: `Connect the replicas, or lower "Wait for Replicas" in ${CREDENTIAL}.`,
 				accepted: false,
 			},
@@ -277,15 +278,15 @@ export function assess(readings: NodeReading[], settings: DurabilitySettings, cl
 	};
 }
 
-/** One finding as a sentence: `<target> has <setting>: <risk> Fix: <fix>`. */
+/** One finding in words: `<target> has <setting>. <risk> <fix>` (no fix once the credential accepts it). */
 export function describeFinding(target: string, finding: DurabilityFinding): string {
-	return `${target} has ${finding.setting}: it ${finding.risk} ${finding.accepted ? 'Accepted in the credential.' : finding.fix}`;
+	return `${target} has ${finding.setting}. ${finding.risk}${finding.accepted ? '' : ` ${finding.fix}`}`;
 }
 
 /** The error a claim gets while a refusing finding is not accepted. */
 export function durabilityError(target: string, findings: DurabilityFinding[]): StoreMisconfiguredError {
 	const [first, ...more] = findings;
-	const text = [first, ...more].map((f) => `${target} has ${f.setting}: it ${f.risk}`).join(' ');
+	const text = [first, ...more].map((f) => `${target} has ${f.setting}. ${f.risk}`).join(' ');
 	return new StoreMisconfiguredError(`${text} Claims are refused.`, first.fix);
 }
 
