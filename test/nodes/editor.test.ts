@@ -1,6 +1,7 @@
 // What a user meets in the editor, at the node boundary: a field dragged onto Key Fields, no
 // credential selected (or one that does not exist here), a test run held by an earlier test
-// run, the credential test's warnings, the Ledger's _idempotency.state, and tool mode.
+// run, the credential test's warnings, the store's durability warning as an execution hint, the
+// Ledger's _idempotency.state, and tool mode.
 
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData, NodeExecutionHint } from 'n8n-workflow';
 import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.node';
@@ -12,6 +13,7 @@ import { mockContext, redisCredential, type ParameterValue } from '../helpers/n8
 import { nodeTestStores } from '../helpers/nodeStores';
 import Redis from 'ioredis';
 import { REDIS_URL } from '../helpers/redis';
+import { startRedis, type PrivateRedis } from '../helpers/redisServer';
 
 let namespace = '';
 
@@ -166,6 +168,42 @@ describe('the credential test', () => {
 		} else {
 			expect(accepted).toMatchObject({ status: 'OK' });
 		}
+	});
+});
+
+describe('a store that may lose acknowledged writes', () => {
+	let server: PrivateRedis;
+	beforeAll(async () => {
+		server = await startRedis(['--save', '3600 1']);
+	});
+	afterAll(() => server.stop());
+
+	it('says so above the output of the Guard and the Ledger, until the credential accepts it', async () => {
+		const run = async (accept: boolean) => {
+			const hints: NodeExecutionHint[] = [];
+			const redis = { ...redisCredential(prefix), host: server.host, port: server.port, allowNoPersistence: false, acceptCrashLoss: accept };
+			const context = (node: 'guard' | 'ledger') =>
+				mockContext({
+					items: [{ json: { email: `rdb-${accept}@b.c` } }],
+					parameters:
+						node === 'guard'
+							? { store: 'redis', namespace, keySource: 'fields', keyFields: 'email', fingerprint: 'none', options: {} }
+							: { store: 'redis', namespace, operation: 'get', keySource: 'explicit', key: `rdb-${accept}@b.c` },
+					credentials: { ...credentials, idempotencyRedisApi: redis },
+					extra: { addExecutionHints: (...h: NodeExecutionHint[]) => hints.push(...h) },
+				});
+			const [isNew] = await new IdempotencyGuard().execute.call(context('guard'));
+			expect(isNew).toHaveLength(1);
+			await new StateLedger().execute.call(context('ledger'));
+			return hints;
+		};
+		const warned = await run(false);
+		expect(warned).toHaveLength(2);
+		for (const hint of warned) {
+			expect(hint).toMatchObject({ type: 'warning', location: 'outputPane' });
+			expect(hint.message).toMatch(/may lose writes it acknowledged.*save "3600 1" \(RDB snapshots only\).*"Accept Loss on Crash or Failover"/);
+		}
+		expect(await run(true)).toEqual([]);
 	});
 });
 
