@@ -7,7 +7,8 @@
 // and the run data read back per node and output. What does not depend on n8n's semantics stays
 // on the hand-written IExecuteFunctions of n8nContext.ts (faster, and no workflow to build).
 
-import { ExecutionLifecycleHooks, getExecutePollFunctions, WorkflowExecute } from 'n8n-core';
+import { Container } from '@n8n/di';
+import { ExecutionLifecycleHooks, PollContext, PollTriggerExecutor, WorkflowExecute } from 'n8n-core';
 import {
 	ICredentialsHelper,
 	NodeOperationError,
@@ -21,7 +22,6 @@ import {
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypes,
-	type IPollFunctions,
 	type IRun,
 	type ITaskData,
 	type IWorkflowExecuteAdditionalData,
@@ -272,10 +272,42 @@ export async function runFlow(flow: Flow, mode: WorkflowExecuteMode = 'manual'):
 	};
 }
 
-/** The poll functions n8n gives a polling trigger of this flow (one node), workflow static data included. */
-export function pollFunctions(flow: Flow, node: string, mode: WorkflowExecuteMode = 'trigger'): { poll: IPollFunctions; workflow: Workflow } {
+export interface Poll {
+	/** What the Trigger emitted (its first output), or null when it emitted nothing. */
+	emitted: INodeExecutionData[] | null;
+	/** Whether n8n would save the workflow's static data after this poll (its change flag). */
+	changed: boolean;
+	/** The static data as n8n saves it to its database: the next poll starts from this copy. */
+	staticData: IDataObject;
+}
+
+/**
+ * One poll of a polling trigger of the flow, as an active workflow runs it: n8n-core's
+ * PollTriggerExecutor over a PollContext, on a Workflow loaded with `flow.staticData` (as after a
+ * restart). `manual` is the editor's "Fetch Test Event".
+ */
+export async function pollOnce(flow: Flow, node: string, mode: 'trigger' | 'manual' = 'trigger'): Promise<Poll> {
 	const workflow = buildWorkflow(flow);
+	const target = workflow.getNode(node)!;
 	const data = additionalData(flow, workflow, mode, `ex-poll-${++executions}`);
-	const poll = getExecutePollFunctions(workflow, workflow.getNode(node)!, data, mode, 'activate');
-	return { poll, workflow };
+	let emitted: INodeExecutionData[] | null = null;
+	let failure: Error | undefined;
+	const context = new PollContext(
+		workflow,
+		target,
+		data,
+		mode,
+		'activate',
+		(output) => {
+			emitted = output[0];
+		},
+		(error) => {
+			failure = error;
+		},
+	);
+	await Container.get(PollTriggerExecutor).create(workflow, target, context, () => true)(mode === 'manual');
+	if (failure) throw failure;
+	// The change flag n8n's saveStaticData reads; not enumerable, so the saved copy leaves it out.
+	const changed = (workflow.staticData as { __dataChanged?: boolean }).__dataChanged === true;
+	return { emitted, changed, staticData: JSON.parse(JSON.stringify(workflow.staticData)) as IDataObject };
 }
