@@ -32,6 +32,10 @@ import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.
 import { IdempotencyTrigger } from '../../nodes/IdempotencyTrigger/IdempotencyTrigger.node';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 
+// n8n's logger (read when its container first builds it) would print every node error the
+// tests provoke on purpose; the run data is where the tests read them.
+process.env.N8N_LOG_LEVEL ??= 'silent';
+
 /** The type names n8n gives our nodes once the package is installed. */
 export const TYPES = {
 	guard: 'n8n-nodes-idempotency.idempotencyGuard',

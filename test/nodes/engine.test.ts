@@ -1,7 +1,8 @@
 // The nodes inside n8n's own execution engine (n8n-core's WorkflowExecute, see
 // test/helpers/n8nEngine.ts), with the real Postgres and Redis behind them: what depends on how
 // n8n runs a workflow rather than on our code alone — the paired items the Ledger follows back to
-// the nearest Guard, continue on fail and the error output n8n adds, binary data, expressions.
+// the nearest Guard, continue on fail and the error output n8n adds, binary data, expressions, the
+// Router's outputs n8n builds from its rules.
 // The Trigger's static data across polls is in engineTrigger.test.ts.
 
 import type { IDataObject, INodeExecutionData, NodeOperationError } from 'n8n-workflow';
@@ -56,7 +57,7 @@ describe.each(['postgres', 'redis'] as const)('on n8n\'s engine, %s store', (kin
 			edges: [['Webhook', 'Guard'], ['Guard', 'Create contact'], ['Create contact', 'Mark processed']],
 		};
 		const first = await runFlow(flow);
-		expect(first.run.data.resultData.error).toBeUndefined();
+		expect(first.run.data.resultData.error?.message).toBeUndefined();
 		const applied = first.output('Mark processed', 0);
 		expect(applied.map((i) => [i.json.id, (i.json.ledger as IDataObject).key, (i.json.ledger as IDataObject).state])).toEqual([
 			['c-a@x', 'a@x', 'processed'],
@@ -145,7 +146,7 @@ describe.each(['postgres', 'redis'] as const)('on n8n\'s engine, %s store', (kin
 			nodes: [source([{ email: 'ok@x' }, { name: 'no email' }]), guard('Guard', { options: { onMissingKey: 'error' } }, setting)],
 			edges: [['Webhook', 'Guard']],
 		});
-		expect(run.run.data.resultData.error).toBeUndefined();
+		expect(run.run.data.resultData.error?.message).toBeUndefined();
 		const data = run.task('Guard').data!.main;
 		expect(data).toHaveLength(outputs);
 		expect(run.output('Guard', 0).map((i) => meta(i).key)).toEqual(['ok@x']);
@@ -209,12 +210,44 @@ describe.each(ENGINES)('expressions on n8n\'s %s engine', (engine) => {
 			],
 			edges: [['Webhook', 'Guard'], ['Guard', 'Create contact'], ['Create contact', 'Mark processed']],
 		});
-		expect(run.run.data.resultData.error).toBeUndefined();
+		expect(run.run.data.resultData.error?.message).toBeUndefined();
 		expect(run.output('Guard', 0).map((i) => [meta(i).namespace, meta(i).key])).toEqual([
 			[workflowId, 'a@x'],
 			[workflowId, 'b@x'],
 		]);
 		const got = (await runFlow(getRecord('a@x', workflowId))).output('Get')[0].json;
 		expect(got).toMatchObject({ namespace: workflowId, state: 'processed', result: { contactId: 'c-A@X' } });
+	});
+	it('routes an Ambiguous item through the Router\'s outputs n8n builds from its rules, linking the execution n8n ran', async () => {
+		const rules = {
+			rule: [
+				{ outputName: 'Finance review', reasons: ['payload_mismatch'], condition: true, owner: 'U024BE7LH', severity: 'high' },
+				{ outputName: 'Stale', reasons: ['lease_expired', 'in_progress'], condition: true, owner: '@revops', severity: 'medium' },
+			],
+		};
+		const flow = (amount: number): Flow => ({
+			credentials,
+			nodes: [
+				source([{ id: 'INV-1', amount }]),
+				guard('Guard', { keyFields: 'id', fingerprint: 'fields', fingerprintFields: 'amount' }),
+				// The error output makes n8n evaluate the Router's outputs expression to find where it goes.
+				{ name: 'Router', type: TYPES.router, parameters: { store, operation: 'route', keySource: 'metadata', reason: 'fromItem', rules, fallbackOwner: 'team-ops', options: {} }, onError: 'continueErrorOutput' },
+				write({ response: '={{ { notified: $json.exception.owner } }}' }, { name: 'Notify finance' }),
+			],
+			edges: [['Webhook', 'Guard'], ['Guard', 2, 'Router'], ['Router', 0, 'Notify finance']],
+		});
+		await runFlow(flow(100));
+		const run = await runFlow(flow(999));
+		expect(run.run.data.resultData.error?.message).toBeUndefined();
+		expect(run.task('Router').data!.main).toHaveLength(4);
+		const [routed] = run.output('Router', 0);
+		expect(routed.json.exception).toMatchObject({
+			key: 'INV-1',
+			reason: 'payload_mismatch',
+			route: 'Finance review',
+			executionId: run.executionId,
+			executionUrl: `http://localhost:5678/workflow/wf-engine/executions/${run.executionId}`,
+		});
+		expect(run.output('Notify finance').map((i) => i.json)).toEqual([{ notified: 'U024BE7LH' }]);
 	});
 });
