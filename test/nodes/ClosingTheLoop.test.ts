@@ -251,7 +251,7 @@ describe.each(['postgres', 'redis'] as const)('Reconcile on %s', (kind) => {
 		await sleep(1100);
 		await guard(['C-3'], { leaseSeconds: 1, onLeaseExpired: 'reclaim' }); // another run took it, and ran out too
 		await sleep(1100);
-		const [, , open] = await reconcile([first], { found: false, lookedUpAt: String(Date.now() + 600_000) });
+		const [, , open] = await reconcile([first], { found: false, lookedUpAt: String(Date.now()) });
 		expect(open[0].json.reconcile).toMatchObject({ outcome: 'left_open', refused: 'claim_changed' });
 	});
 
@@ -273,6 +273,8 @@ describe.each(['postgres', 'redis'] as const)('Reconcile on %s', (kind) => {
 		const [, , open] = await reconcile([stuckClaimItem('C-4')], { found: 'maybe' }, { continueOnFail: true });
 		expect(open[0].json.error).toMatch(/Found is "maybe"/);
 		await expect(reconcile([stuckClaimItem('C-4')], { found: false, lookedUpAt: 'yesterday' })).rejects.toThrow(/Looked Up At is "yesterday"/);
+		// A lookup time ahead of now (a wrong time zone) would let any lookup count as late enough.
+		await expect(reconcile([stuckClaimItem('C-4')], { found: false, lookedUpAt: new Date(Date.now() + 3_600_000).toISOString() })).rejects.toThrow(/later than now/);
 		const [[record]] = await ledger({ operation: 'get', keySource: 'explicit', namespace, key: 'C-4' });
 		expect(record.json).toMatchObject({ state: 'processing' });
 	});
