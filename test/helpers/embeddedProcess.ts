@@ -40,7 +40,7 @@ function nodePid(unsharePid: number): number {
 	return Number(readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim());
 }
 
-export function startEmbeddedProcess(options: { dir: string; minFreeBytes?: number; stallMs?: number }, ownPidNamespace = false): Promise<EmbeddedProcess> {
+export function startEmbeddedProcess(options: { dir: string; minFreeBytes?: number; stallMs?: number; openMs?: number }, ownPidNamespace = false): Promise<EmbeddedProcess> {
 	const node = [process.execPath, '-r', TS_REQUIRE, FIXTURE, JSON.stringify(options)];
 	const child = ownPidNamespace ? spawn('unshare', ['--pid', '--kill-child', ...node], { cwd: ROOT }) : spawn(node[0], node.slice(1), { cwd: ROOT });
 	let stderr = '';
