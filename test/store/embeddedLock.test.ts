@@ -2,9 +2,10 @@
 // the first process of its own pid namespace, as in a container, so all of them have the same
 // pid — a lock that trusted a pid would take a live holder's folder or refuse a dead one's.
 
-import { mkdtempSync, readdirSync, rmSync } from 'fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { createEmbeddedStore } from '../../nodes/shared/store/embedded/EmbeddedStore';
 import { startEmbeddedProcess, type EmbeddedProcess } from '../helpers/embeddedProcess';
 
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
@@ -18,8 +19,18 @@ const start = async (ownPidNamespace = true) => {
 	return process;
 };
 
+// The database is created once (it takes seconds) and copied for each test.
+const template = mkdtempSync(join(tmpdir(), 'idem-embedded-lock-template-'));
+beforeAll(async () => {
+	const store = createEmbeddedStore(template);
+	expect((await store.health()).ok).toBe(true);
+	await store.close();
+});
+afterAll(() => rmSync(template, { recursive: true, force: true }));
+
 beforeEach(() => {
 	dir = mkdtempSync(join(tmpdir(), 'idem-embedded-lock-'));
+	cpSync(template, dir, { recursive: true });
 });
 afterEach(async () => {
 	await Promise.all(started.splice(0).map((process) => process.kill()));
