@@ -50,6 +50,8 @@ interface Running {
 	/** When the worker last answered, or was last given work while idle. */
 	lastProgress: number;
 	watchdog: NodeJS.Timeout;
+	/** Why it was ended, once it was: later calls on it (a transaction's) fail with the same. */
+	stopped: Error | null;
 }
 
 const mb = (bytes: number) => `${Math.max(0, Math.floor(bytes / (1024 * 1024)))} MB`;
@@ -98,6 +100,8 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 	}
 
 	function stop(target: Running, error: Error): void {
+		if (target.stopped) return;
+		target.stopped = error;
 		if (running === target) running = null;
 		clearInterval(target.watchdog);
 		for (const call of target.pending.values()) call.reject(error);
@@ -140,6 +144,7 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 			isReady: false,
 			pending: new Map(),
 			lastProgress: Date.now(),
+			stopped: null,
 			watchdog: setInterval(() => {
 				const limit = target.isReady ? stallMs : openMs;
 				if ((target.pending.size > 0 || !target.isReady) && Date.now() - target.lastProgress > limit) {
@@ -219,6 +224,7 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 
 	function send(target: Running, request: WorkerRequest): Promise<CallReply> {
 		return new Promise((resolve, reject) => {
+			if (target.stopped) return reject(target.stopped);
 			// An idle worker's clock starts with its first new call.
 			if (target.pending.size === 0) target.lastProgress = Date.now();
 			target.pending.set(request.id, { resolve, reject });
