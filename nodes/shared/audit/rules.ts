@@ -70,6 +70,14 @@ function ledgerOperation(node: SavedNode): string | undefined {
 	return typeof operation === 'string' ? operation : 'markProcessed';
 }
 
+/** Which table, sheet or key a store node reads or writes (as saved), to tell one store's
+ * check-then-write apart from two unrelated tables. */
+function storeTarget(node: SavedNode): string {
+	const p = node.parameters ?? {};
+	const pick = (value: unknown) => (value && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value);
+	return JSON.stringify([pick(p.documentId), pick(p.sheetName), pick(p.table), p.tableId, pick(p.base), p.collection, p.dataTableId && pick(p.dataTableId), p.databaseId && pick(p.databaseId)]);
+}
+
 function isRouterRoute(node: SavedNode): boolean {
 	if (ourNode(node) !== ROUTER) return false;
 	const operation = node.parameters?.operation;
@@ -332,25 +340,26 @@ export function analyze(graph: Graph): Analysis {
 			});
 		}
 		// A "seen it?" lock: a read from a store, an IF on whether something was found, then a write
-		// to the same store (a status column, a processed flag) — check-then-act, not atomic.
-		for (const name of before) {
-			const check = graph.nodes.get(name);
-			if (!enabled(check) || !LOCK_STORES.has(check.type) || classifyWrite(check) || !openBefore(name)) continue;
-			const branch = edgesOut(graph, name)
-				.map((edge) => graph.nodes.get(edge.to))
-				.find(
-					(next) =>
-						enabled(next) &&
-						BRANCH_TYPES.has(next.type) &&
-						next.type !== 'n8n-nodes-base.code' &&
-						before.has(next.name) &&
-						/exists|empty|length|undefined|null|duplicate|processed|already|sent|seen|status|found/i.test(JSON.stringify(next.parameters ?? {})),
-				);
-			if (!branch) continue;
-			const set = [...reach(graph, [branch.name]).keys()].find((n) => {
-				const other = graph.nodes.get(n);
-				return enabled(other) && other.type === check.type && classifyWrite(other) !== undefined;
+		// to the same store (a status column, a processed flag, the record itself) — check-then-act.
+		const existenceTest = /"(?:operation|type)"\s*:\s*"(?:exists|notExists|empty|notEmpty|isEmpty|isNotEmpty)"|\.length\s*(?:===?|>|<|!==?)\s*0/;
+		const existenceName = /exist|duplicate|already|seen|\bnew\b|processed|found|posted|\bsent\b|\bdone\b/i;
+		for (const branchName of before) {
+			const branch = graph.nodes.get(branchName);
+			if (!enabled(branch) || !BRANCH_TYPES.has(branch.type) || branch.type === 'n8n-nodes-base.code' || !openBefore(branchName)) continue;
+			if (!existenceTest.test(JSON.stringify(branch.parameters ?? {})) && !existenceName.test(branchName)) continue;
+			const afterBranch = [...reach(graph, [branchName]).keys()];
+			// The read the IF looks at: its input, or the node before that.
+			const sameStore = (check: SavedNode, other: SavedNode | undefined): other is SavedNode =>
+				enabled(other) && other.type === check.type && classifyWrite(other) !== undefined && storeTarget(other) === storeTarget(check);
+			const name = getParentNodes(byDestination, branchName, 'main', 2).find((n) => {
+				const check = graph.nodes.get(n);
+				if (!enabled(check) || !LOCK_STORES.has(check.type) || classifyWrite(check)) return false;
+				return afterBranch.some((m) => sameStore(check, graph.nodes.get(m)));
 			});
+			if (name === undefined) continue;
+			const check = graph.nodes.get(name)!;
+			// The write itself when it goes to the same store (look up, then create), else the first write there.
+			const set = sameStore(check, node) && afterBranch.includes(node.name) ? node.name : afterBranch.find((n) => sameStore(check, graph.nodes.get(n)));
 			if (!set) continue;
 			stopsLaterRetry = true;
 			add({
