@@ -70,6 +70,20 @@ function ledgerOperation(node: SavedNode): string | undefined {
 	return typeof operation === 'string' ? operation : 'markProcessed';
 }
 
+/** The fields an Edit Fields (Set) node assigns, with their values: v3.3+ `assignments`, older
+ * `values.string/number/…`, and the raw JSON mode read as text. */
+function setAssignments(node: SavedNode): Array<[string, string]> {
+	const p = node.parameters ?? {};
+	const out: Array<[string, string]> = [];
+	const list = (p.assignments as { assignments?: Array<{ name?: unknown; value?: unknown }> } | undefined)?.assignments ?? [];
+	for (const a of list) if (typeof a.name === 'string') out.push([a.name, String(a.value ?? '')]);
+	for (const group of Object.values((p.values ?? {}) as Record<string, unknown>))
+		if (Array.isArray(group)) for (const a of group) if (a && typeof a.name === 'string') out.push([a.name, String(a.value ?? '')]);
+	if (typeof p.jsonOutput === 'string')
+		for (const match of p.jsonOutput.matchAll(/["']?([\w.]+)["']?\s*:\s*([^,\n}]+)/g)) out.push([match[1], match[2]]);
+	return out;
+}
+
 /** Which table, sheet or key a store node reads or writes (as saved), to tell one store's
  * check-then-write apart from two unrelated tables. */
 function storeTarget(node: SavedNode): string {
@@ -383,13 +397,31 @@ export function analyze(graph: Graph): Analysis {
 		const parameters = guard.parameters ?? {};
 		const source = typeof parameters.keySource === 'string' ? parameters.keySource : 'fields';
 		const key = source === 'expression' ? parameters.key : source === 'fields' ? parameters.keyFields : undefined;
-		const why = typeof key === 'string' ? unstableReason(key) : undefined;
+		let why = typeof key === 'string' ? unstableReason(key) : undefined;
+		let where = `${q(guard.name)}'s key uses`;
+		if (!why && source === 'fields' && typeof key === 'string') {
+			// A key field an Edit Fields (Set) node before the Guard fills from the clock or the execution.
+			const fields = key.split(',').map((f) => f.trim()).filter(Boolean);
+			for (const name of getParentNodes(byDestination, guard.name, 'main')) {
+				const before = graph.nodes.get(name);
+				if (!enabled(before) || before.type !== 'n8n-nodes-base.set') continue;
+				for (const [field, value] of setAssignments(before)) {
+					if (!fields.some((f) => f === field || f.endsWith(`.${field}`) || field.endsWith(`.${f}`))) continue;
+					const unstable = unstableReason(value);
+					if (!unstable) continue;
+					why = unstable;
+					where = `${q(guard.name)}'s key field ${field}, set by ${q(name)}, uses`;
+					break;
+				}
+				if (why) break;
+			}
+		}
 		if (!why) return;
 		add({
 			rule: 'unstable-key',
 			severity: 'must',
 			node: guard.name,
-			message: `${q(guard.name)}'s key uses ${why}: a retry of the same event gets a new key, passes as New, and the write after it happens again.`,
+			message: `${where} ${why}: a retry of the same event gets a new key, passes as New, and the write after it happens again.`,
 			fix: `Build ${q(guard.name)}'s key from the event's business fields (Key Source: Fields, e.g. body.invoiceNumber, body.supplierId) or the provider's delivery id (Key Source: Webhook Provider).`,
 		});
 	}
