@@ -127,6 +127,24 @@ describe('unguarded-write', () => {
 	});
 });
 
+describe('app nodes behind the Guard', () => {
+	it.each([
+		['HubSpot deal', 'n8n-nodes-base.hubspot', { resource: 'deal', operation: 'create' }, 2],
+		['QuickBooks invoice', 'n8n-nodes-base.quickbooks', { resource: 'invoice', operation: 'create' }, 1],
+		['Xero invoice (defaults)', 'n8n-nodes-base.xero', {}, 1],
+		['Stripe charge', 'n8n-nodes-base.stripe', { resource: 'charge', operation: 'create' }, 1],
+		['Postgres insert (defaults)', 'n8n-nodes-base.postgres', {}, 2.5],
+	])('%s: clean when wired like the examples, must when its errors stop the workflow', (_label, type, parameters, typeVersion) => {
+		const wired = app('Create Invoice', type, parameters, { typeVersion, onError: 'continueErrorOutput' });
+		const { nodes, links } = safeInvoice(wired);
+		expect(findings(workflow(nodes, links))).toEqual([]);
+		const { nodes: bare, links: bareLinks } = safeInvoice(app('Create Invoice', type, parameters, { typeVersion }));
+		const wf = workflow(bare, bareLinks.filter(([from, , output]) => !(from === 'Create Invoice' && output === 1)));
+		expect(one(wf, 'write-error-unhandled').severity).toBe('must');
+		expect(findings(workflow([webhook(), app('Create Invoice', type, parameters, { typeVersion })], [['Webhook', 'Create Invoice']]), 'unguarded-write')[0].severity).toBe('must');
+	});
+});
+
 describe('retry-on-fail-write', () => {
 	it('flags Retry On Fail on a create, even behind a Guard', () => {
 		const { nodes, links } = safeInvoice(post('Create Invoice', { onError: 'continueErrorOutput', retryOnFail: true }));
