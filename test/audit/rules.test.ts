@@ -300,6 +300,17 @@ describe('racy-dedup', () => {
 		expect(findings(wf).map((f) => [f.rule, f.severity, f.node])).toEqual([['racy-dedup', 'must', 'Find user']]);
 		expect(findings(wf)[0].message).toContain('both create it');
 	});
+	it('reads a Merge that keeps only items with no match in the sheet as a check-then-write', () => {
+		const sheet = { documentId: { __rl: true, value: 'doc1', mode: 'id' }, sheetName: { __rl: true, value: 'Log', mode: 'name' } };
+		const read = app('Get logged', 'n8n-nodes-base.googleSheets', { ...sheet }, { typeVersion: 4.5 });
+		const merge = app('Only new', 'n8n-nodes-base.merge', { mode: 'combine', joinMode: 'keepNonMatches', fieldsToMatchString: 'id' }, { typeVersion: 3 });
+		const append = app('Log new', 'n8n-nodes-base.googleSheets', { ...sheet, operation: 'append' }, { typeVersion: 4.5 });
+		const links: Link[] = [['Schedule', 'Get logged'], ['Schedule', 'Only new'], ['Get logged', 'Only new'], ['Only new', 'Log new']];
+		expect(findings(workflow([schedule(), read, merge, append], links)).map((f) => [f.rule, f.node])).toEqual([['racy-dedup', 'Get logged']]);
+		// The twin: the append goes to another sheet, so the read is no lock for it.
+		const elsewhere = app('Log new', 'n8n-nodes-base.googleSheets', { ...sheet, sheetName: { __rl: true, value: 'Other', mode: 'name' }, operation: 'append' }, { typeVersion: 4.5 });
+		expect(findings(workflow([schedule(), read, merge, elsewhere], links)).map((f) => [f.rule, f.node])).toEqual([['unguarded-write', 'Log new']]);
+	});
 	it('says nothing about a read that no IF checks, or a dedup behind a Guard', () => {
 		const get = app('Load', 'n8n-nodes-base.redis', { operation: 'get', key: 'config' });
 		const setKey = app('Save', 'n8n-nodes-base.redis', { operation: 'set', key: 'config' });

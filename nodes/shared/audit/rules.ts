@@ -359,8 +359,15 @@ export function analyze(graph: Graph): Analysis {
 		const existenceName = /exist|duplicate|already|seen|\bnew\b|processed|found|posted|\bsent\b|\bdone\b/i;
 		for (const branchName of before) {
 			const branch = graph.nodes.get(branchName);
-			if (!enabled(branch) || !BRANCH_TYPES.has(branch.type) || branch.type === 'n8n-nodes-base.code' || !openBefore(branchName)) continue;
-			if (!existenceTest.test(JSON.stringify(branch.parameters ?? {})) && !existenceName.test(branchName)) continue;
+			if (!enabled(branch) || !openBefore(branchName)) continue;
+			const settings = JSON.stringify(branch.parameters ?? {});
+			// The filter that lets only unseen items on: an IF/Switch/Filter testing existence (or named
+			// so), a Merge keeping the items that have no match, or Code that says it drops duplicates.
+			const filters =
+				(['n8n-nodes-base.if', 'n8n-nodes-base.switch', 'n8n-nodes-base.filter'].includes(branch.type) && (existenceTest.test(settings) || existenceName.test(branchName))) ||
+				(branch.type === 'n8n-nodes-base.merge' && /keepNonMatches|removeKeyMatches/.test(settings)) ||
+				(['n8n-nodes-base.code', 'n8n-nodes-base.function'].includes(branch.type) && (existenceName.test(branchName) || /duplicate|already|unposted|unseen|processed|\.has\(/i.test(settings)));
+			if (!filters) continue;
 			const afterBranch = [...reach(graph, [branchName]).keys()];
 			// The read the IF looks at: its input, or the node before that.
 			const sameStore = (check: SavedNode, other: SavedNode | undefined): other is SavedNode =>
