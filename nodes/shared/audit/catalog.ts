@@ -198,7 +198,7 @@ function classifyHttp(node: SavedNode): WriteClass | undefined {
 	if (/\\?"query\\?"\s*:\s*\\?"\s*(?:query\b|\{)/.test(JSON.stringify(node.parameters ?? {})) && !/\bmutation\b/.test(JSON.stringify(node.parameters ?? {})))
 		return undefined;
 	if (/\/(?:delete|remove)\w*(?=[/?#]|$)/i.test(withoutQuery)) return { action, kind: 'delete', idempotent: true };
-	if (/\/(?:cancel|reschedule|update\w*|mark\w*|interested|archive)(?=[/?#.]|$)/i.test(withoutQuery)) return { action, kind: 'update', idempotent: true };
+	if (/\/(?:cancel|reschedule|update\w*|mark\w*|interested|archive|points\/payload)(?=[/?#.]|$)/i.test(withoutQuery)) return { action, kind: 'update', idempotent: true };
 	// A POST to one record (…/posts/{{ id }}, …/posts/123) changes that record (WordPress, many REST APIs).
 	if (/\/(?:\{\{[^}]*\}\}|\d+|[0-9a-f]{8}-[0-9a-f-]{27,})\/?$/i.test(withoutQuery)) return { action, kind: 'update', idempotent: true };
 	if (/upsert|create_or_update|createOrUpdate/i.test(url)) return { action, kind: 'upsert', idempotent: true };
