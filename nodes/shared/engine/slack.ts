@@ -30,7 +30,8 @@ export function ownerMention(owner: string): string {
 	return escapeMrkdwn(id || 'nobody');
 }
 
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+/** `text` cut to `max` characters, an ellipsis marking the cut (Slack refuses longer fields). */
+export const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 
 export function slackMessage(
