@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AuditError } from '../nodes/shared/audit';
-import { workflowsIn, type VersionChoice, type WorkflowInput } from '../nodes/shared/auditing/workflowInput';
+import { located, workflowsIn, type VersionChoice, type WorkflowInput } from '../nodes/shared/auditing/workflowInput';
 
 export interface FileWorkflow extends WorkflowInput {
 	/** The file, as the user named it (relative to the working folder when inside it). */
@@ -53,8 +53,8 @@ export function readWorkflowFiles(paths: readonly string[], choice: VersionChoic
 				continue;
 			}
 			const found = workflowsIn(parsed, choice);
-			for (const problem of found.problems) errors.push({ file: `${name}${problem.at}`, message: problem.message });
-			for (const workflow of found.workflows) workflows.push({ ...workflow, file: `${name}${workflow.at}` });
+			for (const problem of found.problems) errors.push({ file: located(name, problem.at), message: problem.message });
+			for (const workflow of found.workflows) workflows.push({ ...workflow, file: located(name, workflow.at) });
 		}
 	}
 	return { workflows, errors };

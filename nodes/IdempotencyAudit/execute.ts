@@ -9,7 +9,7 @@ import { summarize, type AuditError, type Severity } from '../shared/audit';
 import { auditInput, type AuditedWorkflow } from '../shared/auditing/audited';
 import { findingsAtLeast, SEVERITIES } from '../shared/auditing/severity';
 import { auditSlackMessage } from '../shared/auditing/slack';
-import { workflowsIn, type VersionChoice } from '../shared/auditing/workflowInput';
+import { located, workflowsIn, type VersionChoice } from '../shared/auditing/workflowInput';
 import { errorItem } from '../shared/n8n/items';
 import { itemError } from '../shared/n8n/errors';
 import { InvalidInputError } from '../shared/store/errors';
@@ -39,7 +39,7 @@ export function runAudit(ctx: IExecuteFunctions): INodeExecutionData[] {
 		try {
 			const { workflows, problems } = workflowsIn(item.json, options.version ?? 'published');
 			if (!workflows.length) throw new InvalidInputError(problems[0]?.message ?? 'not a workflow', NOT_A_WORKFLOW_HINT);
-			for (const problem of problems) errors.push({ file: `item ${index}${problem.at}`, message: problem.message });
+			for (const problem of problems) errors.push({ file: located(`item ${index}`, problem.at), message: problem.message });
 			for (const input of workflows) {
 				const id = typeof input.workflow.id === 'string' ? input.workflow.id : undefined;
 				audits.push({ index, audit: auditInput({ ...input, id }) });

@@ -30,6 +30,11 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
 
+/** `list.json[0]`, `page.json data[2]`: an input's name with where in it a workflow or problem was. */
+export function located(name: string, at: string): string {
+	return !at || at.startsWith('[') ? `${name}${at}` : `${name} ${at}`;
+}
+
 /** True for what the audit can read as a workflow: an object with a `nodes` list. */
 export function looksLikeWorkflow(value: unknown): value is Json {
 	return isObject(value) && Array.isArray(value.nodes);
