@@ -1,0 +1,371 @@
+// The audit's rules over one workflow graph: which writes can happen twice or be lost, and why.
+// Each finding names the node, the hazard and the fix in the editor's words. The rule ids are a
+// contract (docs/CONTRACT.md, "Idempotency audit"); what each rule checks is listed there and in
+// the README, "Audit your workflows".
+
+import { getChildNodes, getParentNodes, mapConnectionsByDestination } from 'n8n-workflow';
+import type { SavedNode, TriggerKind, WriteClass } from './catalog';
+import { RETRY_SOURCE, classifyWrite, ourNode, triggerKind, unstableReason } from './catalog';
+import type { Edge, Graph } from './graph';
+import { edgesOut, pathTo, reach } from './graph';
+import type { RuleId, Severity, WriteInfo } from './types';
+
+export interface RawFinding {
+	rule: RuleId;
+	severity: Severity;
+	node: string;
+	message: string;
+	fix: string;
+}
+
+/** What the rules found, before acknowledgements and ids. */
+export interface Analysis {
+	triggers: string[];
+	writes: WriteInfo[];
+	findings: RawFinding[];
+	/** Facts the checklist reads. */
+	facts: {
+		guards: number;
+		unknownWrites: number;
+		/** Writes that are not idempotent by themselves and that a start reaches. */
+		needProtection: number;
+		startsKnown: boolean;
+	};
+}
+
+const q = (name: string): string => `“${name}”`;
+
+const GUARD = 'idempotencyGuard';
+const LEDGER = 'stateLedger';
+const ROUTER = 'exceptionRouter';
+
+const BRANCH_TYPES = new Set([
+	'n8n-nodes-base.if',
+	'n8n-nodes-base.switch',
+	'n8n-nodes-base.filter',
+	'n8n-nodes-base.code',
+	'n8n-nodes-base.function',
+	'n8n-nodes-base.functionItem',
+]);
+const REMOVE_DUPLICATES = 'n8n-nodes-base.removeDuplicates';
+/** Stores a "have we seen it?" check is often built on, read then written by the same node type. */
+const LOCK_STORES = new Set(
+	['redis', 'postgres', 'mySql', 'microsoftSql', 'googleSheets', 'airtable', 'dataTable', 'supabase', 'mongoDb', 'nocoDb', 'baserow', 'seaTable', 'notion'].map(
+		(name) => `n8n-nodes-base.${name}`,
+	),
+);
+
+interface Start {
+	name: string;
+	kind: TriggerKind | 'none';
+}
+
+function enabled(node: SavedNode | undefined): node is SavedNode {
+	return node !== undefined && node.disabled !== true;
+}
+
+function ledgerOperation(node: SavedNode): string | undefined {
+	if (ourNode(node) !== LEDGER) return undefined;
+	const operation = node.parameters?.operation;
+	return typeof operation === 'string' ? operation : 'markProcessed';
+}
+
+function isRouterRoute(node: SavedNode): boolean {
+	if (ourNode(node) !== ROUTER) return false;
+	const operation = node.parameters?.operation;
+	return operation === undefined || operation === 'route';
+}
+
+/** How a node's errors are handled: n8n's `onError`, or the older `continueOnFail` flag. */
+function onError(node: SavedNode): 'stopWorkflow' | 'continueRegularOutput' | 'continueErrorOutput' {
+	if (node.onError === 'continueErrorOutput' || node.onError === 'continueRegularOutput') return node.onError;
+	if (node.onError === undefined && node.continueOnFail === true) return 'continueRegularOutput';
+	return 'stopWorkflow';
+}
+
+const describePath = (path: string[]): string => (path.length > 6 ? [...path.slice(0, 2), '…', ...path.slice(-3)] : path).map(q).join(' → ');
+
+export function analyze(graph: Graph): Analysis {
+	const findings: RawFinding[] = [];
+	const add = (finding: RawFinding) => {
+		if (!findings.some((f) => f.rule === finding.rule && f.node === finding.node)) findings.push(finding);
+	};
+	const live = [...graph.nodes.values()].filter(enabled);
+	const guards = live.filter((node) => ourNode(node) === GUARD);
+
+	// Starts: the triggers; a workflow without one (an editor-only or damaged file) starts from the
+	// nodes nothing leads into.
+	const triggerNodes = live.filter((node) => triggerKind(node) !== undefined);
+	let starts: Start[] = triggerNodes.map((node) => ({ name: node.name, kind: triggerKind(node)! }));
+	if (!starts.length)
+		starts = live
+			.filter((node) => !(graph.in.get(node.name) ?? []).length && !graph.sub.has(node.name))
+			.map((node) => ({ name: node.name, kind: 'none' as const }));
+
+	// Protection: an enabled Guard's New output; for a notification also an Exception Router's outputs
+	// (one routing per exception).
+	const isGuardNew = (edge: Edge) => edge.output === 0 && enabled(graph.nodes.get(edge.from)) && ourNode(graph.nodes.get(edge.from)!) === GUARD;
+	const isRouterOut = (edge: Edge) => enabled(graph.nodes.get(edge.from)) && isRouterRoute(graph.nodes.get(edge.from)!);
+	const anyReach = reach(graph, starts.map((s) => s.name));
+	const open = starts.map((start) => ({ start, reached: reach(graph, [start.name], isGuardNew) }));
+	const openForNotice = starts.map((start) => ({ start, reached: reach(graph, [start.name], (e) => isGuardNew(e) || isRouterOut(e)) }));
+
+	// Tools: nodes attached to an agent (or an MCP server trigger) by an ai_tool connection.
+	const toolOf = new Map<string, string>();
+	for (const node of live) {
+		const roots = getChildNodes(graph.connections, node.name, 'ai_tool', 1);
+		if (roots.length) toolOf.set(node.name, roots[0]);
+	}
+	const reachedAt = (name: string): boolean => anyReach.has(name) || (toolOf.has(name) && anyReach.has(toolOf.get(name)!));
+
+	const writes: WriteInfo[] = [];
+	let unknownWrites = 0;
+	let needProtection = 0;
+	const byDestination = mapConnectionsByDestination(graph.connections);
+
+	for (const node of live) {
+		const write = classifyWrite(node);
+		if (!write) continue;
+		const tool = toolOf.get(node.name);
+		const notice = write.kind === 'notify';
+		const openRuns = (notice ? openForNotice : open).filter((run) => run.reached.has(node.name));
+		const guarded = !tool && reachedAt(node.name) && openRuns.length === 0;
+		// Behind a Guard's New output on every path (not only behind a Router): a claim to settle.
+		const claimed = guarded && !open.some((run) => run.reached.has(node.name));
+		const protects = !write.idempotent && write.kind !== 'unknown';
+		if (write.kind === 'unknown') {
+			unknownWrites++;
+			if ((reachedAt(node.name) && !guarded) || tool) unknownWrite(node, write, tool);
+			continue;
+		}
+		writes.push({ node: node.name, action: write.action, kind: write.kind, idempotent: write.idempotent, guarded });
+		if (protects && reachedAt(node.name)) needProtection++;
+
+		if (tool && protects) agentToolWrite(node, write, tool);
+		else if (openRuns.length && protects) unguardedWrite(node, write, openRuns);
+		if (node.retryOnFail === true && protects) retryOnFail(node, write);
+		if (claimed) settled(node, write);
+		if (openRuns.length && protects) racyDedup(node, openRuns);
+	}
+	for (const guard of guards) {
+		guardKey(guard);
+		if (!edgesOut(graph, guard.name).some((edge) => edge.output === 2)) ambiguousDropped(guard);
+	}
+
+	return {
+		triggers: triggerNodes.map((node) => node.name),
+		writes,
+		findings,
+		facts: { guards: guards.length, unknownWrites, needProtection, startsKnown: triggerNodes.length > 0 },
+	};
+
+	// ---------------------------------------------------------------------------------------------
+
+	function severityFor(write: WriteClass, kinds: Array<TriggerKind | 'none'> = []): Severity {
+		if (write.lowStakes || write.kind === 'notify') return 'should';
+		// Started only by hand (or from the editor): a person sees the repeat.
+		if (kinds.length && kinds.every((kind) => kind === 'manual' || kind === 'none')) return 'should';
+		return 'must';
+	}
+
+	function unguardedWrite(node: SavedNode, write: WriteClass, runs: Array<{ start: Start; reached: Map<string, Edge | null> }>) {
+		const first = runs.find((run) => run.start.kind !== 'manual' && run.start.kind !== 'none') ?? runs[0];
+		const path = pathTo(first.reached, node.name);
+		const viaOther = path.slice(0, -1).find((name, i) => {
+			const edge = first.reached.get(path[i + 1]);
+			return ourNode(graph.nodes.get(name)!) === GUARD && edge && edge.output !== 0;
+		});
+		const source = RETRY_SOURCE[first.start.kind];
+		const what = write.kind === 'notify' ? 'the message is sent again' : `${q(node.name)} (${write.action}) runs again and writes a second time`;
+		const where = viaOther
+			? `it hangs off ${q(viaOther)}'s Duplicate or Ambiguous output, so it runs for events already handled`
+			: `no Idempotency Guard's New output comes before it on the path ${describePath(path)}`;
+		add({
+			rule: 'unguarded-write',
+			severity: severityFor(write, runs.map((run) => run.start.kind)),
+			node: node.name,
+			message: `${q(node.name)} writes (${write.action}) but ${where}: when ${source}, ${what}.`,
+			fix:
+				write.kind === 'notify'
+					? `Connect ${q(node.name)} after an Idempotency Guard's New output (or after an Exception Router output), or accept the repeated message with a note on the node.`
+					: viaOther
+						? `Connect ${q(node.name)} to ${q(viaOther)}'s New output instead.`
+						: `Add an Idempotency Guard before ${q(node.name)}, keyed on the event's business fields, and connect its New output to ${q(node.name)}; after the write, add State Ledger → Mark Processed.`,
+		});
+	}
+
+	function agentToolWrite(node: SavedNode, write: WriteClass, agent: string) {
+		add({
+			rule: 'agent-tool-write',
+			severity: write.lowStakes || write.kind === 'notify' ? 'should' : 'must',
+			node: node.name,
+			message: `${q(node.name)} (${write.action}) is a tool of ${q(agent)}: the model decides when to call it, and a retried or repeated call writes again — no Guard can sit between an agent and a tool node.`,
+			fix: `Move ${q(node.name)} into a sub-workflow that starts with an Idempotency Guard keyed on the call's business fields (never a tool-call id), and attach that sub-workflow to ${q(agent)} with a Call n8n Workflow Tool.`,
+		});
+	}
+
+	function unknownWrite(node: SavedNode, write: WriteClass, agent?: string) {
+		add({
+			rule: 'unknown-write',
+			severity: 'info',
+			node: node.name,
+			message: `${q(node.name)} may write, but ${write.why ?? 'the audit cannot tell what it does'}${agent ? ` (a tool of ${q(agent)})` : ''}, and no Guard's New output comes before it.`,
+			fix: `If ${q(node.name)} changes another system, put it after an Idempotency Guard's New output; if it does not, note on the node "idempotency-audit: accept unknown-write — reads only".`,
+		});
+	}
+
+	function retryOnFail(node: SavedNode, write: WriteClass) {
+		add({
+			rule: 'retry-on-fail-write',
+			severity: write.lowStakes || write.kind === 'notify' ? 'should' : 'must',
+			node: node.name,
+			message: `${q(node.name)} (${write.action}) has Retry On Fail on: after a timeout the request may already have been applied, and the retry ${write.kind === 'notify' ? 'sends it again' : 'writes it a second time'}. A Guard before it cannot stop this: it is the same execution.`,
+			fix: `Turn off ${q(node.name)} → Settings → Retry On Fail, or send the Guard's key as an Idempotency-Key header ({{ $json._idempotency.key }}) if the API honours one; send errors to the error output and let a person decide on a timeout.`,
+		});
+	}
+
+	/** The State Ledger and error-handling checks for a write behind a Guard. */
+	function settled(node: SavedNode, write: WriteClass) {
+		const errors = onError(node);
+		const stakes = !write.idempotent && !write.lowStakes && write.kind !== 'notify';
+		const guardsBefore = guards.filter((guard) => reach(graph, edgesOut(graph, guard.name).filter((edge) => edge.output === 0)).has(node.name));
+		const guardName = guardsBefore.length ? guardsBefore[0].name : 'the Guard';
+		const success = reach(graph, edgesOut(graph, node.name).filter((edge) => edge.output === 0));
+		const isMark = (name: string, operation: string) => {
+			const other = graph.nodes.get(name);
+			return enabled(other) && ledgerOperation(other) === operation;
+		};
+		const markAfter = [...success.keys()].some((name) => isMark(name, 'markProcessed'));
+		const afterWrite = reach(graph, [node.name]);
+		const markBefore = guardsBefore
+			.flatMap((guard) => [...reach(graph, edgesOut(graph, guard.name).filter((edge) => edge.output === 0)).keys()])
+			.find((name) => isMark(name, 'markProcessed') && !afterWrite.has(name) && reach(graph, [name]).has(node.name));
+		if (markBefore) {
+			add({
+				rule: 'claim-not-settled',
+				severity: 'must',
+				node: node.name,
+				message: `${q(markBefore)} marks the key processed before ${q(node.name)} writes: if the write fails, every retry is a Duplicate and the write is lost.`,
+				fix: `Move ${q(markBefore)} (State Ledger → Mark Processed) after ${q(node.name)}, on its success output.`,
+			});
+		} else if (!markAfter) {
+			add({
+				rule: 'claim-not-settled',
+				severity: stakes ? 'must' : 'should',
+				node: node.name,
+				message: `${q(guardName)} claims the key, but nothing marks it processed after ${q(node.name)}: the claim stays "processing" until its lease ends, and then a retry of the event claims it again and ${q(node.name)} writes a second time.`,
+				fix: `Add State Ledger → Mark Processed (Key Source: From Guard Metadata) on ${q(node.name)}'s success output.`,
+			});
+		}
+		if (errors === 'stopWorkflow' && (stakes || write.kind === 'notify')) {
+			add({
+				rule: 'write-error-unhandled',
+				severity: stakes ? 'must' : 'should',
+				node: node.name,
+				message: `An error in ${q(node.name)} stops the workflow: the claim stays "processing", nobody is told, and retrying the execution re-sends every item ${q(node.name)} had already written.`,
+				fix: `Set ${q(node.name)} → Settings → On Error to "Continue (using error output)" and connect the error output to an IF that sends timeouts to an Exception Router and other errors to State Ledger → Mark Failed.`,
+			});
+		} else if (errors === 'continueErrorOutput' && !edgesOut(graph, node.name).some((edge) => edge.output >= 1)) {
+			add({
+				rule: 'write-error-unhandled',
+				severity: stakes ? 'must' : 'should',
+				node: node.name,
+				message: `${q(node.name)} sends its errors to its error output, but nothing is connected there: a failed write vanishes, its claim stays "processing", and nobody owns it.`,
+				fix: `Connect ${q(node.name)}'s error output to an IF that sends timeouts to an Exception Router and other errors to State Ledger → Mark Failed.`,
+			});
+		}
+		if (errors === 'continueRegularOutput') {
+			const straight = reach(graph, edgesOut(graph, node.name).filter((edge) => edge.output === 0), (edge) => BRANCH_TYPES.has(graph.nodes.get(edge.from)?.type ?? ''));
+			const mark = [...straight.keys()].find((name) => isMark(name, 'markProcessed'));
+			if (mark)
+				add({
+					rule: 'failed-write-settled-as-processed',
+					severity: 'must',
+					node: node.name,
+					message: `${q(node.name)} continues on error through its regular output into ${q(mark)}: a failed write is marked processed, so every retry is a Duplicate and the event is lost.`,
+					fix: `Set ${q(node.name)} → Settings → On Error to "Continue (using error output)" and connect the error output to State Ledger → Mark Failed or an Exception Router, not to ${q(mark)}.`,
+				});
+		}
+		if (errors === 'continueErrorOutput' && (stakes || write.kind === 'notify')) {
+			const straight = reach(graph, edgesOut(graph, node.name).filter((edge) => edge.output >= 1), (edge) => {
+				const from = graph.nodes.get(edge.from);
+				return from !== undefined && edge.from !== node.name && (BRANCH_TYPES.has(from.type) || isRouterRoute(from));
+			});
+			const mark = [...straight.keys()].find((name) => isMark(name, 'markFailed'));
+			if (mark)
+				add({
+					rule: 'timeout-retried-as-failure',
+					severity: stakes ? 'must' : 'should',
+					node: node.name,
+					message: `Every error of ${q(node.name)} goes to ${q(mark)}: a timeout after the write was applied is marked failed, the next delivery is let through as New, and ${q(node.name)} writes a second time.`,
+					fix: `Put an IF on ${q(node.name)}'s error output: timeouts and 504s (the write may exist) to an Exception Router with reason write_timeout, refused requests and 4xx answers to ${q(mark)}.`,
+				});
+		}
+	}
+
+	function racyDedup(node: SavedNode, runs: Array<{ start: Start; reached: Map<string, Edge | null> }>) {
+		const before = new Set(getParentNodes(byDestination, node.name, 'main'));
+		const openBefore = (name: string) => before.has(name) && runs.some((run) => run.reached.has(name));
+		for (const name of before) {
+			const other = graph.nodes.get(name);
+			if (!enabled(other) || other.type !== REMOVE_DUPLICATES || !openBefore(name)) continue;
+			const operation = other.parameters?.operation;
+			const acrossRuns = operation === 'removeItemsSeenInPreviousExecutions';
+			add({
+				rule: 'racy-dedup',
+				severity: acrossRuns ? 'must' : 'should',
+				node: name,
+				message: acrossRuns
+					? `${q(name)} remembers items before ${q(node.name)} writes them: two deliveries at once both pass it, and an item whose write fails is never retried.`
+					: `${q(name)} only removes duplicates inside one execution's items: a second delivery of the same event is a new execution and reaches ${q(node.name)} again.`,
+				fix: `Replace ${q(name)} with an Idempotency Guard (New output to ${q(node.name)}) and add State Ledger → Mark Processed after ${q(node.name)}.`,
+			});
+		}
+		// A "seen it?" lock: a read from a store, a branch on it, then a write to the same store.
+		for (const name of before) {
+			const check = graph.nodes.get(name);
+			if (!enabled(check) || !LOCK_STORES.has(check.type) || classifyWrite(check) || !openBefore(name)) continue;
+			const afterCheck = reach(graph, [name]);
+			const branch = [...afterCheck.keys()].some((n) => n !== name && BRANCH_TYPES.has(graph.nodes.get(n)?.type ?? '') && before.has(n));
+			if (!branch) continue;
+			const set = [...afterCheck.keys()].find((n) => {
+				const other = graph.nodes.get(n);
+				return n !== node.name && enabled(other) && other.type === check.type && classifyWrite(other) !== undefined;
+			});
+			if (!set) continue;
+			add({
+				rule: 'racy-dedup',
+				severity: 'must',
+				node: name,
+				message: `${q(name)} checks whether the event was seen and ${q(set)} records it: two deliveries at once both read "not seen" before either writes, and both reach ${q(node.name)}.`,
+				fix: `Replace ${q(name)}, the IF after it and ${q(set)} with an Idempotency Guard (one atomic claim) whose New output leads to ${q(node.name)}.`,
+			});
+		}
+	}
+
+	function guardKey(guard: SavedNode) {
+		const parameters = guard.parameters ?? {};
+		const source = typeof parameters.keySource === 'string' ? parameters.keySource : 'fields';
+		const key = source === 'expression' ? parameters.key : source === 'fields' ? parameters.keyFields : undefined;
+		const why = typeof key === 'string' ? unstableReason(key) : undefined;
+		if (!why) return;
+		add({
+			rule: 'unstable-key',
+			severity: 'must',
+			node: guard.name,
+			message: `${q(guard.name)}'s key uses ${why}: a retry of the same event gets a new key, passes as New, and the write after it happens again.`,
+			fix: `Build ${q(guard.name)}'s key from the event's business fields (Key Source: Fields, e.g. body.invoiceNumber, body.supplierId) or the provider's delivery id (Key Source: Webhook Provider).`,
+		});
+	}
+
+	function ambiguousDropped(guard: SavedNode) {
+		add({
+			rule: 'ambiguous-dropped',
+			severity: 'must',
+			node: guard.name,
+			message: `Nothing is connected to ${q(guard.name)}'s Ambiguous output: an event the Guard cannot decide (in progress, lease expired, payload changed, key missing, store down) is dropped without a write and without an owner.`,
+			fix: `Connect ${q(guard.name)}'s Ambiguous output to an Exception Router (Reason: From Item) that tells its owner, e.g. in Slack.`,
+		});
+	}
+}
+
