@@ -108,7 +108,8 @@ describe('Idempotency Audit: outputs', () => {
 	});
 
 	it('Minimum Severity filters: must hides what info shows', async () => {
-		const code = listed(webhookTo('Code only', { name: 'Run code', type: 'n8n-nodes-base.code', typeVersion: 2, parameters: { jsCode: 'return items;' } }));
+		// a shell command can change anything: the audit cannot judge it (info)
+		const code = listed(webhookTo('Shell', { name: 'Run sync script', type: 'n8n-nodes-base.executeCommand', typeVersion: 1, parameters: { command: './sync.sh' } }));
 		const atMust = await run([code], { output: 'findings', minimumSeverity: 'must' });
 		const atInfo = await run([code], { output: 'findings', minimumSeverity: 'info' });
 		expect(atMust).toEqual([]);

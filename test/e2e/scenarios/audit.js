@@ -12,6 +12,7 @@
 const assert = require('assert/strict');
 const fs = require('fs');
 const net = require('net');
+const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { prepareWorkflow, loadExample, shortId } = require('../lib/workflows');
@@ -149,18 +150,19 @@ module.exports = {
 		});
 
 		await ctx.test('the shipped command `audit --n8n-url` reports the planted hazard from the published version', async () => {
-			const pkgDir = path.join(n8n.userFolder, '.n8n', 'nodes', 'node_modules', 'n8n-nodes-idempotency');
-			const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
-			const bin = path.join(pkgDir, pkg.bin['n8n-nodes-idempotency']);
+			// installed from the packed tarball as `npx n8n-nodes-idempotency` installs it (with
+			// its peer n8n-workflow), run through its bin link with the machine's Node (20 here)
+			const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-audit-cli-'));
+			ctx.onCleanup(() => fs.rmSync(prefix, { recursive: true, force: true }));
+			fs.writeFileSync(path.join(prefix, 'package.json'), '{ "name": "audit-cli-user", "private": true }');
+			await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ctx.packed.tarball], { cwd: prefix, label: 'npm install (the command)' });
+			const bin = path.join(prefix, 'node_modules', '.bin', 'n8n-nodes-idempotency');
 			assert.ok(fs.statSync(bin).mode & 0o111, `${bin} is not executable`);
 			assert.match(fs.readFileSync(bin, 'utf8').split('\n')[0], /^#!\/usr\/bin\/env node/);
-			// the machine's Node (20 here), as a user's npx would run it; the key from the environment
+			const PATH = `${path.dirname(process.execPath)}:${process.env.PATH}`;
+			// the key from the environment, as CI would pass a secret
 			const cli = (args) =>
-				spawnSync(process.execPath, [bin, 'audit', '--n8n-url', n8n.baseUrl, ...args], {
-					env: { PATH: process.env.PATH, N8N_API_KEY: apiKey },
-					encoding: 'utf8',
-					timeout: 60_000,
-				});
+				spawnSync(bin, ['audit', '--n8n-url', n8n.baseUrl, ...args], { env: { PATH, N8N_API_KEY: apiKey }, encoding: 'utf8', timeout: 60_000 });
 			const json = cli(['--json']);
 			assert.equal(json.status, 1, `exit ${json.status} (1: a must finding); stderr: ${json.stderr}`);
 			const report = JSON.parse(json.stdout);
@@ -185,7 +187,7 @@ module.exports = {
 			assert.match(terminal.stdout, /read +published version/);
 			for (const r of [json, draft, terminal]) assert.ok(!(r.stdout + r.stderr).includes(apiKey), 'the API key was printed');
 
-			const refused = spawnSync(process.execPath, [bin, 'audit', '--n8n-url', n8n.baseUrl, '--api-key', 'wrong-key'], { encoding: 'utf8', timeout: 60_000 });
+			const refused = spawnSync(bin, ['audit', '--n8n-url', n8n.baseUrl, '--api-key', 'wrong-key'], { env: { PATH }, encoding: 'utf8', timeout: 60_000 });
 			assert.equal(refused.status, 2, `a refused key exits 2: ${refused.stdout}${refused.stderr}`);
 			assert.match(refused.stderr, /refused the API key \(401\)/);
 			assert.ok(!refused.stderr.includes('wrong-key'));
