@@ -23,6 +23,19 @@ function jsonFiles(dir) {
 	return out;
 }
 
+// Why FlowLint refused a file, in a few words that group alike refusals: its schema validation's
+// first complaint with the node names and indexes taken out of the path, or "not JSON".
+function refusal(error) {
+	const first = error && Array.isArray(error.errors) ? error.errors[0] : undefined;
+	if (first) {
+		const parts = String(first.path || '').split('/').filter(Boolean);
+		const where = parts.map((part, i) => (/^\d+$/.test(part) ? '[]' : parts[i - 1] === 'connections' ? '<node>' : part)).join('.').replace(/\.\[\]/g, '[]');
+		return `${where || 'workflow'}: ${first.message}`.replace(/"[^"]*"/g, '<node>');
+	}
+	if (error && error.linePos) return 'not JSON (its YAML parser failed)';
+	return String(error && error.message ? error.message : error).split('\n')[0].slice(0, 80);
+}
+
 const result = [];
 for (const folder of folders) {
 	const files = jsonFiles(folder);
@@ -38,7 +51,7 @@ for (const folder of folders) {
 		try {
 			graph = flowlint.parseN8n(text);
 		} catch (error) {
-			const reason = String(error && error.message ? error.message : error).split('\n')[0].slice(0, 80);
+			const reason = refusal(error);
 			refusals[reason] = (refusals[reason] || 0) + 1;
 			return;
 		}
