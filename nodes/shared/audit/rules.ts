@@ -145,7 +145,7 @@ export function analyze(graph: Graph): Analysis {
 		else if (openRuns.length && protects) unguardedWrite(node, write, openRuns);
 		if (node.retryOnFail === true && protects) retryOnFail(node, write);
 		if (claimed) settled(node, write);
-		if (openRuns.length && protects) racyDedup(node, openRuns);
+		if (openRuns.length && protects) racyDedup(node, write, openRuns);
 	}
 	for (const guard of guards) {
 		guardKey(guard);
@@ -303,7 +303,9 @@ export function analyze(graph: Graph): Analysis {
 		}
 	}
 
-	function racyDedup(node: SavedNode, runs: Array<{ start: Start; reached: Map<string, Edge | null> }>) {
+	function racyDedup(node: SavedNode, write: WriteClass, runs: Array<{ start: Start; reached: Map<string, Edge | null> }>) {
+		// As serious as the write it fails to protect.
+		const severity: Severity = severityFor(write, runs.map((run) => run.start.kind));
 		const before = new Set(getParentNodes(byDestination, node.name, 'main'));
 		const openBefore = (name: string) => before.has(name) && runs.some((run) => run.reached.has(name));
 		for (const name of before) {
@@ -313,7 +315,7 @@ export function analyze(graph: Graph): Analysis {
 			const acrossRuns = operation === 'removeItemsSeenInPreviousExecutions';
 			add({
 				rule: 'racy-dedup',
-				severity: acrossRuns ? 'must' : 'should',
+				severity: acrossRuns ? severity : 'should',
 				node: name,
 				message: acrossRuns
 					? `${q(name)} remembers items before ${q(node.name)} writes them: two deliveries at once both pass it, and an item whose write fails is never retried.`
@@ -321,21 +323,30 @@ export function analyze(graph: Graph): Analysis {
 				fix: `Replace ${q(name)} with an Idempotency Guard (New output to ${q(node.name)}) and add State Ledger → Mark Processed after ${q(node.name)}.`,
 			});
 		}
-		// A "seen it?" lock: a read from a store, a branch on it, then a write to the same store.
+		// A "seen it?" lock: a read from a store, an IF on whether something was found, then a write
+		// to the same store (a status column, a processed flag) — check-then-act, not atomic.
 		for (const name of before) {
 			const check = graph.nodes.get(name);
 			if (!enabled(check) || !LOCK_STORES.has(check.type) || classifyWrite(check) || !openBefore(name)) continue;
-			const afterCheck = reach(graph, [name]);
-			const branch = [...afterCheck.keys()].some((n) => n !== name && BRANCH_TYPES.has(graph.nodes.get(n)?.type ?? '') && before.has(n));
+			const branch = edgesOut(graph, name)
+				.map((edge) => graph.nodes.get(edge.to))
+				.find(
+					(next) =>
+						enabled(next) &&
+						BRANCH_TYPES.has(next.type) &&
+						next.type !== 'n8n-nodes-base.code' &&
+						before.has(next.name) &&
+						/exists|empty|length|undefined|null|duplicate|processed|already|sent|seen|status|found/i.test(JSON.stringify(next.parameters ?? {})),
+				);
 			if (!branch) continue;
-			const set = [...afterCheck.keys()].find((n) => {
+			const set = [...reach(graph, [branch.name]).keys()].find((n) => {
 				const other = graph.nodes.get(n);
 				return n !== node.name && enabled(other) && other.type === check.type && classifyWrite(other) !== undefined;
 			});
 			if (!set) continue;
 			add({
 				rule: 'racy-dedup',
-				severity: 'must',
+				severity,
 				node: name,
 				message: `${q(name)} checks whether the event was seen and ${q(set)} records it: two deliveries at once both read "not seen" before either writes, and both reach ${q(node.name)}.`,
 				fix: `Replace ${q(name)}, the IF after it and ${q(set)} with an Idempotency Guard (one atomic claim) whose New output leads to ${q(node.name)}.`,
