@@ -3,6 +3,7 @@
 // workflow is read.
 
 import type { INodeProperties } from 'n8n-workflow';
+import { booleanProperty, choiceProperty } from '../shared/n8n/descriptions';
 
 export type AuditOutput = 'workflows' | 'findings' | 'summary';
 
@@ -40,17 +41,18 @@ export const auditProperties: INodeProperties[] = [
 		default: 'summary',
 	},
 	{
-		displayName: 'Minimum Severity',
-		name: 'minimumSeverity',
-		type: 'options',
+		...choiceProperty(
+			'Minimum Severity',
+			'minimumSeverity',
+			[
+				{ name: 'Must', value: 'must', description: 'Only what can write twice or lose a write' },
+				{ name: 'Should', value: 'should', description: 'Also weaker protections and repeated notifications' },
+				{ name: 'Info', value: 'info', description: 'Also nodes the audit cannot judge (Code, Execute Command, unknown community nodes)' },
+			],
+			'must',
+			"The mildest severity a finding needs to be output; findings accepted in a node's notes are left out unless Include Accepted Findings is on",
+		),
 		noDataExpression: true,
-		options: [
-			{ name: 'Must', value: 'must', description: 'Only what can write twice or lose a write' },
-			{ name: 'Should', value: 'should', description: 'Also weaker protections and repeated notifications' },
-			{ name: 'Info', value: 'info', description: 'Also nodes the audit cannot judge (Code, Execute Command, unknown community nodes)' },
-		],
-		default: 'must',
-		description: 'The mildest severity a finding needs to be output; findings accepted in a node\'s notes are left out unless Include Accepted Findings is on',
 	},
 	{
 		displayName: 'Options',
@@ -59,33 +61,29 @@ export const auditProperties: INodeProperties[] = [
 		placeholder: 'Add option',
 		default: {},
 		options: [
-			{
-				displayName: 'Include Accepted Findings',
-				name: 'includeAcknowledged',
-				type: 'boolean',
-				default: false,
-				description:
-					"Whether to output findings a team accepted on purpose in the node's notes (a line \"idempotency-audit: accept <rule> — why\"), marked acknowledged",
-			},
-			{
-				displayName: 'Include Workflows Without Findings',
-				name: 'includeClean',
-				type: 'boolean',
-				default: false,
-				displayOptions: { show: { '/output': ['workflows'] } },
-				description: 'Whether to output an item for every workflow, also those with no finding at the minimum severity',
-			},
-			{
-				displayName: 'Version to Audit',
-				name: 'version',
-				type: 'options',
-				options: [
+			booleanProperty(
+				'Include Accepted Findings',
+				'includeAcknowledged',
+				false,
+				'Whether to output findings a team accepted on purpose in the node\'s notes (a line "idempotency-audit: accept <rule> — why"), marked acknowledged',
+			),
+			booleanProperty(
+				'Include Workflows Without Findings',
+				'includeClean',
+				false,
+				'Whether to output an item for every workflow, also those with no finding at the minimum severity',
+				{ show: { '/output': ['workflows'] } },
+			),
+			choiceProperty(
+				'Version to Audit',
+				'version',
+				[
 					{ name: 'Published', value: 'published', description: 'What runs: the published version of each workflow; the draft when it was never published' },
 					{ name: 'Draft', value: 'draft', description: 'What the editor shows: the saved draft, published or not' },
 				],
-				default: 'published',
-				description: 'Which version of a workflow to audit when n8n has a draft next to the published version',
-			},
+				'published',
+				'Which version of a workflow to audit when n8n has a draft next to the published version',
+			),
 		],
 	},
 ];
