@@ -14,6 +14,8 @@ export class N8nApiError extends Error {}
 
 const PAGE = 250;
 const MAX_PAGES = 10_000;
+/** A page that takes longer than this is an n8n that hangs: better a clear exit 2 than a CI job stuck. */
+const PAGE_TIMEOUT_MS = 120_000;
 
 /** `http://host:5678`, `http://host:5678/`, `…/api/v1` and `…/api/v1/workflows` all mean the same n8n. */
 export function apiBase(url: string): string {
@@ -31,13 +33,18 @@ export async function readN8nWorkflows(
 	const errors: AuditError[] = [];
 	let archived = 0;
 	let cursor: string | undefined;
+	const cursors = new Set<string>();
 	for (let page = 0; page < MAX_PAGES; page++) {
 		const query = new URLSearchParams({ limit: String(PAGE), excludePinnedData: 'true', ...(cursor ? { cursor } : {}) });
 		const where = `${base}/workflows`;
 		let response: Response;
 		try {
-			response = await fetchImpl(`${where}?${query}`, { headers: { 'X-N8N-API-KEY': apiKey, accept: 'application/json' } });
+			response = await fetchImpl(`${where}?${query}`, {
+				headers: { 'X-N8N-API-KEY': apiKey, accept: 'application/json' },
+				signal: AbortSignal.timeout(PAGE_TIMEOUT_MS),
+			});
 		} catch (error) {
+			if ((error as Error)?.name === 'TimeoutError') throw new N8nApiError(`n8n at ${where} did not answer within ${PAGE_TIMEOUT_MS / 1000} s`);
 			const cause = (error as { cause?: { code?: string; message?: string } }).cause;
 			throw new N8nApiError(`could not reach n8n at ${where}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
 		}
@@ -70,6 +77,8 @@ export async function readN8nWorkflows(
 		}
 		cursor = typeof parsed.nextCursor === 'string' && parsed.nextCursor ? parsed.nextCursor : undefined;
 		if (!cursor) break;
+		if (cursors.has(cursor)) throw new N8nApiError(`n8n at ${where} answered the same nextCursor twice: stopped paging so as not to loop`);
+		cursors.add(cursor);
 	}
 	return { workflows, errors, archived };
 }

@@ -340,6 +340,14 @@ describe('--n8n-url: a running n8n through its public API', () => {
 		expect(run.stderr).toMatch(/could not reach n8n at http:\/\/127\.0\.0\.1:9\/api\/v1\/workflows/);
 	});
 
+	it('stops with exit 2 when n8n hands out the same cursor again, instead of looping', async () => {
+		pages = [{ data: [listed(reader('Loop'), null)], nextCursor: '1' }, { data: [], nextCursor: '1' }];
+		const run = await cli(['audit', '--n8n-url', url], { N8N_API_KEY: KEY });
+		expect(run.code).toBe(2);
+		expect(run.stderr).toMatch(/same nextCursor twice/);
+		expect(seen).toHaveLength(2);
+	});
+
 	it('audits files and the n8n together', async () => {
 		pages = [{ data: [listed(reader('Remote'), null)], nextCursor: null }];
 		write('local.json', hazard('Local'));
