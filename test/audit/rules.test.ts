@@ -264,6 +264,14 @@ describe('racy-dedup', () => {
 		const wf = workflow([webhook(), get, check, setKey, post()], [['Webhook', 'Seen?'], ['Seen?', 'Not seen'], ['Not seen', 'Remember', 0], ['Remember', 'Create Invoice']]);
 		expect(one(wf, 'racy-dedup')).toMatchObject({ severity: 'must', node: 'Seen?' });
 	});
+	it('reports a look-up-then-create as the race it is, not as a write every retry repeats', () => {
+		const find = app('Find user', 'n8n-nodes-base.supabase', { operation: 'get', tableId: 'users' });
+		const check = app('User exists?', 'n8n-nodes-base.if', { conditions: { conditions: [{ operator: { operation: 'exists' }, leftValue: '={{ $json.id }}' }] } }, { typeVersion: 2.2 });
+		const create = app('Create user', 'n8n-nodes-base.supabase', { operation: 'create', tableId: 'users' });
+		const wf = workflow([webhook(), find, check, create], [['Webhook', 'Find user'], ['Find user', 'User exists?'], ['User exists?', 'Create user', 1]]);
+		expect(findings(wf).map((f) => [f.rule, f.severity, f.node])).toEqual([['racy-dedup', 'must', 'Find user']]);
+		expect(findings(wf)[0].message).toContain('both create it');
+	});
 	it('says nothing about a read that no IF checks, or a dedup behind a Guard', () => {
 		const get = app('Load', 'n8n-nodes-base.redis', { operation: 'get', key: 'config' });
 		const setKey = app('Save', 'n8n-nodes-base.redis', { operation: 'set', key: 'config' });

@@ -87,8 +87,12 @@ const describePath = (path: string[]): string => (path.length > 6 ? [...path.sli
 
 export function analyze(graph: Graph): Analysis {
 	const findings: RawFinding[] = [];
+	const rank: Record<Severity, number> = { info: 0, should: 1, must: 2 };
+	// One finding per rule and node, as serious as the worst case found for it.
 	const add = (finding: RawFinding) => {
-		if (!findings.some((f) => f.rule === finding.rule && f.node === finding.node)) findings.push(finding);
+		const same = findings.findIndex((f) => f.rule === finding.rule && f.node === finding.node);
+		if (same === -1) findings.push(finding);
+		else if (rank[finding.severity] > rank[findings[same].severity]) findings[same] = finding;
 	};
 	const live = [...graph.nodes.values()].filter(enabled);
 	const guards = live.filter((node) => ourNode(node) === GUARD);
@@ -142,10 +146,10 @@ export function analyze(graph: Graph): Analysis {
 		if (protects && reachedAt(node.name)) needProtection++;
 
 		if (tool && protects) agentToolWrite(node, write, tool);
-		else if (openRuns.length && protects) unguardedWrite(node, write, openRuns);
+		// A check-then-act dedup in front stops a later retry but not two at once: said by racy-dedup.
+		else if (openRuns.length && protects && !racyDedup(node, write, openRuns)) unguardedWrite(node, write, openRuns);
 		if (node.retryOnFail === true && protects) retryOnFail(node, write);
 		if (claimed) settled(node, write);
-		if (openRuns.length && protects) racyDedup(node, write, openRuns);
 	}
 	for (const guard of guards) {
 		guardKey(guard);
@@ -303,7 +307,10 @@ export function analyze(graph: Graph): Analysis {
 		}
 	}
 
-	function racyDedup(node: SavedNode, write: WriteClass, runs: Array<{ start: Start; reached: Map<string, Edge | null> }>) {
+	/** Reports a de-duplication in front of an unguarded write that is not atomic; true when one
+	 * stops a retry that comes later (then the race, not the retry, is the hazard to report). */
+	function racyDedup(node: SavedNode, write: WriteClass, runs: Array<{ start: Start; reached: Map<string, Edge | null> }>): boolean {
+		let stopsLaterRetry = false;
 		// As serious as the write it fails to protect.
 		const severity: Severity = severityFor(write, runs.map((run) => run.start.kind));
 		const before = new Set(getParentNodes(byDestination, node.name, 'main'));
@@ -313,6 +320,7 @@ export function analyze(graph: Graph): Analysis {
 			if (!enabled(other) || other.type !== REMOVE_DUPLICATES || !openBefore(name)) continue;
 			const operation = other.parameters?.operation;
 			const acrossRuns = operation === 'removeItemsSeenInPreviousExecutions';
+			if (acrossRuns) stopsLaterRetry = true;
 			add({
 				rule: 'racy-dedup',
 				severity: acrossRuns ? severity : 'should',
@@ -341,17 +349,25 @@ export function analyze(graph: Graph): Analysis {
 			if (!branch) continue;
 			const set = [...reach(graph, [branch.name]).keys()].find((n) => {
 				const other = graph.nodes.get(n);
-				return n !== node.name && enabled(other) && other.type === check.type && classifyWrite(other) !== undefined;
+				return enabled(other) && other.type === check.type && classifyWrite(other) !== undefined;
 			});
 			if (!set) continue;
+			stopsLaterRetry = true;
 			add({
 				rule: 'racy-dedup',
 				severity,
 				node: name,
-				message: `${q(name)} checks whether the event was seen and ${q(set)} records it: two deliveries at once both read "not seen" before either writes, and both reach ${q(node.name)}.`,
-				fix: `Replace ${q(name)}, the IF after it and ${q(set)} with an Idempotency Guard (one atomic claim) whose New output leads to ${q(node.name)}.`,
+				message:
+					set === node.name
+						? `${q(name)} looks for the record and ${q(branch.name)} lets ${q(node.name)} create it when none is found: two deliveries at once both find nothing, and both create it.`
+						: `${q(name)} checks whether the event was seen and ${q(set)} records it: two deliveries at once both read "not seen" before either writes, and both reach ${q(node.name)}.`,
+				fix:
+					set === node.name
+						? `Put an Idempotency Guard keyed on the record's business key in front of ${q(name)} and connect its New output onward, so one delivery at a time can create it; add State Ledger → Mark Processed after ${q(node.name)}.`
+						: `Replace ${q(name)}, the IF after it and ${q(set)} with an Idempotency Guard (one atomic claim) whose New output leads to ${q(node.name)}.`,
 			});
 		}
+		return stopsLaterRetry;
 	}
 
 	function guardKey(guard: SavedNode) {
