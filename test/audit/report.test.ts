@@ -85,10 +85,12 @@ describe('checklist and summary', () => {
 
 describe('our own examples', () => {
 	const dir = join(__dirname, '..', '..', 'examples');
-	it.each(readdirSync(dir).filter((f) => f.endsWith('.json')))('%s audits with no finding at all', (file) => {
+	it.each(readdirSync(dir).filter((f) => f.endsWith('.json')))('%s audits with no finding that is not accepted in its notes', (file) => {
 		const audit = auditWorkflow(JSON.parse(readFileSync(join(dir, file), 'utf8')), { file });
-		expect(audit.findings).toEqual([]);
+		expect(audit.findings.filter((finding) => !finding.acknowledged)).toEqual([]);
 		expect(audit.problems).toBeUndefined();
-		expect(Object.values(audit.checklist).every((state) => state !== 'missing')).toBe(true);
+		// a workflow whose only write is a notification (idempotency-audit.json's weekly Slack
+		// report, its repeat accepted in the node's notes) has no business key or ledger to check
+		if (audit.writeDetails.some((write) => write.kind !== 'notify')) expect(Object.values(audit.checklist).every((state) => state !== 'missing')).toBe(true);
 	});
 });
