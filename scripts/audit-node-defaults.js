@@ -90,7 +90,11 @@ export interface NodeDefaults {
 
 export const NODE_DEFAULTS_SOURCE = 'n8n-nodes-base ${version}';
 
-export const NODE_DEFAULTS: Record<string, NodeDefaults[]> = ${JSON.stringify(sorted, null, '\t')};
+export const NODE_DEFAULTS: Record<string, NodeDefaults[]> = {
+${Object.entries(sorted)
+	.map(([type, runs]) => `\t${JSON.stringify(type)}: [\n${runs.map((run) => `\t\t${JSON.stringify(run)},`).join('\n')}\n\t],`)
+	.join('\n')}
+};
 `;
 fs.writeFileSync(path.join(__dirname, '..', 'nodes', 'shared', 'audit', 'nodeDefaults.ts'), out);
 console.log(`${Object.keys(sorted).length} node types from n8n-nodes-base ${version}`);

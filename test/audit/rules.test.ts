@@ -218,6 +218,16 @@ describe('unstable-key', () => {
 			expect(one(workflow(nodes, links), 'unstable-key')).toMatchObject({ severity: 'must', node: 'Guard' });
 		},
 	);
+	it('flags a key field an Edit Fields node before the Guard fills from the execution', () => {
+		const { nodes, links } = safeInvoice();
+		nodes.push(set('Add id', { parameters: { assignments: { assignments: [{ name: 'requestId', value: '={{ $execution.id }}', type: 'string' }] } } }));
+		nodes[1] = guard('Guard', { keySource: 'fields', keyFields: 'requestId' });
+		const wf = workflow(nodes, [...links.filter(([from]) => from !== 'Webhook'), ['Webhook', 'Add id'], ['Add id', 'Guard']]);
+		expect(one(wf, 'unstable-key').message).toContain('key field requestId, set by “Add id”, uses $execution');
+		// The twin: the field copied from the event.
+		nodes[nodes.length - 1] = set('Add id', { parameters: { assignments: { assignments: [{ name: 'requestId', value: '={{ $json.body.id }}', type: 'string' }] } } });
+		expect(findings(workflow(nodes, [...links.filter(([from]) => from !== 'Webhook'), ['Webhook', 'Add id'], ['Add id', 'Guard']]))).toEqual([]);
+	});
 	it('accepts a key from the event’s fields', () => {
 		const { nodes, links } = safeInvoice();
 		nodes[1] = guard('Guard', { keySource: 'expression', key: '={{ $json.body.supplierId + "/" + $json.body.invoiceNumber }}' });

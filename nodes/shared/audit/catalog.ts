@@ -155,7 +155,7 @@ const HTTP_TYPES = new Set([`${BASE}httpRequest`, `${BASE}httpRequestTool`, `${L
 const COMPUTE_HOSTS =
 	/(?:^|[/.@])(api\.openai\.com|api\.anthropic\.com|generativelanguage\.googleapis\.com|aiplatform\.googleapis\.com|openrouter\.ai|api\.groq\.com|api\.mistral\.ai|api\.perplexity\.ai|api\.deepseek\.com|api\.cohere\.(?:ai|com)|api-inference\.huggingface\.co|router\.huggingface\.co|api\.together\.xyz|api\.x\.ai|api\.fireworks\.ai|api\.replicate\.com|api\.elevenlabs\.io|api(?:-free)?\.deepl\.com|api\.tavily\.com|serpapi\.com|google\.serper\.dev|api\.exa\.ai|api\.firecrawl\.dev|[rs]\.jina\.ai|api\.jina\.ai|api\.apify\.com|api\.dataforseo\.com|app\.scrapingbee\.com|api\.scrapingbee\.com|chrome\.browserless\.io|api\.assemblyai\.com|api\.deepgram\.com|api\.stability\.ai|api\.ideogram\.ai|cloud\.leonardo\.ai|api\.runwayml\.com|(?:queue\.)?fal\.run|api\.dev\.runwayml\.com|localhost:11434|api\.kie\.ai|api\.piapi\.ai|api\.brave\.com|api\.search\.brave\.com|api\.bing\.microsoft\.com|customsearch\.googleapis\.com|vision\.googleapis\.com|translation\.googleapis\.com|language\.googleapis\.com|speech\.googleapis\.com|texttospeech\.googleapis\.com|api\.cloudmersive\.com|api\.ocr\.space|api\.unstructured(?:app)?\.io|api\.llamaindex\.ai|api\.cloud\.llamaindex\.ai|api\.hunter\.io|api\.apollo\.io|api\.clearbit\.com|api\.peopledatalabs\.com|api\.scrapingdog\.com|api\.zenrows\.com|api\.scraperapi\.com|api\.brightdata\.com|api\.phantombuster\.com|api\.rapidapi\.com|[a-z0-9-]+\.p\.rapidapi\.com|api\.json2video\.com|api\.creatomate\.com|api\.heygen\.com|api\.dumplingai\.com|api\.bannerbear\.com|api\.placid\.app|api\.pdfshift\.io|api\.pdf\.co|api\.html2pdf|api\.ilovepdf\.com|gotenberg|hcti\.io|image-api\.photoroom\.com|api\.bfl\.ml|api\.voyageai\.com|ncmb\.neurochain\.io|api\.remove\.bg|api\.openweathermap\.org|slack\.com\/api\/views\.\w+)(?=[/:?]|$)/i;
 const COMPUTE_PATHS =
-	/\/(?:search|_search|query|_query|lookup|find|completions?|chat\/completions|embeddings?|v1\/messages|generate\w*|predict(?:ions)?|classify|extract\w*|scrape|crawl|map|parse|ocr|transcri\w*|translate|analy[sz]e\w*|validate|verify|enrich\w*|token|oauth2?|login|auth\w*|render|convert\w*|summari[sz]e|images\/generations|audio\/\w+|text-to-speech|tts|moderations?|rerank|score|similarity|count|preview|estimate|quote|calculate|\w*embeddings?|scroll|recommend|discover|freeBusy|api\/chat|ai\/run|retrieve|details?|wd\/hub\/.*)(?=[/?.#:]|$)|\/(?:get|list|fetch|find|search|query|lookup|read)(?:[A-Z_-][\w-]*)?(?=[/?.#]|$)|\/collections\/[^/]+\/points\/?$|:(?:generateContent|streamGenerateContent|batchGet|runReport|runQuery|query|search|predict|embedContent|countTokens)\b/i;
+	/\/(?:search|_search|query|_query|lookup|find|completions?|chat\/completions|embeddings?|v1\/messages|generate\w*|predict(?:ions)?|classify|extract\w*|scrape|crawl|map|parse|ocr|transcri\w*|translate|analy[sz]e\w*|validate|verify|enrich\w*|token|oauth2?|login|auth\w*|render|convert\w*|summari[sz]e|images\/generations|audio\/\w+|text-to-speech|tts|moderations?|rerank|score|similarity|count|preview|estimate|quote|calculate|\w*embeddings?|scroll|recommend|discover|freeBusy|api\/chat|ai\/run|retrieve|details?|facets?|aggregate|wd\/hub\/.*)(?=[/?.#:]|$)|\/(?:get|list|fetch|find|search|query|lookup|read)(?:[A-Z_-][\w-]*)?(?=[/?.#]|$)|\/collections\/[^/]+\/points\/?$|:(?:generateContent|streamGenerateContent|batchGet|runReport|runQuery|query|search|predict|embedContent|countTokens)\b/i;
 /** POSTs that notify a person: chat messages, e-mail, SMS, push. */
 const NOTIFY_URLS =
 	/hooks\.slack\.com|slack\.com\/api\/(?:chat\.post|files\.upload|chat\.update)|discord(?:app)?\.com\/api\/webhooks|api\.telegram\.org\/bot[^/]*\/send|chat\.googleapis\.com|outlook\.office(?:365)?\.com\/webhook|webhook\.office\.com|api\.twilio\.com\/[^?]*\/Messages|api\.sendgrid\.com\/v3\/mail\/send|api\.mailgun\.net\/v3\/[^?]*\/messages|api\.postmarkapp\.com\/email|api\.resend\.com\/emails|api\.(?:brevo|sendinblue)\.com\/v3\/smtp\/email|graph\.facebook\.com\/[^?]*\/messages|api\.pushover\.net|ntfy\.sh|api\.line\.me\/v2\/bot\/message|api\.mailjet\.com\/v3(?:\.1)?\/send|gmail\.googleapis\.com\/[^?]*\/send|graph\.microsoft\.com\/[^?]*\/sendMail|api\.pushbullet\.com|api\.smtp2go\.com|api\.mattermost|\/hooks\/[a-z0-9]{20,}|\/(?:send\w*|notify|sms|imbot\.message\.add|chat\.postMessage)(?=[/?#]|$)/i;
@@ -174,10 +174,12 @@ function classifyHttp(node: SavedNode): WriteClass | undefined {
 	const v = typeof node.typeVersion === 'number' ? node.typeVersion : 1;
 	const rawMethod = param(node, v < 3 && node.type === `${BASE}httpRequest` ? 'requestMethod' : 'method') ?? param(node, 'method') ?? param(node, 'requestMethod');
 	const url = text(param(node, 'url'));
-	if (isExpression(rawMethod)) {
+	// "=POST": an expression field holding a constant.
+	const constant = typeof rawMethod === 'string' && /^=\s*[A-Za-z]+\s*$/.test(rawMethod) ? rawMethod.slice(1).trim() : rawMethod;
+	if (isExpression(constant)) {
 		return { action: 'HTTP request (method from an expression)', kind: 'unknown', idempotent: false, why: 'its method is computed by an expression' };
 	}
-	const method = (typeof rawMethod === 'string' ? rawMethod : 'GET').toUpperCase();
+	const method = (typeof constant === 'string' ? constant : 'GET').toUpperCase();
 	if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) return undefined;
 	const action = `HTTP ${method}`;
 	const idempotent = sendsIdempotencyKey(node);
@@ -196,7 +198,9 @@ function classifyHttp(node: SavedNode): WriteClass | undefined {
 	if (/\\?"query\\?"\s*:\s*\\?"\s*(?:query\b|\{)/.test(JSON.stringify(node.parameters ?? {})) && !/\bmutation\b/.test(JSON.stringify(node.parameters ?? {})))
 		return undefined;
 	if (/\/(?:delete|remove)\w*(?=[/?#]|$)/i.test(withoutQuery)) return { action, kind: 'delete', idempotent: true };
-	if (/\/(?:cancel|reschedule|update\w*|mark\w*|interested|archive)(?=[/?#]|$)/i.test(withoutQuery)) return { action, kind: 'update', idempotent: true };
+	if (/\/(?:cancel|reschedule|update\w*|mark\w*|interested|archive)(?=[/?#.]|$)/i.test(withoutQuery)) return { action, kind: 'update', idempotent: true };
+	// A POST to one record (…/posts/{{ id }}, …/posts/123) changes that record (WordPress, many REST APIs).
+	if (/\/(?:\{\{[^}]*\}\}|\d+|[0-9a-f]{8}-[0-9a-f-]{27,})\/?$/i.test(withoutQuery)) return { action, kind: 'update', idempotent: true };
 	if (/upsert|create_or_update|createOrUpdate/i.test(url)) return { action, kind: 'upsert', idempotent: true };
 	if (method === 'PATCH') return { action, kind: 'update', idempotent: true };
 	return { action, kind: 'create', idempotent };

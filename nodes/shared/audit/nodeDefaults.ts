@@ -13,3422 +13,890 @@ export const NODE_DEFAULTS_SOURCE = 'n8n-nodes-base 2.41.1';
 
 export const NODE_DEFAULTS: Record<string, NodeDefaults[]> = {
 	"n8n-nodes-base.Brandfetch": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "logo"
-			}
-		},
-		{
-			"from": 2,
-			"resource": null,
-			"operation": {
-				"": "data"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"logo"}},
+		{"from":2,"resource":null,"operation":{"":"data"}},
 	],
 	"n8n-nodes-base.actionNetwork": [
-		{
-			"from": 1,
-			"resource": "attendance",
-			"operation": {
-				"attendance": "create",
-				"event": "create",
-				"person": "create",
-				"personTag": "add",
-				"petition": "create",
-				"signature": "create",
-				"tag": "create"
-			}
-		}
+		{"from":1,"resource":"attendance","operation":{"attendance":"create","event":"create","person":"create","personTag":"add","petition":"create","signature":"create","tag":"create"}},
 	],
 	"n8n-nodes-base.activeCampaign": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"account": "create",
-				"accountContact": "create",
-				"connection": "create",
-				"contact": "create",
-				"contactList": "add",
-				"contactTag": "add",
-				"deal": "create",
-				"ecommerceCustomer": "create",
-				"ecommerceOrder": "create",
-				"ecommerceOrderProducts": "getAll",
-				"list": "getAll",
-				"tag": "create"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"account":"create","accountContact":"create","connection":"create","contact":"create","contactList":"add","contactTag":"add","deal":"create","ecommerceCustomer":"create","ecommerceOrder":"create","ecommerceOrderProducts":"getAll","list":"getAll","tag":"create"}},
 	],
 	"n8n-nodes-base.adalo": [
-		{
-			"from": 1,
-			"resource": "collection",
-			"operation": {
-				"collection": "getAll"
-			}
-		}
+		{"from":1,"resource":"collection","operation":{"collection":"getAll"}},
 	],
 	"n8n-nodes-base.affinity": [
-		{
-			"from": 1,
-			"resource": "organization",
-			"operation": {
-				"list": "get",
-				"listEntry": "create",
-				"organization": "create",
-				"person": "create"
-			}
-		}
+		{"from":1,"resource":"organization","operation":{"list":"get","listEntry":"create","organization":"create","person":"create"}},
 	],
 	"n8n-nodes-base.agileCrm": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"company": "get",
-				"contact": "get",
-				"deal": "get"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"company":"get","contact":"get","deal":"get"}},
 	],
 	"n8n-nodes-base.airtable": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "read"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "record",
-			"operation": {
-				"base": "getMany",
-				"record": "get"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"read"}},
+		{"from":2,"resource":"record","operation":{"base":"getMany","record":"get"}},
 	],
 	"n8n-nodes-base.airtop": [
-		{
-			"from": 1,
-			"resource": "session",
-			"operation": {
-				"agent": "run",
-				"extraction": "getPaginated",
-				"file": "getMany",
-				"interaction": "click",
-				"session": "create",
-				"window": "create"
-			}
-		}
+		{"from":1,"resource":"session","operation":{"agent":"run","extraction":"getPaginated","file":"getMany","interaction":"click","session":"create","window":"create"}},
 	],
 	"n8n-nodes-base.apiTemplateIo": [
-		{
-			"from": 1,
-			"resource": "image",
-			"operation": {
-				"account": "get",
-				"image": "create",
-				"pdf": "create"
-			}
-		}
+		{"from":1,"resource":"image","operation":{"account":"get","image":"create","pdf":"create"}},
 	],
 	"n8n-nodes-base.asana": [
-		{
-			"from": 1,
-			"resource": "task",
-			"operation": {
-				"project": "get",
-				"subtask": "create",
-				"task": "create",
-				"taskComment": "add",
-				"taskProject": "add",
-				"taskTag": "add",
-				"user": "get"
-			}
-		}
+		{"from":1,"resource":"task","operation":{"project":"get","subtask":"create","task":"create","taskComment":"add","taskProject":"add","taskTag":"add","user":"get"}},
 	],
 	"n8n-nodes-base.autopilot": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"contact": "upsert",
-				"contactJourney": "add",
-				"contactList": "add",
-				"list": "create"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"contact":"upsert","contactJourney":"add","contactList":"add","list":"create"}},
 	],
 	"n8n-nodes-base.awsCertificateManager": [
-		{
-			"from": 1,
-			"resource": "certificate",
-			"operation": {
-				"certificate": "renew"
-			}
-		}
+		{"from":1,"resource":"certificate","operation":{"certificate":"renew"}},
 	],
 	"n8n-nodes-base.awsCognito": [
-		{
-			"from": 1,
-			"resource": "user",
-			"operation": {
-				"group": "getAll",
-				"user": "getAll",
-				"userPool": "get"
-			}
-		}
+		{"from":1,"resource":"user","operation":{"group":"getAll","user":"getAll","userPool":"get"}},
 	],
 	"n8n-nodes-base.awsComprehend": [
-		{
-			"from": 1,
-			"resource": "text",
-			"operation": {
-				"text": "detectDominantLanguage"
-			}
-		}
+		{"from":1,"resource":"text","operation":{"text":"detectDominantLanguage"}},
 	],
 	"n8n-nodes-base.awsDynamoDb": [
-		{
-			"from": 1,
-			"resource": "item",
-			"operation": {
-				"item": "upsert"
-			}
-		}
+		{"from":1,"resource":"item","operation":{"item":"upsert"}},
 	],
 	"n8n-nodes-base.awsElb": [
-		{
-			"from": 1,
-			"resource": "loadBalancer",
-			"operation": {
-				"listenerCertificate": "add",
-				"loadBalancer": "create"
-			}
-		}
+		{"from":1,"resource":"loadBalancer","operation":{"listenerCertificate":"add","loadBalancer":"create"}},
 	],
 	"n8n-nodes-base.awsIam": [
-		{
-			"from": 1,
-			"resource": "user",
-			"operation": {
-				"user": "getAll",
-				"group": "getAll"
-			}
-		}
+		{"from":1,"resource":"user","operation":{"user":"getAll","group":"getAll"}},
 	],
 	"n8n-nodes-base.awsLambda": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "invoke"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"invoke"}},
 	],
 	"n8n-nodes-base.awsRekognition": [
-		{
-			"from": 1,
-			"resource": "image",
-			"operation": {
-				"image": "analyze"
-			}
-		}
+		{"from":1,"resource":"image","operation":{"image":"analyze"}},
 	],
 	"n8n-nodes-base.awsS3": [
-		{
-			"from": 1,
-			"resource": "file",
-			"operation": {
-				"bucket": "create",
-				"file": "download",
-				"folder": "create"
-			}
-		}
+		{"from":1,"resource":"file","operation":{"bucket":"create","file":"download","folder":"create"}},
 	],
 	"n8n-nodes-base.awsSes": [
-		{
-			"from": 1,
-			"resource": "email",
-			"operation": {
-				"customVerificationEmail": "create",
-				"email": "send",
-				"template": "create"
-			}
-		}
+		{"from":1,"resource":"email","operation":{"customVerificationEmail":"create","email":"send","template":"create"}},
 	],
 	"n8n-nodes-base.awsSns": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "publish"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"publish"}},
 	],
 	"n8n-nodes-base.awsSqs": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "sendMessage"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"sendMessage"}},
 	],
 	"n8n-nodes-base.awsTextract": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "analyzeExpense"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"analyzeExpense"}},
 	],
 	"n8n-nodes-base.awsTranscribe": [
-		{
-			"from": 1,
-			"resource": "transcriptionJob",
-			"operation": {
-				"transcriptionJob": "create"
-			}
-		}
+		{"from":1,"resource":"transcriptionJob","operation":{"transcriptionJob":"create"}},
 	],
 	"n8n-nodes-base.azureCosmosDb": [
-		{
-			"from": 1,
-			"resource": "container",
-			"operation": {
-				"container": "getAll",
-				"item": "getAll"
-			}
-		}
+		{"from":1,"resource":"container","operation":{"container":"getAll","item":"getAll"}},
 	],
 	"n8n-nodes-base.azureStorage": [
-		{
-			"from": 1,
-			"resource": "container",
-			"operation": {
-				"blob": "getAll",
-				"container": "getAll"
-			}
-		}
+		{"from":1,"resource":"container","operation":{"blob":"getAll","container":"getAll"}},
 	],
 	"n8n-nodes-base.bambooHr": [
-		{
-			"from": 1,
-			"resource": "employee",
-			"operation": {
-				"companyReport": "get",
-				"employee": "create",
-				"employeeDocument": "delete",
-				"file": "delete"
-			}
-		}
+		{"from":1,"resource":"employee","operation":{"companyReport":"get","employee":"create","employeeDocument":"delete","file":"delete"}},
 	],
 	"n8n-nodes-base.bannerbear": [
-		{
-			"from": 1,
-			"resource": "image",
-			"operation": {
-				"image": "create",
-				"template": "get"
-			}
-		}
+		{"from":1,"resource":"image","operation":{"image":"create","template":"get"}},
 	],
 	"n8n-nodes-base.baserow": [
-		{
-			"from": 1,
-			"resource": "row",
-			"operation": {
-				"row": "getAll"
-			}
-		}
+		{"from":1,"resource":"row","operation":{"row":"getAll"}},
 	],
 	"n8n-nodes-base.beeminder": [
-		{
-			"from": 1,
-			"resource": "datapoint",
-			"operation": {
-				"charge": "create",
-				"datapoint": "create",
-				"goal": "get",
-				"user": "get"
-			}
-		}
+		{"from":1,"resource":"datapoint","operation":{"charge":"create","datapoint":"create","goal":"get","user":"get"}},
 	],
 	"n8n-nodes-base.bitly": [
-		{
-			"from": 1,
-			"resource": "link",
-			"operation": {
-				"link": "create"
-			}
-		}
+		{"from":1,"resource":"link","operation":{"link":"create"}},
 	],
 	"n8n-nodes-base.bitwarden": [
-		{
-			"from": 1,
-			"resource": "collection",
-			"operation": {
-				"collection": "get",
-				"event": "getAll",
-				"group": "get",
-				"member": "get"
-			}
-		}
+		{"from":1,"resource":"collection","operation":{"collection":"get","event":"getAll","group":"get","member":"get"}},
 	],
 	"n8n-nodes-base.box": [
-		{
-			"from": 1,
-			"resource": "file",
-			"operation": {
-				"file": "upload",
-				"folder": "create"
-			}
-		}
+		{"from":1,"resource":"file","operation":{"file":"upload","folder":"create"}},
 	],
 	"n8n-nodes-base.bubble": [
-		{
-			"from": 1,
-			"resource": "object",
-			"operation": {
-				"object": "get"
-			}
-		}
+		{"from":1,"resource":"object","operation":{"object":"get"}},
 	],
 	"n8n-nodes-base.chargebee": [
-		{
-			"from": 1,
-			"resource": "invoice",
-			"operation": {
-				"customer": "create",
-				"invoice": "list",
-				"subscription": "delete"
-			}
-		}
+		{"from":1,"resource":"invoice","operation":{"customer":"create","invoice":"list","subscription":"delete"}},
 	],
 	"n8n-nodes-base.circleCi": [
-		{
-			"from": 1,
-			"resource": "pipeline",
-			"operation": {
-				"pipeline": "get"
-			}
-		}
+		{"from":1,"resource":"pipeline","operation":{"pipeline":"get"}},
 	],
 	"n8n-nodes-base.ciscoWebex": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"meeting": "create",
-				"message": "create"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"meeting":"create","message":"create"}},
 	],
 	"n8n-nodes-base.citrixAdc": [
-		{
-			"from": 1,
-			"resource": "file",
-			"operation": {
-				"certificate": "create",
-				"file": "upload"
-			}
-		}
+		{"from":1,"resource":"file","operation":{"certificate":"create","file":"upload"}},
 	],
 	"n8n-nodes-base.clearbit": [
-		{
-			"from": 1,
-			"resource": "company",
-			"operation": {
-				"company": "enrich",
-				"person": "enrich"
-			}
-		}
+		{"from":1,"resource":"company","operation":{"company":"enrich","person":"enrich"}},
 	],
 	"n8n-nodes-base.clickUp": [
-		{
-			"from": 1,
-			"resource": "task",
-			"operation": {
-				"checklist": "create",
-				"checklistItem": "create",
-				"comment": "create",
-				"folder": "create",
-				"goal": "create",
-				"goalKeyResult": "create",
-				"list": "customFields",
-				"spaceTag": "create",
-				"task": "create",
-				"taskDependency": "create",
-				"taskList": "add",
-				"taskTag": "add",
-				"timeEntry": "create",
-				"timeEntryTag": "add"
-			}
-		}
+		{"from":1,"resource":"task","operation":{"checklist":"create","checklistItem":"create","comment":"create","folder":"create","goal":"create","goalKeyResult":"create","list":"customFields","spaceTag":"create","task":"create","taskDependency":"create","taskList":"add","taskTag":"add","timeEntry":"create","timeEntryTag":"add"}},
 	],
 	"n8n-nodes-base.clockify": [
-		{
-			"from": 1,
-			"resource": "project",
-			"operation": {
-				"client": "create",
-				"project": "create",
-				"tag": "create",
-				"task": "create",
-				"timeEntry": "create",
-				"user": "getAll",
-				"workspace": "getAll"
-			}
-		}
+		{"from":1,"resource":"project","operation":{"client":"create","project":"create","tag":"create","task":"create","timeEntry":"create","user":"getAll","workspace":"getAll"}},
 	],
 	"n8n-nodes-base.cloudflare": [
-		{
-			"from": 1,
-			"resource": "zoneCertificate",
-			"operation": {
-				"zoneCertificate": "upload"
-			}
-		}
+		{"from":1,"resource":"zoneCertificate","operation":{"zoneCertificate":"upload"}},
 	],
 	"n8n-nodes-base.cockpit": [
-		{
-			"from": 1,
-			"resource": "collection",
-			"operation": {
-				"collection": "getAll",
-				"form": "submit",
-				"singleton": "get"
-			}
-		}
+		{"from":1,"resource":"collection","operation":{"collection":"getAll","form":"submit","singleton":"get"}},
 	],
 	"n8n-nodes-base.coda": [
-		{
-			"from": 1,
-			"resource": "table",
-			"operation": {
-				"control": "get",
-				"formula": "get",
-				"table": "createRow",
-				"view": "get"
-			}
-		}
+		{"from":1,"resource":"table","operation":{"control":"get","formula":"get","table":"createRow","view":"get"}},
 	],
 	"n8n-nodes-base.coinGecko": [
-		{
-			"from": 1,
-			"resource": "coin",
-			"operation": {
-				"coin": "getAll",
-				"event": "getAll"
-			}
-		}
+		{"from":1,"resource":"coin","operation":{"coin":"getAll","event":"getAll"}},
 	],
 	"n8n-nodes-base.compression": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "decompress"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"decompress"}},
 	],
 	"n8n-nodes-base.confluence": [
-		{
-			"from": 1,
-			"resource": "page",
-			"operation": {
-				"attachment": "getMany",
-				"page": "create",
-				"search": "query",
-				"space": "getMany"
-			}
-		}
+		{"from":1,"resource":"page","operation":{"attachment":"getMany","page":"create","search":"query","space":"getMany"}},
 	],
 	"n8n-nodes-base.contentful": [
-		{
-			"from": 1,
-			"resource": "entry",
-			"operation": {
-				"asset": "getAll",
-				"contentType": "get",
-				"entry": "get",
-				"locale": "getAll",
-				"space": "get"
-			}
-		}
+		{"from":1,"resource":"entry","operation":{"asset":"getAll","contentType":"get","entry":"get","locale":"getAll","space":"get"}},
 	],
 	"n8n-nodes-base.convertKit": [
-		{
-			"from": 1,
-			"resource": "form",
-			"operation": {
-				"customField": "update",
-				"form": "addSubscriber",
-				"sequence": "addSubscriber",
-				"tag": "create",
-				"tagSubscriber": "create"
-			}
-		}
+		{"from":1,"resource":"form","operation":{"customField":"update","form":"addSubscriber","sequence":"addSubscriber","tag":"create","tagSubscriber":"create"}},
 	],
 	"n8n-nodes-base.convertToFile": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "csv"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"csv"}},
 	],
 	"n8n-nodes-base.copper": [
-		{
-			"from": 1,
-			"resource": "company",
-			"operation": {
-				"company": "create",
-				"customerSource": "getAll",
-				"lead": "create",
-				"opportunity": "create",
-				"person": "create",
-				"project": "create",
-				"task": "create",
-				"user": "getAll"
-			}
-		}
+		{"from":1,"resource":"company","operation":{"company":"create","customerSource":"getAll","lead":"create","opportunity":"create","person":"create","project":"create","task":"create","user":"getAll"}},
 	],
 	"n8n-nodes-base.cortex": [
-		{
-			"from": 1,
-			"resource": "analyzer",
-			"operation": {
-				"analyzer": "execute",
-				"job": "get",
-				"responder": "execute"
-			}
-		}
+		{"from":1,"resource":"analyzer","operation":{"analyzer":"execute","job":"get","responder":"execute"}},
 	],
 	"n8n-nodes-base.crateDb": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "insert"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"insert"}},
 	],
 	"n8n-nodes-base.currents": [
-		{
-			"from": 1,
-			"resource": "run",
-			"operation": {
-				"action": "getAll",
-				"instance": "get",
-				"project": "getAll",
-				"run": "getAll",
-				"signature": "generate",
-				"specFile": "getAll",
-				"test": "getAll",
-				"testResult": "getAll"
-			}
-		}
+		{"from":1,"resource":"run","operation":{"action":"getAll","instance":"get","project":"getAll","run":"getAll","signature":"generate","specFile":"getAll","test":"getAll","testResult":"getAll"}},
 	],
 	"n8n-nodes-base.customerIo": [
-		{
-			"from": 1,
-			"resource": "customer",
-			"operation": {
-				"customer": "upsert",
-				"event": "track",
-				"campaign": "get",
-				"segment": "add"
-			}
-		}
+		{"from":1,"resource":"customer","operation":{"customer":"upsert","event":"track","campaign":"get","segment":"add"}},
 	],
 	"n8n-nodes-base.dataTable": [
-		{
-			"from": 1,
-			"resource": "row",
-			"operation": {
-				"row": "insert",
-				"table": "list"
-			}
-		}
+		{"from":1,"resource":"row","operation":{"row":"insert","table":"list"}},
 	],
 	"n8n-nodes-base.databricks": [
-		{
-			"from": 1,
-			"resource": "databricksSql",
-			"operation": {
-				"databricksSql": "executeQuery",
-				"files": "listDirectory",
-				"genie": "startConversation",
-				"modelServing": "queryEndpoint",
-				"unityCatalog": "listTables",
-				"vectorSearch": "listIndexes"
-			}
-		}
+		{"from":1,"resource":"databricksSql","operation":{"databricksSql":"executeQuery","files":"listDirectory","genie":"startConversation","modelServing":"queryEndpoint","unityCatalog":"listTables","vectorSearch":"listIndexes"}},
 	],
 	"n8n-nodes-base.dateTime": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {}
-		},
-		{
-			"from": 2,
-			"resource": null,
-			"operation": {
-				"": "getCurrentDate"
-			}
-		}
+		{"from":1,"resource":null,"operation":{}},
+		{"from":2,"resource":null,"operation":{"":"getCurrentDate"}},
 	],
 	"n8n-nodes-base.deepL": [
-		{
-			"from": 1,
-			"resource": "language",
-			"operation": {
-				"language": "translate"
-			}
-		}
+		{"from":1,"resource":"language","operation":{"language":"translate"}},
 	],
 	"n8n-nodes-base.demio": [
-		{
-			"from": 1,
-			"resource": "event",
-			"operation": {
-				"event": "get",
-				"report": "get"
-			}
-		}
+		{"from":1,"resource":"event","operation":{"event":"get","report":"get"}},
 	],
 	"n8n-nodes-base.dhl": [
-		{
-			"from": 1,
-			"resource": "shipment",
-			"operation": {
-				"shipment": "get"
-			}
-		}
+		{"from":1,"resource":"shipment","operation":{"shipment":"get"}},
 	],
 	"n8n-nodes-base.discord": [
-		{
-			"from": 2,
-			"resource": "channel",
-			"operation": {
-				"channel": "create",
-				"message": "send",
-				"member": "getAll"
-			}
-		}
+		{"from":2,"resource":"channel","operation":{"channel":"create","message":"send","member":"getAll"}},
 	],
 	"n8n-nodes-base.discourse": [
-		{
-			"from": 1,
-			"resource": "post",
-			"operation": {
-				"category": "create",
-				"group": "create",
-				"post": "create",
-				"user": "create",
-				"userGroup": "add"
-			}
-		}
+		{"from":1,"resource":"post","operation":{"category":"create","group":"create","post":"create","user":"create","userGroup":"add"}},
 	],
 	"n8n-nodes-base.disqus": [
-		{
-			"from": 1,
-			"resource": "forum",
-			"operation": {
-				"forum": "get"
-			}
-		}
+		{"from":1,"resource":"forum","operation":{"forum":"get"}},
 	],
 	"n8n-nodes-base.drift": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"contact": "create"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"contact":"create"}},
 	],
 	"n8n-nodes-base.dropbox": [
-		{
-			"from": 1,
-			"resource": "file",
-			"operation": {
-				"file": "upload",
-				"folder": "create",
-				"search": "query"
-			}
-		}
+		{"from":1,"resource":"file","operation":{"file":"upload","folder":"create","search":"query"}},
 	],
 	"n8n-nodes-base.dropcontact": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"contact": "enrich"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"contact":"enrich"}},
 	],
 	"n8n-nodes-base.e2eTest": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "remoteOptions"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"remoteOptions"}},
 	],
 	"n8n-nodes-base.editImage": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "border"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"border"}},
 	],
 	"n8n-nodes-base.egoi": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"contact": "create"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"contact":"create"}},
 	],
 	"n8n-nodes-base.elasticSecurity": [
-		{
-			"from": 1,
-			"resource": "case",
-			"operation": {
-				"case": "create",
-				"caseComment": "add",
-				"caseTag": "add",
-				"connector": "create"
-			}
-		}
+		{"from":1,"resource":"case","operation":{"case":"create","caseComment":"add","caseTag":"add","connector":"create"}},
 	],
 	"n8n-nodes-base.elasticsearch": [
-		{
-			"from": 1,
-			"resource": "document",
-			"operation": {
-				"document": "get",
-				"index": "create"
-			}
-		}
+		{"from":1,"resource":"document","operation":{"document":"get","index":"create"}},
 	],
 	"n8n-nodes-base.emailSend": [
-		{
-			"from": 2,
-			"resource": "email",
-			"operation": {
-				"email": "send"
-			}
-		}
+		{"from":2,"resource":"email","operation":{"email":"send"}},
 	],
 	"n8n-nodes-base.emelia": [
-		{
-			"from": 1,
-			"resource": "campaign",
-			"operation": {
-				"campaign": "get",
-				"contactList": "getAll"
-			}
-		}
+		{"from":1,"resource":"campaign","operation":{"campaign":"get","contactList":"getAll"}},
 	],
 	"n8n-nodes-base.erpNext": [
-		{
-			"from": 1,
-			"resource": "document",
-			"operation": {
-				"document": "create"
-			}
-		}
+		{"from":1,"resource":"document","operation":{"document":"create"}},
 	],
 	"n8n-nodes-base.evaluation": [
-		{
-			"from": 4.6,
-			"resource": null,
-			"operation": {
-				"": "setOutputs"
-			}
-		}
+		{"from":4.6,"resource":null,"operation":{"":"setOutputs"}},
 	],
 	"n8n-nodes-base.executeWorkflow": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "call_workflow"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"call_workflow"}},
 	],
 	"n8n-nodes-base.executionData": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "save"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"save"}},
 	],
 	"n8n-nodes-base.extractFromFile": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "csv"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"csv"}},
 	],
 	"n8n-nodes-base.flow": [
-		{
-			"from": 1,
-			"resource": "task",
-			"operation": {
-				"task": "create"
-			}
-		}
+		{"from":1,"resource":"task","operation":{"task":"create"}},
 	],
 	"n8n-nodes-base.form": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "page"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"page"}},
 	],
 	"n8n-nodes-base.freshdesk": [
-		{
-			"from": 1,
-			"resource": "ticket",
-			"operation": {
-				"contact": "create",
-				"ticket": "create"
-			}
-		}
+		{"from":1,"resource":"ticket","operation":{"contact":"create","ticket":"create"}},
 	],
 	"n8n-nodes-base.freshservice": [
-		{
-			"from": 1,
-			"resource": "agent",
-			"operation": {
-				"agent": "create",
-				"agentGroup": "create",
-				"agentRole": "get",
-				"announcement": "create",
-				"assetType": "create",
-				"change": "create",
-				"department": "create",
-				"location": "create",
-				"problem": "create",
-				"product": "create",
-				"release": "create",
-				"requester": "create",
-				"requesterGroup": "create",
-				"software": "create",
-				"ticket": "create"
-			}
-		}
+		{"from":1,"resource":"agent","operation":{"agent":"create","agentGroup":"create","agentRole":"get","announcement":"create","assetType":"create","change":"create","department":"create","location":"create","problem":"create","product":"create","release":"create","requester":"create","requesterGroup":"create","software":"create","ticket":"create"}},
 	],
 	"n8n-nodes-base.freshworksCrm": [
-		{
-			"from": 1,
-			"resource": "account",
-			"operation": {
-				"account": "create",
-				"appointment": "create",
-				"contact": "create",
-				"deal": "create",
-				"note": "create",
-				"salesActivity": "get",
-				"search": "query",
-				"task": "create"
-			}
-		}
+		{"from":1,"resource":"account","operation":{"account":"create","appointment":"create","contact":"create","deal":"create","note":"create","salesActivity":"get","search":"query","task":"create"}},
 	],
 	"n8n-nodes-base.ftp": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "download"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"download"}},
 	],
 	"n8n-nodes-base.gSuiteAdmin": [
-		{
-			"from": 1,
-			"resource": "user",
-			"operation": {
-				"device": "get",
-				"group": "create",
-				"user": "create"
-			}
-		}
+		{"from":1,"resource":"user","operation":{"device":"get","group":"create","user":"create"}},
 	],
 	"n8n-nodes-base.getResponse": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"contact": "get"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"contact":"get"}},
 	],
 	"n8n-nodes-base.ghost": [
-		{
-			"from": 1,
-			"resource": "post",
-			"operation": {
-				"post": "get"
-			}
-		}
+		{"from":1,"resource":"post","operation":{"post":"get"}},
 	],
 	"n8n-nodes-base.git": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "log"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"log"}},
 	],
 	"n8n-nodes-base.github": [
-		{
-			"from": 1,
-			"resource": "issue",
-			"operation": {
-				"file": "create",
-				"issue": "create",
-				"organization": "getRepositories",
-				"pullRequest": "create",
-				"release": "create",
-				"repository": "getIssues",
-				"review": "create",
-				"user": "getRepositories",
-				"workflow": "dispatch"
-			}
-		}
+		{"from":1,"resource":"issue","operation":{"file":"create","issue":"create","organization":"getRepositories","pullRequest":"create","release":"create","repository":"getIssues","review":"create","user":"getRepositories","workflow":"dispatch"}},
 	],
 	"n8n-nodes-base.gitlab": [
-		{
-			"from": 1,
-			"resource": "issue",
-			"operation": {
-				"file": "create",
-				"issue": "create",
-				"release": "create",
-				"repository": "getIssues",
-				"user": "getRepositories"
-			}
-		}
+		{"from":1,"resource":"issue","operation":{"file":"create","issue":"create","release":"create","repository":"getIssues","user":"getRepositories"}},
 	],
 	"n8n-nodes-base.gmail": [
-		{
-			"from": 1,
-			"resource": "draft",
-			"operation": {
-				"draft": "create",
-				"label": "create",
-				"message": "send",
-				"messageLabel": "add"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "message",
-			"operation": {
-				"message": "send",
-				"label": "getAll",
-				"draft": "create",
-				"thread": "getAll"
-			}
-		}
+		{"from":1,"resource":"draft","operation":{"draft":"create","label":"create","message":"send","messageLabel":"add"}},
+		{"from":2,"resource":"message","operation":{"message":"send","label":"getAll","draft":"create","thread":"getAll"}},
 	],
 	"n8n-nodes-base.goToWebinar": [
-		{
-			"from": 1,
-			"resource": "attendee",
-			"operation": {
-				"attendee": "get",
-				"coorganizer": "get",
-				"panelist": "get",
-				"registrant": "get",
-				"session": "get",
-				"webinar": "get"
-			}
-		}
+		{"from":1,"resource":"attendee","operation":{"attendee":"get","coorganizer":"get","panelist":"get","registrant":"get","session":"get","webinar":"get"}},
 	],
 	"n8n-nodes-base.gong": [
-		{
-			"from": 1,
-			"resource": "call",
-			"operation": {
-				"call": "getAll",
-				"user": "get"
-			}
-		}
+		{"from":1,"resource":"call","operation":{"call":"getAll","user":"get"}},
 	],
 	"n8n-nodes-base.googleAds": [
-		{
-			"from": 1,
-			"resource": "campaign",
-			"operation": {
-				"campaign": "getAll"
-			}
-		}
+		{"from":1,"resource":"campaign","operation":{"campaign":"getAll"}},
 	],
 	"n8n-nodes-base.googleAnalytics": [
-		{
-			"from": 1,
-			"resource": "report",
-			"operation": {
-				"report": "get",
-				"userActivity": "search"
-			}
-		}
+		{"from":1,"resource":"report","operation":{"report":"get","userActivity":"search"}},
 	],
 	"n8n-nodes-base.googleBigQuery": [
-		{
-			"from": 1,
-			"resource": "record",
-			"operation": {
-				"record": "create"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "database",
-			"operation": {
-				"database": "executeQuery"
-			}
-		}
+		{"from":1,"resource":"record","operation":{"record":"create"}},
+		{"from":2,"resource":"database","operation":{"database":"executeQuery"}},
 	],
 	"n8n-nodes-base.googleBooks": [
-		{
-			"from": 1,
-			"resource": "bookshelf",
-			"operation": {
-				"bookshelf": "get",
-				"bookshelfVolume": "getAll",
-				"volume": "get"
-			}
-		}
+		{"from":1,"resource":"bookshelf","operation":{"bookshelf":"get","bookshelfVolume":"getAll","volume":"get"}},
 	],
 	"n8n-nodes-base.googleBusinessProfile": [
-		{
-			"from": 1,
-			"resource": "post",
-			"operation": {
-				"post": "create",
-				"review": "get"
-			}
-		}
+		{"from":1,"resource":"post","operation":{"post":"create","review":"get"}},
 	],
 	"n8n-nodes-base.googleCalendar": [
-		{
-			"from": 1,
-			"resource": "event",
-			"operation": {
-				"calendar": "availability",
-				"event": "create"
-			}
-		}
+		{"from":1,"resource":"event","operation":{"calendar":"availability","event":"create"}},
 	],
 	"n8n-nodes-base.googleChat": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"member": "get",
-				"message": "create",
-				"space": "get"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"member":"get","message":"create","space":"get"}},
 	],
 	"n8n-nodes-base.googleCloudNaturalLanguage": [
-		{
-			"from": 1,
-			"resource": "document",
-			"operation": {
-				"document": "analyzeSentiment"
-			}
-		}
+		{"from":1,"resource":"document","operation":{"document":"analyzeSentiment"}},
 	],
 	"n8n-nodes-base.googleCloudStorage": [
-		{
-			"from": 1,
-			"resource": "bucket",
-			"operation": {
-				"bucket": "getAll",
-				"object": "getAll"
-			}
-		}
+		{"from":1,"resource":"bucket","operation":{"bucket":"getAll","object":"getAll"}},
 	],
 	"n8n-nodes-base.googleContacts": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"contact": "create"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"contact":"create"}},
 	],
 	"n8n-nodes-base.googleDocs": [
-		{
-			"from": 1,
-			"resource": "document",
-			"operation": {
-				"document": "create"
-			}
-		}
+		{"from":1,"resource":"document","operation":{"document":"create"}},
 	],
 	"n8n-nodes-base.googleDrive": [
-		{
-			"from": 1,
-			"resource": "file",
-			"operation": {
-				"drive": "create",
-				"file": "upload",
-				"folder": "create"
-			}
-		},
-		{
-			"from": 3,
-			"resource": "file",
-			"operation": {
-				"file": "upload",
-				"fileFolder": "search",
-				"folder": "create",
-				"drive": "create"
-			}
-		}
+		{"from":1,"resource":"file","operation":{"drive":"create","file":"upload","folder":"create"}},
+		{"from":3,"resource":"file","operation":{"file":"upload","fileFolder":"search","folder":"create","drive":"create"}},
 	],
 	"n8n-nodes-base.googleFirebaseCloudFirestore": [
-		{
-			"from": 1,
-			"resource": "document",
-			"operation": {
-				"document": "get",
-				"collection": "getAll"
-			}
-		}
+		{"from":1,"resource":"document","operation":{"document":"get","collection":"getAll"}},
 	],
 	"n8n-nodes-base.googleFirebaseRealtimeDatabase": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "create"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"create"}},
 	],
 	"n8n-nodes-base.googlePerspective": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "analyzeComment"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"analyzeComment"}},
 	],
 	"n8n-nodes-base.googleSheets": [
-		{
-			"from": 1,
-			"resource": "sheet",
-			"operation": {
-				"spreadsheet": "create",
-				"sheet": "read"
-			}
-		}
+		{"from":1,"resource":"sheet","operation":{"spreadsheet":"create","sheet":"read"}},
 	],
 	"n8n-nodes-base.googleSlides": [
-		{
-			"from": 1,
-			"resource": "presentation",
-			"operation": {
-				"page": "get",
-				"presentation": "create"
-			}
-		}
+		{"from":1,"resource":"presentation","operation":{"page":"get","presentation":"create"}},
 	],
 	"n8n-nodes-base.googleTasks": [
-		{
-			"from": 1,
-			"resource": "task",
-			"operation": {
-				"task": "create"
-			}
-		}
+		{"from":1,"resource":"task","operation":{"task":"create"}},
 	],
 	"n8n-nodes-base.googleTranslate": [
-		{
-			"from": 1,
-			"resource": "language",
-			"operation": {
-				"language": "translate"
-			}
-		}
+		{"from":1,"resource":"language","operation":{"language":"translate"}},
 	],
 	"n8n-nodes-base.gotify": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"message": "create"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"message":"create"}},
 	],
 	"n8n-nodes-base.grafana": [
-		{
-			"from": 1,
-			"resource": "dashboard",
-			"operation": {
-				"dashboard": "create",
-				"team": "create",
-				"teamMember": "add",
-				"user": "getAll"
-			}
-		}
+		{"from":1,"resource":"dashboard","operation":{"dashboard":"create","team":"create","teamMember":"add","user":"getAll"}},
 	],
 	"n8n-nodes-base.grist": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "getAll"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"getAll"}},
 	],
 	"n8n-nodes-base.hackerNews": [
-		{
-			"from": 1,
-			"resource": "article",
-			"operation": {
-				"all": "getAll",
-				"article": "get",
-				"user": "get"
-			}
-		}
+		{"from":1,"resource":"article","operation":{"all":"getAll","article":"get","user":"get"}},
 	],
 	"n8n-nodes-base.haloPSA": [
-		{
-			"from": 1,
-			"resource": "client",
-			"operation": {
-				"client": "create",
-				"site": "create",
-				"ticket": "delete",
-				"user": "create"
-			}
-		}
+		{"from":1,"resource":"client","operation":{"client":"create","site":"create","ticket":"delete","user":"create"}},
 	],
 	"n8n-nodes-base.harvest": [
-		{
-			"from": 1,
-			"resource": "task",
-			"operation": {
-				"client": "getAll",
-				"company": "get",
-				"contact": "getAll",
-				"estimate": "getAll",
-				"expense": "getAll",
-				"invoice": "getAll",
-				"project": "getAll",
-				"task": "getAll",
-				"timeEntry": "getAll",
-				"user": "me"
-			}
-		}
+		{"from":1,"resource":"task","operation":{"client":"getAll","company":"get","contact":"getAll","estimate":"getAll","expense":"getAll","invoice":"getAll","project":"getAll","task":"getAll","timeEntry":"getAll","user":"me"}},
 	],
 	"n8n-nodes-base.helpScout": [
-		{
-			"from": 1,
-			"resource": "conversation",
-			"operation": {
-				"conversation": "create",
-				"customer": "create",
-				"mailbox": "get",
-				"thread": "create"
-			}
-		}
+		{"from":1,"resource":"conversation","operation":{"conversation":"create","customer":"create","mailbox":"get","thread":"create"}},
 	],
 	"n8n-nodes-base.highLevel": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"contact": "create",
-				"opportunity": "create",
-				"task": "create"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "contact",
-			"operation": {
-				"contact": "create",
-				"opportunity": "create",
-				"task": "create",
-				"calendar": "bookAppointment"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"contact":"create","opportunity":"create","task":"create"}},
+		{"from":2,"resource":"contact","operation":{"contact":"create","opportunity":"create","task":"create","calendar":"bookAppointment"}},
 	],
 	"n8n-nodes-base.homeAssistant": [
-		{
-			"from": 1,
-			"resource": "config",
-			"operation": {
-				"cameraProxy": "getScreenshot",
-				"config": "get",
-				"event": "getAll",
-				"log": "getErroLogs",
-				"service": "getAll",
-				"state": "get",
-				"template": "create"
-			}
-		}
+		{"from":1,"resource":"config","operation":{"cameraProxy":"getScreenshot","config":"get","event":"getAll","log":"getErroLogs","service":"getAll","state":"get","template":"create"}},
 	],
 	"n8n-nodes-base.html": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "generateHtmlTemplate"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"generateHtmlTemplate"}},
 	],
 	"n8n-nodes-base.hubspot": [
-		{
-			"from": 1,
-			"resource": "deal",
-			"operation": {
-				"company": "create",
-				"contact": "upsert",
-				"contactList": "add",
-				"deal": "create",
-				"engagement": "create",
-				"form": "getFields",
-				"ticket": "create"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "contact",
-			"operation": {
-				"company": "create",
-				"contact": "upsert",
-				"contactList": "add",
-				"deal": "create",
-				"engagement": "create",
-				"ticket": "create"
-			}
-		}
+		{"from":1,"resource":"deal","operation":{"company":"create","contact":"upsert","contactList":"add","deal":"create","engagement":"create","form":"getFields","ticket":"create"}},
+		{"from":2,"resource":"contact","operation":{"company":"create","contact":"upsert","contactList":"add","deal":"create","engagement":"create","ticket":"create"}},
 	],
 	"n8n-nodes-base.humanticAi": [
-		{
-			"from": 1,
-			"resource": "profile",
-			"operation": {
-				"profile": "create"
-			}
-		}
+		{"from":1,"resource":"profile","operation":{"profile":"create"}},
 	],
 	"n8n-nodes-base.hunter": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "domainSearch"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"domainSearch"}},
 	],
 	"n8n-nodes-base.iCal": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "createEventFile"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"createEventFile"}},
 	],
 	"n8n-nodes-base.intercom": [
-		{
-			"from": 1,
-			"resource": "user",
-			"operation": {
-				"company": "create",
-				"lead": "create",
-				"user": "create"
-			}
-		}
+		{"from":1,"resource":"user","operation":{"company":"create","lead":"create","user":"create"}},
 	],
 	"n8n-nodes-base.invoiceNinja": [
-		{
-			"from": 1,
-			"resource": "client",
-			"operation": {
-				"bank_transaction": "create",
-				"client": "create",
-				"expense": "create",
-				"invoice": "create",
-				"payment": "create",
-				"quote": "create",
-				"task": "create"
-			}
-		}
+		{"from":1,"resource":"client","operation":{"bank_transaction":"create","client":"create","expense":"create","invoice":"create","payment":"create","quote":"create","task":"create"}},
 	],
 	"n8n-nodes-base.itemLists": [
-		{
-			"from": 1,
-			"resource": "itemList",
-			"operation": {
-				"itemList": "splitOutItems"
-			}
-		}
+		{"from":1,"resource":"itemList","operation":{"itemList":"splitOutItems"}},
 	],
 	"n8n-nodes-base.iterable": [
-		{
-			"from": 1,
-			"resource": "user",
-			"operation": {
-				"event": "track",
-				"user": "upsert",
-				"userList": "add"
-			}
-		}
+		{"from":1,"resource":"user","operation":{"event":"track","user":"upsert","userList":"add"}},
 	],
 	"n8n-nodes-base.jenkins": [
-		{
-			"from": 1,
-			"resource": "job",
-			"operation": {
-				"build": "getAll",
-				"instance": "safeRestart",
-				"job": "trigger"
-			}
-		}
+		{"from":1,"resource":"job","operation":{"build":"getAll","instance":"safeRestart","job":"trigger"}},
 	],
 	"n8n-nodes-base.jinaAi": [
-		{
-			"from": 1,
-			"resource": "reader",
-			"operation": {
-				"reader": "read",
-				"research": "deepResearch"
-			}
-		}
+		{"from":1,"resource":"reader","operation":{"reader":"read","research":"deepResearch"}},
 	],
 	"n8n-nodes-base.jira": [
-		{
-			"from": 1,
-			"resource": "issue",
-			"operation": {
-				"issue": "create",
-				"issueAttachment": "add",
-				"issueComment": "add",
-				"user": "create"
-			}
-		}
+		{"from":1,"resource":"issue","operation":{"issue":"create","issueAttachment":"add","issueComment":"add","user":"create"}},
 	],
 	"n8n-nodes-base.jwt": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "sign"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"sign"}},
 	],
 	"n8n-nodes-base.keap": [
-		{
-			"from": 1,
-			"resource": "company",
-			"operation": {
-				"company": "create",
-				"contact": "upsert",
-				"contactNote": "create",
-				"contactTag": "create",
-				"ecommerceOrder": "create",
-				"ecommerceProduct": "create",
-				"email": "createRecord",
-				"file": "delete"
-			}
-		}
+		{"from":1,"resource":"company","operation":{"company":"create","contact":"upsert","contactNote":"create","contactTag":"create","ecommerceOrder":"create","ecommerceProduct":"create","email":"createRecord","file":"delete"}},
 	],
 	"n8n-nodes-base.koBoToolbox": [
-		{
-			"from": 1,
-			"resource": "submission",
-			"operation": {
-				"file": "get",
-				"form": "get",
-				"hook": "getAll",
-				"submission": "getAll"
-			}
-		}
+		{"from":1,"resource":"submission","operation":{"file":"get","form":"get","hook":"getAll","submission":"getAll"}},
 	],
 	"n8n-nodes-base.ldap": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "search"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"search"}},
 	],
 	"n8n-nodes-base.lemlist": [
-		{
-			"from": 1,
-			"resource": "activity",
-			"operation": {
-				"activity": "getAll",
-				"campaign": "getAll",
-				"lead": "create",
-				"team": "get",
-				"unsubscribe": "add"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "activity",
-			"operation": {
-				"activity": "getAll",
-				"campaign": "getAll",
-				"enrich": "get",
-				"lead": "create",
-				"team": "get",
-				"unsubscribe": "add"
-			}
-		}
+		{"from":1,"resource":"activity","operation":{"activity":"getAll","campaign":"getAll","lead":"create","team":"get","unsubscribe":"add"}},
+		{"from":2,"resource":"activity","operation":{"activity":"getAll","campaign":"getAll","enrich":"get","lead":"create","team":"get","unsubscribe":"add"}},
 	],
 	"n8n-nodes-base.line": [
-		{
-			"from": 1,
-			"resource": "notification",
-			"operation": {
-				"notification": "send"
-			}
-		}
+		{"from":1,"resource":"notification","operation":{"notification":"send"}},
 	],
 	"n8n-nodes-base.linear": [
-		{
-			"from": 1,
-			"resource": "issue",
-			"operation": {
-				"comment": "addComment",
-				"issue": "create"
-			}
-		}
+		{"from":1,"resource":"issue","operation":{"comment":"addComment","issue":"create"}},
 	],
 	"n8n-nodes-base.lingvaNex": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "translate"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"translate"}},
 	],
 	"n8n-nodes-base.linkedIn": [
-		{
-			"from": 1,
-			"resource": "post",
-			"operation": {
-				"post": "create"
-			}
-		}
+		{"from":1,"resource":"post","operation":{"post":"create"}},
 	],
 	"n8n-nodes-base.loneScale": [
-		{
-			"from": 1,
-			"resource": "list",
-			"operation": {
-				"company": "search",
-				"contact": "enrich",
-				"item": "add",
-				"list": "create"
-			}
-		}
+		{"from":1,"resource":"list","operation":{"company":"search","contact":"enrich","item":"add","list":"create"}},
 	],
 	"n8n-nodes-base.magento2": [
-		{
-			"from": 1,
-			"resource": "customer",
-			"operation": {
-				"customer": "create",
-				"invoice": "create",
-				"order": "cancel",
-				"product": "create"
-			}
-		}
+		{"from":1,"resource":"customer","operation":{"customer":"create","invoice":"create","order":"cancel","product":"create"}},
 	],
 	"n8n-nodes-base.mailcheck": [
-		{
-			"from": 1,
-			"resource": "email",
-			"operation": {
-				"email": "check"
-			}
-		}
+		{"from":1,"resource":"email","operation":{"email":"check"}},
 	],
 	"n8n-nodes-base.mailchimp": [
-		{
-			"from": 1,
-			"resource": "member",
-			"operation": {
-				"campaign": "getAll",
-				"listGroup": "getAll",
-				"member": "create",
-				"memberTag": "create"
-			}
-		}
+		{"from":1,"resource":"member","operation":{"campaign":"getAll","listGroup":"getAll","member":"create","memberTag":"create"}},
 	],
 	"n8n-nodes-base.mailerLite": [
-		{
-			"from": 1,
-			"resource": "subscriber",
-			"operation": {
-				"subscriber": "create"
-			}
-		}
+		{"from":1,"resource":"subscriber","operation":{"subscriber":"create"}},
 	],
 	"n8n-nodes-base.mailjet": [
-		{
-			"from": 1,
-			"resource": "email",
-			"operation": {
-				"email": "send",
-				"sms": "send"
-			}
-		}
+		{"from":1,"resource":"email","operation":{"email":"send","sms":"send"}},
 	],
 	"n8n-nodes-base.mandrill": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"message": "sendTemplate"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"message":"sendTemplate"}},
 	],
 	"n8n-nodes-base.marketstack": [
-		{
-			"from": 1,
-			"resource": "endOfDayData",
-			"operation": {
-				"endOfDayData": "getAll",
-				"exchange": "get",
-				"ticker": "get"
-			}
-		}
+		{"from":1,"resource":"endOfDayData","operation":{"endOfDayData":"getAll","exchange":"get","ticker":"get"}},
 	],
 	"n8n-nodes-base.matrix": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"account": "me",
-				"event": "get",
-				"media": "upload",
-				"message": "create",
-				"room": "create",
-				"roomMember": "getAll"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"account":"me","event":"get","media":"upload","message":"create","room":"create","roomMember":"getAll"}},
 	],
 	"n8n-nodes-base.mattermost": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"channel": "create",
-				"message": "post",
-				"reaction": "create",
-				"user": ""
-			}
-		}
+		{"from":1,"resource":"message","operation":{"channel":"create","message":"post","reaction":"create","user":""}},
 	],
 	"n8n-nodes-base.mautic": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"campaignContact": "add",
-				"company": "create",
-				"companyContact": "add",
-				"contact": "create",
-				"contactSegment": "add",
-				"segmentEmail": "send"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"campaignContact":"add","company":"create","companyContact":"add","contact":"create","contactSegment":"add","segmentEmail":"send"}},
 	],
 	"n8n-nodes-base.medium": [
-		{
-			"from": 1,
-			"resource": "post",
-			"operation": {
-				"post": "create",
-				"publication": "publication"
-			}
-		}
+		{"from":1,"resource":"post","operation":{"post":"create","publication":"publication"}},
 	],
 	"n8n-nodes-base.messageBird": [
-		{
-			"from": 1,
-			"resource": "sms",
-			"operation": {
-				"sms": "send",
-				"balance": "get"
-			}
-		}
+		{"from":1,"resource":"sms","operation":{"sms":"send","balance":"get"}},
 	],
 	"n8n-nodes-base.metabase": [
-		{
-			"from": 1,
-			"resource": "questions",
-			"operation": {
-				"alerts": "getAll",
-				"databases": "getAll",
-				"metrics": "getAll",
-				"questions": "getAll"
-			}
-		}
+		{"from":1,"resource":"questions","operation":{"alerts":"getAll","databases":"getAll","metrics":"getAll","questions":"getAll"}},
 	],
 	"n8n-nodes-base.microsoftDataverse": [
-		{
-			"from": 1,
-			"resource": "row",
-			"operation": {
-				"row": "getAll"
-			}
-		}
+		{"from":1,"resource":"row","operation":{"row":"getAll"}},
 	],
 	"n8n-nodes-base.microsoftDynamicsCrm": [
-		{
-			"from": 1,
-			"resource": "account",
-			"operation": {
-				"account": "create"
-			}
-		}
+		{"from":1,"resource":"account","operation":{"account":"create"}},
 	],
 	"n8n-nodes-base.microsoftEntra": [
-		{
-			"from": 1,
-			"resource": "user",
-			"operation": {
-				"group": "getAll",
-				"user": "getAll"
-			}
-		}
+		{"from":1,"resource":"user","operation":{"group":"getAll","user":"getAll"}},
 	],
 	"n8n-nodes-base.microsoftExcel": [
-		{
-			"from": 1,
-			"resource": "workbook",
-			"operation": {
-				"table": "addRow",
-				"workbook": "create",
-				"worksheet": "create"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "workbook",
-			"operation": {
-				"table": "append",
-				"workbook": "getAll",
-				"worksheet": "getAll"
-			}
-		}
+		{"from":1,"resource":"workbook","operation":{"table":"addRow","workbook":"create","worksheet":"create"}},
+		{"from":2,"resource":"workbook","operation":{"table":"append","workbook":"getAll","worksheet":"getAll"}},
 	],
 	"n8n-nodes-base.microsoftExcelSharePoint": [
-		{
-			"from": 1,
-			"resource": "worksheet",
-			"operation": {
-				"worksheet": "readRows",
-				"table": "getAll",
-				"workbook": "addWorksheet"
-			}
-		}
+		{"from":1,"resource":"worksheet","operation":{"worksheet":"readRows","table":"getAll","workbook":"addWorksheet"}},
 	],
 	"n8n-nodes-base.microsoftGraphSecurity": [
-		{
-			"from": 1,
-			"resource": "secureScore",
-			"operation": {
-				"secureScore": "get",
-				"secureScoreControlProfile": "get"
-			}
-		}
+		{"from":1,"resource":"secureScore","operation":{"secureScore":"get","secureScoreControlProfile":"get"}},
 	],
 	"n8n-nodes-base.microsoftOneDrive": [
-		{
-			"from": 1,
-			"resource": "file",
-			"operation": {
-				"file": "upload",
-				"folder": "getChildren"
-			}
-		}
+		{"from":1,"resource":"file","operation":{"file":"upload","folder":"getChildren"}},
 	],
 	"n8n-nodes-base.microsoftOutlook": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"draft": "create",
-				"folder": "create",
-				"folderMessage": "getAll",
-				"message": "send",
-				"messageAttachment": "add"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "message",
-			"operation": {
-				"calendar": "getAll",
-				"contact": "getAll",
-				"draft": "create",
-				"event": "getAll",
-				"folder": "create",
-				"folderMessage": "getAll",
-				"message": "send",
-				"messageAttachment": "add"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"draft":"create","folder":"create","folderMessage":"getAll","message":"send","messageAttachment":"add"}},
+		{"from":2,"resource":"message","operation":{"calendar":"getAll","contact":"getAll","draft":"create","event":"getAll","folder":"create","folderMessage":"getAll","message":"send","messageAttachment":"add"}},
 	],
 	"n8n-nodes-base.microsoftSharePoint": [
-		{
-			"from": 1,
-			"resource": "file",
-			"operation": {
-				"file": "download",
-				"item": "getAll",
-				"list": "getAll"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "list",
-			"operation": {
-				"file": "upload",
-				"item": "getAll",
-				"list": "get"
-			}
-		}
+		{"from":1,"resource":"file","operation":{"file":"download","item":"getAll","list":"getAll"}},
+		{"from":2,"resource":"list","operation":{"file":"upload","item":"getAll","list":"get"}},
 	],
 	"n8n-nodes-base.microsoftSql": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "insert"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"insert"}},
 	],
 	"n8n-nodes-base.microsoftTeams": [
-		{
-			"from": 1,
-			"resource": "channel",
-			"operation": {
-				"channel": "create",
-				"channelMessage": "create",
-				"chatMessage": "create",
-				"task": "create"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "channel",
-			"operation": {
-				"channel": "create",
-				"channelMessage": "create",
-				"chat": "create",
-				"chatMember": "getAll",
-				"chatMessage": "create",
-				"onlineMeeting": "create",
-				"task": "create"
-			}
-		}
+		{"from":1,"resource":"channel","operation":{"channel":"create","channelMessage":"create","chatMessage":"create","task":"create"}},
+		{"from":2,"resource":"channel","operation":{"channel":"create","channelMessage":"create","chat":"create","chatMember":"getAll","chatMessage":"create","onlineMeeting":"create","task":"create"}},
 	],
 	"n8n-nodes-base.microsoftToDo": [
-		{
-			"from": 1,
-			"resource": "task",
-			"operation": {
-				"linkedResource": "get",
-				"list": "get",
-				"task": "get"
-			}
-		}
+		{"from":1,"resource":"task","operation":{"linkedResource":"get","list":"get","task":"get"}},
 	],
 	"n8n-nodes-base.mindee": [
-		{
-			"from": 1,
-			"resource": "receipt",
-			"operation": {
-				"invoice": "predict",
-				"receipt": "predict"
-			}
-		}
+		{"from":1,"resource":"receipt","operation":{"invoice":"predict","receipt":"predict"}},
 	],
 	"n8n-nodes-base.misp": [
-		{
-			"from": 1,
-			"resource": "attribute",
-			"operation": {
-				"attribute": "create",
-				"event": "create",
-				"eventTag": "add",
-				"feed": "create",
-				"galaxy": "get",
-				"noticelist": "get",
-				"object": "search",
-				"organisation": "create",
-				"tag": "create",
-				"user": "create",
-				"warninglist": "get"
-			}
-		}
+		{"from":1,"resource":"attribute","operation":{"attribute":"create","event":"create","eventTag":"add","feed":"create","galaxy":"get","noticelist":"get","object":"search","organisation":"create","tag":"create","user":"create","warninglist":"get"}},
 	],
 	"n8n-nodes-base.mistralAi": [
-		{
-			"from": 1,
-			"resource": "document",
-			"operation": {
-				"document": "extractText"
-			}
-		}
+		{"from":1,"resource":"document","operation":{"document":"extractText"}},
 	],
 	"n8n-nodes-base.mocean": [
-		{
-			"from": 1,
-			"resource": "sms",
-			"operation": {
-				"sms": "send",
-				"voice": "send"
-			}
-		}
+		{"from":1,"resource":"sms","operation":{"sms":"send","voice":"send"}},
 	],
 	"n8n-nodes-base.mondayCom": [
-		{
-			"from": 1,
-			"resource": "board",
-			"operation": {
-				"board": "create",
-				"boardColumn": "create",
-				"boardGroup": "create",
-				"boardItem": "create"
-			}
-		}
+		{"from":1,"resource":"board","operation":{"board":"create","boardColumn":"create","boardGroup":"create","boardItem":"create"}},
 	],
 	"n8n-nodes-base.mongoDb": [
-		{
-			"from": 1,
-			"resource": "document",
-			"operation": {
-				"searchIndexes": "createSearchIndex",
-				"document": "find"
-			}
-		}
+		{"from":1,"resource":"document","operation":{"searchIndexes":"createSearchIndex","document":"find"}},
 	],
 	"n8n-nodes-base.monicaCrm": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"activity": "create",
-				"call": "create",
-				"contact": "create",
-				"contactField": "create",
-				"contactTag": "add",
-				"conversation": "create",
-				"conversationMessage": "add",
-				"journalEntry": "create",
-				"note": "create",
-				"reminder": "create",
-				"tag": "create",
-				"task": "create"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"activity":"create","call":"create","contact":"create","contactField":"create","contactTag":"add","conversation":"create","conversationMessage":"add","journalEntry":"create","note":"create","reminder":"create","tag":"create","task":"create"}},
 	],
 	"n8n-nodes-base.msg91": [
-		{
-			"from": 1,
-			"resource": "sms",
-			"operation": {
-				"sms": "send"
-			}
-		}
+		{"from":1,"resource":"sms","operation":{"sms":"send"}},
 	],
 	"n8n-nodes-base.mySql": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "insert"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "database",
-			"operation": {
-				"database": "insert"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"insert"}},
+		{"from":2,"resource":"database","operation":{"database":"insert"}},
 	],
 	"n8n-nodes-base.n8n": [
-		{
-			"from": 1,
-			"resource": "workflow",
-			"operation": {
-				"audit": "generate",
-				"credential": "create",
-				"execution": "getAll",
-				"workflow": "getAll"
-			}
-		}
+		{"from":1,"resource":"workflow","operation":{"audit":"generate","credential":"create","execution":"getAll","workflow":"getAll"}},
 	],
 	"n8n-nodes-base.n8nTrainingCustomerDatastore": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "getOnePerson"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"getOnePerson"}},
 	],
 	"n8n-nodes-base.nasa": [
-		{
-			"from": 1,
-			"resource": "astronomyPictureOfTheDay",
-			"operation": {
-				"asteroidNeoBrowse": "getAll",
-				"asteroidNeoFeed": "get",
-				"asteroidNeoLookup": "get",
-				"astronomyPictureOfTheDay": "get",
-				"donkiCoronalMassEjection": "get",
-				"donkiHighSpeedStream": "get",
-				"donkiInterplanetaryShock": "get",
-				"donkiMagnetopauseCrossing": "get",
-				"donkiNotifications": "get",
-				"donkiRadiationBeltEnhancement": "get",
-				"donkiSolarEnergeticParticle": "get",
-				"donkiSolarFlare": "get",
-				"donkiWsaEnlilSimulation": "get",
-				"earthAssets": "get",
-				"earthImagery": "get"
-			}
-		}
+		{"from":1,"resource":"astronomyPictureOfTheDay","operation":{"asteroidNeoBrowse":"getAll","asteroidNeoFeed":"get","asteroidNeoLookup":"get","astronomyPictureOfTheDay":"get","donkiCoronalMassEjection":"get","donkiHighSpeedStream":"get","donkiInterplanetaryShock":"get","donkiMagnetopauseCrossing":"get","donkiNotifications":"get","donkiRadiationBeltEnhancement":"get","donkiSolarEnergeticParticle":"get","donkiSolarFlare":"get","donkiWsaEnlilSimulation":"get","earthAssets":"get","earthImagery":"get"}},
 	],
 	"n8n-nodes-base.netlify": [
-		{
-			"from": 1,
-			"resource": "deploy",
-			"operation": {
-				"deploy": "getAll",
-				"site": "delete"
-			}
-		}
+		{"from":1,"resource":"deploy","operation":{"deploy":"getAll","site":"delete"}},
 	],
 	"n8n-nodes-base.nextCloud": [
-		{
-			"from": 1,
-			"resource": "file",
-			"operation": {
-				"file": "upload",
-				"folder": "create",
-				"user": "create"
-			}
-		}
+		{"from":1,"resource":"file","operation":{"file":"upload","folder":"create","user":"create"}},
 	],
 	"n8n-nodes-base.nocoDb": [
-		{
-			"from": 1,
-			"resource": "row",
-			"operation": {
-				"row": "get"
-			}
-		},
-		{
-			"from": 4,
-			"resource": "row",
-			"operation": {
-				"row": "get",
-				"linkrow": "list",
-				"base": "get"
-			}
-		}
+		{"from":1,"resource":"row","operation":{"row":"get"}},
+		{"from":4,"resource":"row","operation":{"row":"get","linkrow":"list","base":"get"}},
 	],
 	"n8n-nodes-base.notion": [
-		{
-			"from": 1,
-			"resource": "page",
-			"operation": {
-				"block": "append",
-				"database": "get",
-				"databasePage": "create",
-				"page": "create",
-				"user": "get"
-			}
-		},
-		{
-			"from": 3,
-			"resource": "page",
-			"operation": {
-				"block": "append",
-				"dataSource": "get",
-				"database": "get",
-				"databasePage": "create",
-				"page": "create",
-				"user": "get"
-			}
-		}
+		{"from":1,"resource":"page","operation":{"block":"append","database":"get","databasePage":"create","page":"create","user":"get"}},
+		{"from":3,"resource":"page","operation":{"block":"append","dataSource":"get","database":"get","databasePage":"create","page":"create","user":"get"}},
 	],
 	"n8n-nodes-base.npm": [
-		{
-			"from": 1,
-			"resource": "package",
-			"operation": {
-				"package": "getMetadata",
-				"distTag": "getMany"
-			}
-		}
+		{"from":1,"resource":"package","operation":{"package":"getMetadata","distTag":"getMany"}},
 	],
 	"n8n-nodes-base.odoo": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"contact": "create",
-				"custom": "create",
-				"note": "create",
-				"opportunity": "create"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "contact",
-			"operation": {
-				"activity": "getAll",
-				"contact": "getAll",
-				"custom": "getAll",
-				"opportunity": "getAll"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"contact":"create","custom":"create","note":"create","opportunity":"create"}},
+		{"from":2,"resource":"contact","operation":{"activity":"getAll","contact":"getAll","custom":"getAll","opportunity":"getAll"}},
 	],
 	"n8n-nodes-base.okta": [
-		{
-			"from": 1,
-			"resource": "user",
-			"operation": {
-				"user": "getAll"
-			}
-		}
+		{"from":1,"resource":"user","operation":{"user":"getAll"}},
 	],
 	"n8n-nodes-base.oneSimpleApi": [
-		{
-			"from": 1,
-			"resource": "website",
-			"operation": {
-				"information": "exchangeRate",
-				"socialProfile": "instagramProfile",
-				"utility": "validateEmail",
-				"website": "pdf"
-			}
-		}
+		{"from":1,"resource":"website","operation":{"information":"exchangeRate","socialProfile":"instagramProfile","utility":"validateEmail","website":"pdf"}},
 	],
 	"n8n-nodes-base.onfleet": [
-		{
-			"from": 1,
-			"resource": "task",
-			"operation": {
-				"admin": "getAll",
-				"container": "get",
-				"destination": "get",
-				"hub": "getAll",
-				"organization": "get",
-				"recipient": "get",
-				"task": "get",
-				"team": "getAll",
-				"worker": "get"
-			}
-		}
+		{"from":1,"resource":"task","operation":{"admin":"getAll","container":"get","destination":"get","hub":"getAll","organization":"get","recipient":"get","task":"get","team":"getAll","worker":"get"}},
 	],
 	"n8n-nodes-base.openAi": [
-		{
-			"from": 1,
-			"resource": "text",
-			"operation": {
-				"chat": "complete",
-				"image": "create",
-				"text": "complete"
-			}
-		}
+		{"from":1,"resource":"text","operation":{"chat":"complete","image":"create","text":"complete"}},
 	],
 	"n8n-nodes-base.openThesaurus": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "getSynonyms"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"getSynonyms"}},
 	],
 	"n8n-nodes-base.openWeatherMap": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "currentWeather"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"currentWeather"}},
 	],
 	"n8n-nodes-base.oracleDatabase": [
-		{
-			"from": 1,
-			"resource": "database",
-			"operation": {
-				"database": "insert"
-			}
-		}
+		{"from":1,"resource":"database","operation":{"database":"insert"}},
 	],
 	"n8n-nodes-base.orbit": [
-		{
-			"from": 1,
-			"resource": "member",
-			"operation": {
-				"activity": "create",
-				"member": "get",
-				"note": "create",
-				"post": "create"
-			}
-		}
+		{"from":1,"resource":"member","operation":{"activity":"create","member":"get","note":"create","post":"create"}},
 	],
 	"n8n-nodes-base.oura": [
-		{
-			"from": 1,
-			"resource": "summary",
-			"operation": {
-				"profile": "get",
-				"summary": "getSleep"
-			}
-		}
+		{"from":1,"resource":"summary","operation":{"profile":"get","summary":"getSleep"}},
 	],
 	"n8n-nodes-base.paddle": [
-		{
-			"from": 1,
-			"resource": "coupon",
-			"operation": {
-				"coupon": "create",
-				"payment": "getAll",
-				"plan": "get",
-				"product": "getAll",
-				"user": "getAll"
-			}
-		}
+		{"from":1,"resource":"coupon","operation":{"coupon":"create","payment":"getAll","plan":"get","product":"getAll","user":"getAll"}},
 	],
 	"n8n-nodes-base.pagerDuty": [
-		{
-			"from": 1,
-			"resource": "incident",
-			"operation": {
-				"incident": "create",
-				"incidentNote": "create",
-				"logEntry": "get",
-				"user": "get"
-			}
-		}
+		{"from":1,"resource":"incident","operation":{"incident":"create","incidentNote":"create","logEntry":"get","user":"get"}},
 	],
 	"n8n-nodes-base.payPal": [
-		{
-			"from": 1,
-			"resource": "payout",
-			"operation": {
-				"payout": "create",
-				"payoutItem": "get"
-			}
-		}
+		{"from":1,"resource":"payout","operation":{"payout":"create","payoutItem":"get"}},
 	],
 	"n8n-nodes-base.peekalink": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "preview"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"preview"}},
 	],
 	"n8n-nodes-base.perplexity": [
-		{
-			"from": 1,
-			"resource": "chat",
-			"operation": {
-				"chat": "complete"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "chat",
-			"operation": {
-				"agent": "createResponse",
-				"chat": "complete",
-				"embedding": "createEmbedding",
-				"search": "search"
-			}
-		},
-		{
-			"from": 3,
-			"resource": "agent",
-			"operation": {
-				"agent": "createResponse",
-				"embedding": "createEmbedding",
-				"search": "search"
-			}
-		}
+		{"from":1,"resource":"chat","operation":{"chat":"complete"}},
+		{"from":2,"resource":"chat","operation":{"agent":"createResponse","chat":"complete","embedding":"createEmbedding","search":"search"}},
+		{"from":3,"resource":"agent","operation":{"agent":"createResponse","embedding":"createEmbedding","search":"search"}},
 	],
 	"n8n-nodes-base.phantombuster": [
-		{
-			"from": 1,
-			"resource": "agent",
-			"operation": {
-				"agent": "launch"
-			}
-		}
+		{"from":1,"resource":"agent","operation":{"agent":"launch"}},
 	],
 	"n8n-nodes-base.philipsHue": [
-		{
-			"from": 1,
-			"resource": "light",
-			"operation": {
-				"light": "update"
-			}
-		}
+		{"from":1,"resource":"light","operation":{"light":"update"}},
 	],
 	"n8n-nodes-base.pipedrive": [
-		{
-			"from": 1,
-			"resource": "deal",
-			"operation": {
-				"activity": "create",
-				"deal": "create",
-				"dealActivity": "getAll",
-				"dealProduct": "add",
-				"file": "create",
-				"lead": "create",
-				"note": "create",
-				"organization": "create",
-				"person": "create",
-				"product": "getAll"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "deal",
-			"operation": {
-				"activity": "create",
-				"deal": "create",
-				"dealProduct": "add",
-				"file": "create",
-				"lead": "create",
-				"note": "create",
-				"organization": "create",
-				"person": "create",
-				"product": "create"
-			}
-		}
+		{"from":1,"resource":"deal","operation":{"activity":"create","deal":"create","dealActivity":"getAll","dealProduct":"add","file":"create","lead":"create","note":"create","organization":"create","person":"create","product":"getAll"}},
+		{"from":2,"resource":"deal","operation":{"activity":"create","deal":"create","dealProduct":"add","file":"create","lead":"create","note":"create","organization":"create","person":"create","product":"create"}},
 	],
 	"n8n-nodes-base.plivo": [
-		{
-			"from": 1,
-			"resource": "sms",
-			"operation": {
-				"call": "make",
-				"mms": "send",
-				"sms": "send"
-			}
-		}
+		{"from":1,"resource":"sms","operation":{"call":"make","mms":"send","sms":"send"}},
 	],
 	"n8n-nodes-base.postBin": [
-		{
-			"from": 1,
-			"resource": "bin",
-			"operation": {
-				"bin": "create",
-				"request": "get"
-			}
-		}
+		{"from":1,"resource":"bin","operation":{"bin":"create","request":"get"}},
 	],
 	"n8n-nodes-base.postHog": [
-		{
-			"from": 1,
-			"resource": "event",
-			"operation": {
-				"alias": "create",
-				"event": "create",
-				"identity": "create",
-				"track": "page"
-			}
-		}
+		{"from":1,"resource":"event","operation":{"alias":"create","event":"create","identity":"create","track":"page"}},
 	],
 	"n8n-nodes-base.postgres": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "insert"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "database",
-			"operation": {
-				"database": "insert"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"insert"}},
+		{"from":2,"resource":"database","operation":{"database":"insert"}},
 	],
 	"n8n-nodes-base.profitWell": [
-		{
-			"from": 1,
-			"resource": "metric",
-			"operation": {
-				"company": "getSetting",
-				"metric": "get"
-			}
-		}
+		{"from":1,"resource":"metric","operation":{"company":"getSetting","metric":"get"}},
 	],
 	"n8n-nodes-base.pushbullet": [
-		{
-			"from": 1,
-			"resource": "push",
-			"operation": {
-				"push": "create"
-			}
-		}
+		{"from":1,"resource":"push","operation":{"push":"create"}},
 	],
 	"n8n-nodes-base.pushcut": [
-		{
-			"from": 1,
-			"resource": "notification",
-			"operation": {
-				"notification": "send"
-			}
-		}
+		{"from":1,"resource":"notification","operation":{"notification":"send"}},
 	],
 	"n8n-nodes-base.pushover": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"message": "push"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"message":"push"}},
 	],
 	"n8n-nodes-base.questDb": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "insert"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"insert"}},
 	],
 	"n8n-nodes-base.quickbase": [
-		{
-			"from": 1,
-			"resource": "record",
-			"operation": {
-				"field": "getAll",
-				"file": "download",
-				"record": "create",
-				"report": "get"
-			}
-		}
+		{"from":1,"resource":"record","operation":{"field":"getAll","file":"download","record":"create","report":"get"}},
 	],
 	"n8n-nodes-base.quickbooks": [
-		{
-			"from": 1,
-			"resource": "customer",
-			"operation": {
-				"bill": "get",
-				"customer": "get",
-				"employee": "get",
-				"estimate": "get",
-				"invoice": "get",
-				"item": "get",
-				"payment": "get",
-				"purchase": "get",
-				"transaction": "getReport",
-				"vendor": "get"
-			}
-		}
+		{"from":1,"resource":"customer","operation":{"bill":"get","customer":"get","employee":"get","estimate":"get","invoice":"get","item":"get","payment":"get","purchase":"get","transaction":"getReport","vendor":"get"}},
 	],
 	"n8n-nodes-base.rabbitmq": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "sendMessage"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"sendMessage"}},
 	],
 	"n8n-nodes-base.raindrop": [
-		{
-			"from": 1,
-			"resource": "collection",
-			"operation": {
-				"bookmark": "get",
-				"collection": "get",
-				"tag": "get",
-				"user": "get"
-			}
-		}
+		{"from":1,"resource":"collection","operation":{"bookmark":"get","collection":"get","tag":"get","user":"get"}},
 	],
 	"n8n-nodes-base.readWriteFile": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "read"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"read"}},
 	],
 	"n8n-nodes-base.reddit": [
-		{
-			"from": 1,
-			"resource": "post",
-			"operation": {
-				"post": "create",
-				"postComment": "create",
-				"profile": "get",
-				"subreddit": "get",
-				"user": "get"
-			}
-		}
+		{"from":1,"resource":"post","operation":{"post":"create","postComment":"create","profile":"get","subreddit":"get","user":"get"}},
 	],
 	"n8n-nodes-base.redis": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "info"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"info"}},
 	],
 	"n8n-nodes-base.removeDuplicates": [
-		{
-			"from": 2,
-			"resource": null,
-			"operation": {
-				"": "removeDuplicateInputItems"
-			}
-		}
+		{"from":2,"resource":null,"operation":{"":"removeDuplicateInputItems"}},
 	],
 	"n8n-nodes-base.rocketchat": [
-		{
-			"from": 1,
-			"resource": "chat",
-			"operation": {
-				"chat": "postMessage",
-				"subscriptions": "get",
-				"dm": "messages"
-			}
-		}
+		{"from":1,"resource":"chat","operation":{"chat":"postMessage","subscriptions":"get","dm":"messages"}},
 	],
 	"n8n-nodes-base.rundeck": [
-		{
-			"from": 1,
-			"resource": "job",
-			"operation": {
-				"job": "execute"
-			}
-		}
+		{"from":1,"resource":"job","operation":{"job":"execute"}},
 	],
 	"n8n-nodes-base.s3": [
-		{
-			"from": 1,
-			"resource": "file",
-			"operation": {
-				"bucket": "create",
-				"file": "download",
-				"folder": "create"
-			}
-		}
+		{"from":1,"resource":"file","operation":{"bucket":"create","file":"download","folder":"create"}},
 	],
 	"n8n-nodes-base.salesforce": [
-		{
-			"from": 1,
-			"resource": "lead",
-			"operation": {
-				"account": "create",
-				"attachment": "create",
-				"case": "create",
-				"contact": "create",
-				"customObject": "create",
-				"document": "upload",
-				"flow": "invoke",
-				"lead": "create",
-				"opportunity": "create",
-				"search": "query",
-				"task": "create",
-				"user": "get"
-			}
-		}
+		{"from":1,"resource":"lead","operation":{"account":"create","attachment":"create","case":"create","contact":"create","customObject":"create","document":"upload","flow":"invoke","lead":"create","opportunity":"create","search":"query","task":"create","user":"get"}},
 	],
 	"n8n-nodes-base.salesmate": [
-		{
-			"from": 1,
-			"resource": "activity",
-			"operation": {
-				"activity": "create",
-				"company": "create",
-				"deal": "create"
-			}
-		}
+		{"from":1,"resource":"activity","operation":{"activity":"create","company":"create","deal":"create"}},
 	],
 	"n8n-nodes-base.seaTable": [
-		{
-			"from": 1,
-			"resource": "row",
-			"operation": {
-				"row": "create"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "row",
-			"operation": {
-				"row": "create",
-				"base": "snapshot",
-				"link": "add",
-				"asset": "upload"
-			}
-		}
+		{"from":1,"resource":"row","operation":{"row":"create"}},
+		{"from":2,"resource":"row","operation":{"row":"create","base":"snapshot","link":"add","asset":"upload"}},
 	],
 	"n8n-nodes-base.securityScorecard": [
-		{
-			"from": 1,
-			"resource": "company",
-			"operation": {
-				"company": "getFactor",
-				"industry": "getFactor",
-				"invite": "create",
-				"portfolio": "create",
-				"portfolioCompany": "add",
-				"report": "getAll"
-			}
-		}
+		{"from":1,"resource":"company","operation":{"company":"getFactor","industry":"getFactor","invite":"create","portfolio":"create","portfolioCompany":"add","report":"getAll"}},
 	],
 	"n8n-nodes-base.segment": [
-		{
-			"from": 1,
-			"resource": "identify",
-			"operation": {
-				"group": "add",
-				"identify": "create",
-				"track": "event"
-			}
-		}
+		{"from":1,"resource":"identify","operation":{"group":"add","identify":"create","track":"event"}},
 	],
 	"n8n-nodes-base.sendGrid": [
-		{
-			"from": 1,
-			"resource": "list",
-			"operation": {
-				"contact": "upsert",
-				"list": "create",
-				"mail": "send"
-			}
-		}
+		{"from":1,"resource":"list","operation":{"contact":"upsert","list":"create","mail":"send"}},
 	],
 	"n8n-nodes-base.sendInBlue": [
-		{
-			"from": 1,
-			"resource": "email",
-			"operation": {
-				"contact": "create",
-				"attribute": "create",
-				"email": "send",
-				"sender": "create"
-			}
-		}
+		{"from":1,"resource":"email","operation":{"contact":"create","attribute":"create","email":"send","sender":"create"}},
 	],
 	"n8n-nodes-base.sendy": [
-		{
-			"from": 1,
-			"resource": "subscriber",
-			"operation": {
-				"campaign": "create",
-				"subscriber": "add"
-			}
-		}
+		{"from":1,"resource":"subscriber","operation":{"campaign":"create","subscriber":"add"}},
 	],
 	"n8n-nodes-base.sentryIo": [
-		{
-			"from": 1,
-			"resource": "event",
-			"operation": {
-				"event": "get",
-				"issue": "get",
-				"organization": "get",
-				"project": "get",
-				"release": "get",
-				"team": "get"
-			}
-		}
+		{"from":1,"resource":"event","operation":{"event":"get","issue":"get","organization":"get","project":"get","release":"get","team":"get"}},
 	],
 	"n8n-nodes-base.serviceNow": [
-		{
-			"from": 1,
-			"resource": "user",
-			"operation": {
-				"attachment": "upload",
-				"businessService": "getAll",
-				"configurationItems": "getAll",
-				"department": "getAll",
-				"dictionary": "getAll",
-				"incident": "get",
-				"tableRecord": "get",
-				"user": "get",
-				"userGroup": "getAll",
-				"userRole": "getAll"
-			}
-		}
+		{"from":1,"resource":"user","operation":{"attachment":"upload","businessService":"getAll","configurationItems":"getAll","department":"getAll","dictionary":"getAll","incident":"get","tableRecord":"get","user":"get","userGroup":"getAll","userRole":"getAll"}},
 	],
 	"n8n-nodes-base.shopify": [
-		{
-			"from": 1,
-			"resource": "order",
-			"operation": {
-				"order": "create",
-				"product": "create"
-			}
-		}
+		{"from":1,"resource":"order","operation":{"order":"create","product":"create"}},
 	],
 	"n8n-nodes-base.signl4": [
-		{
-			"from": 1,
-			"resource": "alert",
-			"operation": {
-				"alert": "send"
-			}
-		}
+		{"from":1,"resource":"alert","operation":{"alert":"send"}},
 	],
 	"n8n-nodes-base.slack": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"channel": "create",
-				"file": "upload",
-				"message": "post",
-				"reaction": "add",
-				"star": "add",
-				"user": "info",
-				"userGroup": "create",
-				"userProfile": "get"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "message",
-			"operation": {
-				"channel": "create",
-				"file": "upload",
-				"message": "post",
-				"reaction": "add",
-				"star": "add",
-				"user": "info",
-				"userGroup": "create"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"channel":"create","file":"upload","message":"post","reaction":"add","star":"add","user":"info","userGroup":"create","userProfile":"get"}},
+		{"from":2,"resource":"message","operation":{"channel":"create","file":"upload","message":"post","reaction":"add","star":"add","user":"info","userGroup":"create"}},
 	],
 	"n8n-nodes-base.sms77": [
-		{
-			"from": 1,
-			"resource": "sms",
-			"operation": {
-				"sms": "send",
-				"voice": "send"
-			}
-		}
+		{"from":1,"resource":"sms","operation":{"sms":"send","voice":"send"}},
 	],
 	"n8n-nodes-base.snowflake": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "insert"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"insert"}},
 	],
 	"n8n-nodes-base.splunk": [
-		{
-			"from": 1,
-			"resource": "searchJob",
-			"operation": {
-				"firedAlert": "getReport",
-				"searchConfiguration": "delete",
-				"searchJob": "create",
-				"searchResult": "getAll",
-				"user": "create"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "search",
-			"operation": {
-				"alert": "getReport",
-				"report": "getAll",
-				"search": "create",
-				"user": "create"
-			}
-		}
+		{"from":1,"resource":"searchJob","operation":{"firedAlert":"getReport","searchConfiguration":"delete","searchJob":"create","searchResult":"getAll","user":"create"}},
+		{"from":2,"resource":"search","operation":{"alert":"getReport","report":"getAll","search":"create","user":"create"}},
 	],
 	"n8n-nodes-base.spotify": [
-		{
-			"from": 1,
-			"resource": "player",
-			"operation": {
-				"album": "get",
-				"artist": "get",
-				"library": "getLikedTracks",
-				"myData": "getFollowingArtists",
-				"player": "addSongToQueue",
-				"playlist": "add",
-				"track": "get"
-			}
-		}
+		{"from":1,"resource":"player","operation":{"album":"get","artist":"get","library":"getLikedTracks","myData":"getFollowingArtists","player":"addSongToQueue","playlist":"add","track":"get"}},
 	],
 	"n8n-nodes-base.spreadsheetFile": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "fromFile"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"fromFile"}},
 	],
 	"n8n-nodes-base.ssh": [
-		{
-			"from": 1,
-			"resource": "command",
-			"operation": {
-				"command": "execute",
-				"file": "upload"
-			}
-		}
+		{"from":1,"resource":"command","operation":{"command":"execute","file":"upload"}},
 	],
 	"n8n-nodes-base.stackby": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "append"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"append"}},
 	],
 	"n8n-nodes-base.storyblok": [
-		{
-			"from": 1,
-			"resource": "story",
-			"operation": {
-				"story": "get"
-			}
-		}
+		{"from":1,"resource":"story","operation":{"story":"get"}},
 	],
 	"n8n-nodes-base.strapi": [
-		{
-			"from": 1,
-			"resource": "entry",
-			"operation": {
-				"entry": "get"
-			}
-		}
+		{"from":1,"resource":"entry","operation":{"entry":"get"}},
 	],
 	"n8n-nodes-base.strava": [
-		{
-			"from": 1,
-			"resource": "activity",
-			"operation": {
-				"activity": "create"
-			}
-		}
+		{"from":1,"resource":"activity","operation":{"activity":"create"}},
 	],
 	"n8n-nodes-base.stripe": [
-		{
-			"from": 1,
-			"resource": "balance",
-			"operation": {
-				"balance": "get",
-				"charge": "get",
-				"coupon": "create",
-				"customer": "get",
-				"customerCard": "get",
-				"meterEvent": "create",
-				"source": "get",
-				"token": "create"
-			}
-		}
+		{"from":1,"resource":"balance","operation":{"balance":"get","charge":"get","coupon":"create","customer":"get","customerCard":"get","meterEvent":"create","source":"get","token":"create"}},
 	],
 	"n8n-nodes-base.supabase": [
-		{
-			"from": 1,
-			"resource": "row",
-			"operation": {
-				"row": "create"
-			}
-		}
+		{"from":1,"resource":"row","operation":{"row":"create"}},
 	],
 	"n8n-nodes-base.syncroMsp": [
-		{
-			"from": 1,
-			"resource": "contact",
-			"operation": {
-				"contact": "getAll",
-				"customer": "getAll",
-				"rmm": "getAll",
-				"ticket": "getAll"
-			}
-		}
+		{"from":1,"resource":"contact","operation":{"contact":"getAll","customer":"getAll","rmm":"getAll","ticket":"getAll"}},
 	],
 	"n8n-nodes-base.taiga": [
-		{
-			"from": 1,
-			"resource": "issue",
-			"operation": {
-				"epic": "create",
-				"issue": "create",
-				"task": "create",
-				"userStory": "create"
-			}
-		}
+		{"from":1,"resource":"issue","operation":{"epic":"create","issue":"create","task":"create","userStory":"create"}},
 	],
 	"n8n-nodes-base.tapfiliate": [
-		{
-			"from": 1,
-			"resource": "affiliate",
-			"operation": {
-				"affiliate": "create",
-				"affiliateMetadata": "add",
-				"programAffiliate": "add"
-			}
-		}
+		{"from":1,"resource":"affiliate","operation":{"affiliate":"create","affiliateMetadata":"add","programAffiliate":"add"}},
 	],
 	"n8n-nodes-base.telegram": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"chat": "get",
-				"callback": "answerQuery",
-				"file": "get",
-				"message": "sendMessage"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"chat":"get","callback":"answerQuery","file":"get","message":"sendMessage"}},
 	],
 	"n8n-nodes-base.theHive": [
-		{
-			"from": 1,
-			"resource": "alert",
-			"operation": {
-				"alert": "create",
-				"case": "getAll",
-				"log": "getAll",
-				"observable": "getAll",
-				"task": "getAll"
-			}
-		}
+		{"from":1,"resource":"alert","operation":{"alert":"create","case":"getAll","log":"getAll","observable":"getAll","task":"getAll"}},
 	],
 	"n8n-nodes-base.theHiveProject": [
-		{
-			"from": 1,
-			"resource": "alert",
-			"operation": {
-				"alert": "create",
-				"case": "create",
-				"comment": "add",
-				"observable": "create",
-				"page": "create",
-				"query": "executeQuery",
-				"task": "create",
-				"log": "create"
-			}
-		}
+		{"from":1,"resource":"alert","operation":{"alert":"create","case":"create","comment":"add","observable":"create","page":"create","query":"executeQuery","task":"create","log":"create"}},
 	],
 	"n8n-nodes-base.timescaleDb": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "insert"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"insert"}},
 	],
 	"n8n-nodes-base.todoist": [
-		{
-			"from": 1,
-			"resource": "task",
-			"operation": {
-				"task": "create"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "task",
-			"operation": {
-				"task": "create",
-				"project": "create",
-				"section": "create",
-				"comment": "create",
-				"label": "create",
-				"reminder": "create"
-			}
-		}
+		{"from":1,"resource":"task","operation":{"task":"create"}},
+		{"from":2,"resource":"task","operation":{"task":"create","project":"create","section":"create","comment":"create","label":"create","reminder":"create"}},
 	],
 	"n8n-nodes-base.totp": [
-		{
-			"from": 1,
-			"resource": null,
-			"operation": {
-				"": "generateSecret"
-			}
-		}
+		{"from":1,"resource":null,"operation":{"":"generateSecret"}},
 	],
 	"n8n-nodes-base.travisCi": [
-		{
-			"from": 1,
-			"resource": "build",
-			"operation": {
-				"build": "cancel"
-			}
-		}
+		{"from":1,"resource":"build","operation":{"build":"cancel"}},
 	],
 	"n8n-nodes-base.trello": [
-		{
-			"from": 1,
-			"resource": "card",
-			"operation": {
-				"attachment": "getAll",
-				"board": "create",
-				"boardMember": "add",
-				"card": "create",
-				"cardComment": "create",
-				"checklist": "getAll",
-				"label": "getAll",
-				"list": "create"
-			}
-		}
+		{"from":1,"resource":"card","operation":{"attachment":"getAll","board":"create","boardMember":"add","card":"create","cardComment":"create","checklist":"getAll","label":"getAll","list":"create"}},
 	],
 	"n8n-nodes-base.twake": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"message": "send"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"message":"send"}},
 	],
 	"n8n-nodes-base.twilio": [
-		{
-			"from": 1,
-			"resource": "sms",
-			"operation": {
-				"call": "make",
-				"sms": "send"
-			}
-		}
+		{"from":1,"resource":"sms","operation":{"call":"make","sms":"send"}},
 	],
 	"n8n-nodes-base.twist": [
-		{
-			"from": 1,
-			"resource": "messageConversation",
-			"operation": {
-				"channel": "create",
-				"comment": "create",
-				"messageConversation": "create",
-				"thread": "create"
-			}
-		}
+		{"from":1,"resource":"messageConversation","operation":{"channel":"create","comment":"create","messageConversation":"create","thread":"create"}},
 	],
 	"n8n-nodes-base.twitter": [
-		{
-			"from": 1,
-			"resource": "tweet",
-			"operation": {
-				"directMessage": "create",
-				"tweet": "create"
-			}
-		},
-		{
-			"from": 2,
-			"resource": "tweet",
-			"operation": {
-				"directMessage": "create",
-				"list": "add",
-				"tweet": "create",
-				"user": "searchUser"
-			}
-		}
+		{"from":1,"resource":"tweet","operation":{"directMessage":"create","tweet":"create"}},
+		{"from":2,"resource":"tweet","operation":{"directMessage":"create","list":"add","tweet":"create","user":"searchUser"}},
 	],
 	"n8n-nodes-base.unleashedSoftware": [
-		{
-			"from": 1,
-			"resource": "salesOrder",
-			"operation": {
-				"salesOrder": "getAll",
-				"stockOnHand": "getAll"
-			}
-		}
+		{"from":1,"resource":"salesOrder","operation":{"salesOrder":"getAll","stockOnHand":"getAll"}},
 	],
 	"n8n-nodes-base.uplead": [
-		{
-			"from": 1,
-			"resource": "company",
-			"operation": {
-				"company": "enrich",
-				"person": "enrich"
-			}
-		}
+		{"from":1,"resource":"company","operation":{"company":"enrich","person":"enrich"}},
 	],
 	"n8n-nodes-base.uptimeRobot": [
-		{
-			"from": 1,
-			"resource": "account",
-			"operation": {
-				"account": "get",
-				"alertContact": "getAll",
-				"maintenanceWindow": "getAll",
-				"monitor": "getAll",
-				"publicStatusPage": "getAll"
-			}
-		}
+		{"from":1,"resource":"account","operation":{"account":"get","alertContact":"getAll","maintenanceWindow":"getAll","monitor":"getAll","publicStatusPage":"getAll"}},
 	],
 	"n8n-nodes-base.urlScanIo": [
-		{
-			"from": 1,
-			"resource": "scan",
-			"operation": {
-				"scan": "perform"
-			}
-		}
+		{"from":1,"resource":"scan","operation":{"scan":"perform"}},
 	],
 	"n8n-nodes-base.venafiTlsProtectCloud": [
-		{
-			"from": 1,
-			"resource": "certificateRequest",
-			"operation": {
-				"certificate": "delete",
-				"certificateRequest": "create"
-			}
-		}
+		{"from":1,"resource":"certificateRequest","operation":{"certificate":"delete","certificateRequest":"create"}},
 	],
 	"n8n-nodes-base.venafiTlsProtectDatacenter": [
-		{
-			"from": 1,
-			"resource": "certificate",
-			"operation": {
-				"certificate": "create",
-				"policy": "get"
-			}
-		}
+		{"from":1,"resource":"certificate","operation":{"certificate":"create","policy":"get"}},
 	],
 	"n8n-nodes-base.vero": [
-		{
-			"from": 1,
-			"resource": "user",
-			"operation": {
-				"user": "create",
-				"event": "track"
-			}
-		}
+		{"from":1,"resource":"user","operation":{"user":"create","event":"track"}},
 	],
 	"n8n-nodes-base.vonage": [
-		{
-			"from": 1,
-			"resource": "sms",
-			"operation": {
-				"sms": "send"
-			}
-		}
+		{"from":1,"resource":"sms","operation":{"sms":"send"}},
 	],
 	"n8n-nodes-base.webflow": [
-		{
-			"from": 1,
-			"resource": "item",
-			"operation": {
-				"item": "get"
-			}
-		}
+		{"from":1,"resource":"item","operation":{"item":"get"}},
 	],
 	"n8n-nodes-base.wekan": [
-		{
-			"from": 1,
-			"resource": "card",
-			"operation": {
-				"board": "create",
-				"card": "create",
-				"cardComment": "create",
-				"checklist": "getAll",
-				"checklistItem": "getAll",
-				"list": "create"
-			}
-		}
+		{"from":1,"resource":"card","operation":{"board":"create","card":"create","cardComment":"create","checklist":"getAll","checklistItem":"getAll","list":"create"}},
 	],
 	"n8n-nodes-base.whatsApp": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"message": "sendTemplate",
-				"media": "mediaUpload"
-			}
-		}
+		{"from":1,"resource":"message","operation":{"message":"sendTemplate","media":"mediaUpload"}},
 	],
 	"n8n-nodes-base.wise": [
-		{
-			"from": 1,
-			"resource": "account",
-			"operation": {
-				"account": "getBalances",
-				"exchangeRate": "get",
-				"profile": "get",
-				"quote": "get",
-				"recipient": "getAll",
-				"transfer": "get"
-			}
-		}
+		{"from":1,"resource":"account","operation":{"account":"getBalances","exchangeRate":"get","profile":"get","quote":"get","recipient":"getAll","transfer":"get"}},
 	],
 	"n8n-nodes-base.wooCommerce": [
-		{
-			"from": 1,
-			"resource": "product",
-			"operation": {
-				"customer": "create",
-				"order": "create",
-				"product": "create"
-			}
-		}
+		{"from":1,"resource":"product","operation":{"customer":"create","order":"create","product":"create"}},
 	],
 	"n8n-nodes-base.wordpress": [
-		{
-			"from": 1,
-			"resource": "post",
-			"operation": {
-				"post": "create",
-				"page": "create",
-				"user": "create"
-			}
-		}
+		{"from":1,"resource":"post","operation":{"post":"create","page":"create","user":"create"}},
 	],
 	"n8n-nodes-base.xero": [
-		{
-			"from": 1,
-			"resource": "invoice",
-			"operation": {
-				"contact": "create",
-				"invoice": "create"
-			}
-		}
+		{"from":1,"resource":"invoice","operation":{"contact":"create","invoice":"create"}},
 	],
 	"n8n-nodes-base.youTube": [
-		{
-			"from": 1,
-			"resource": "channel",
-			"operation": {
-				"channel": "getAll",
-				"playlist": "getAll",
-				"playlistItem": "add",
-				"video": "getAll",
-				"videoCategory": "getAll"
-			}
-		}
+		{"from":1,"resource":"channel","operation":{"channel":"getAll","playlist":"getAll","playlistItem":"add","video":"getAll","videoCategory":"getAll"}},
 	],
 	"n8n-nodes-base.yourls": [
-		{
-			"from": 1,
-			"resource": "url",
-			"operation": {
-				"url": "shorten"
-			}
-		}
+		{"from":1,"resource":"url","operation":{"url":"shorten"}},
 	],
 	"n8n-nodes-base.zammad": [
-		{
-			"from": 1,
-			"resource": "user",
-			"operation": {
-				"group": "create",
-				"organization": "create",
-				"ticket": "create",
-				"user": "create"
-			}
-		}
+		{"from":1,"resource":"user","operation":{"group":"create","organization":"create","ticket":"create","user":"create"}},
 	],
 	"n8n-nodes-base.zendesk": [
-		{
-			"from": 1,
-			"resource": "ticket",
-			"operation": {
-				"ticket": "create",
-				"ticketField": "get",
-				"user": "create",
-				"organization": "create"
-			}
-		}
+		{"from":1,"resource":"ticket","operation":{"ticket":"create","ticketField":"get","user":"create","organization":"create"}},
 	],
 	"n8n-nodes-base.zohoCrm": [
-		{
-			"from": 1,
-			"resource": "account",
-			"operation": {
-				"account": "create",
-				"contact": "create",
-				"deal": "create",
-				"invoice": "create",
-				"lead": "create",
-				"product": "create",
-				"purchaseOrder": "create",
-				"quote": "create",
-				"salesOrder": "create",
-				"vendor": "create"
-			}
-		}
+		{"from":1,"resource":"account","operation":{"account":"create","contact":"create","deal":"create","invoice":"create","lead":"create","product":"create","purchaseOrder":"create","quote":"create","salesOrder":"create","vendor":"create"}},
 	],
 	"n8n-nodes-base.zoom": [
-		{
-			"from": 1,
-			"resource": "meeting",
-			"operation": {
-				"meeting": "create"
-			}
-		}
+		{"from":1,"resource":"meeting","operation":{"meeting":"create"}},
 	],
 	"n8n-nodes-base.zulip": [
-		{
-			"from": 1,
-			"resource": "message",
-			"operation": {
-				"message": "sendPrivate",
-				"stream": "create",
-				"user": "create"
-			}
-		}
-	]
+		{"from":1,"resource":"message","operation":{"message":"sendPrivate","stream":"create","user":"create"}},
+	],
 };

@@ -70,6 +70,28 @@ function ledgerOperation(node: SavedNode): string | undefined {
 	return typeof operation === 'string' ? operation : 'markProcessed';
 }
 
+/** The fields an Edit Fields (Set) node assigns, with their values: v3.3+ `assignments`, older
+ * `values.string/number/…`, and the raw JSON mode read as text. */
+function setAssignments(node: SavedNode): Array<[string, string]> {
+	const p = node.parameters ?? {};
+	const out: Array<[string, string]> = [];
+	const list = (p.assignments as { assignments?: Array<{ name?: unknown; value?: unknown }> } | undefined)?.assignments ?? [];
+	for (const a of list) if (typeof a.name === 'string') out.push([a.name, String(a.value ?? '')]);
+	for (const group of Object.values((p.values ?? {}) as Record<string, unknown>))
+		if (Array.isArray(group)) for (const a of group) if (a && typeof a.name === 'string') out.push([a.name, String(a.value ?? '')]);
+	if (typeof p.jsonOutput === 'string')
+		for (const match of p.jsonOutput.matchAll(/["']?([\w.]+)["']?\s*:\s*([^,\n}]+)/g)) out.push([match[1], match[2]]);
+	return out;
+}
+
+/** Which table, sheet or key a store node reads or writes (as saved), to tell one store's
+ * check-then-write apart from two unrelated tables. */
+function storeTarget(node: SavedNode): string {
+	const p = node.parameters ?? {};
+	const pick = (value: unknown) => (value && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value);
+	return JSON.stringify([pick(p.documentId), pick(p.sheetName), pick(p.table), p.tableId, pick(p.base), p.collection, p.dataTableId && pick(p.dataTableId), p.databaseId && pick(p.databaseId)]);
+}
+
 function isRouterRoute(node: SavedNode): boolean {
 	if (ourNode(node) !== ROUTER) return false;
 	const operation = node.parameters?.operation;
@@ -332,25 +354,26 @@ export function analyze(graph: Graph): Analysis {
 			});
 		}
 		// A "seen it?" lock: a read from a store, an IF on whether something was found, then a write
-		// to the same store (a status column, a processed flag) — check-then-act, not atomic.
-		for (const name of before) {
-			const check = graph.nodes.get(name);
-			if (!enabled(check) || !LOCK_STORES.has(check.type) || classifyWrite(check) || !openBefore(name)) continue;
-			const branch = edgesOut(graph, name)
-				.map((edge) => graph.nodes.get(edge.to))
-				.find(
-					(next) =>
-						enabled(next) &&
-						BRANCH_TYPES.has(next.type) &&
-						next.type !== 'n8n-nodes-base.code' &&
-						before.has(next.name) &&
-						/exists|empty|length|undefined|null|duplicate|processed|already|sent|seen|status|found/i.test(JSON.stringify(next.parameters ?? {})),
-				);
-			if (!branch) continue;
-			const set = [...reach(graph, [branch.name]).keys()].find((n) => {
-				const other = graph.nodes.get(n);
-				return enabled(other) && other.type === check.type && classifyWrite(other) !== undefined;
+		// to the same store (a status column, a processed flag, the record itself) — check-then-act.
+		const existenceTest = /"(?:operation|type)"\s*:\s*"(?:exists|notExists|empty|notEmpty|isEmpty|isNotEmpty)"|\.length\s*(?:===?|>|<|!==?)\s*0/;
+		const existenceName = /exist|duplicate|already|seen|\bnew\b|processed|found|posted|\bsent\b|\bdone\b/i;
+		for (const branchName of before) {
+			const branch = graph.nodes.get(branchName);
+			if (!enabled(branch) || !BRANCH_TYPES.has(branch.type) || branch.type === 'n8n-nodes-base.code' || !openBefore(branchName)) continue;
+			if (!existenceTest.test(JSON.stringify(branch.parameters ?? {})) && !existenceName.test(branchName)) continue;
+			const afterBranch = [...reach(graph, [branchName]).keys()];
+			// The read the IF looks at: its input, or the node before that.
+			const sameStore = (check: SavedNode, other: SavedNode | undefined): other is SavedNode =>
+				enabled(other) && other.type === check.type && classifyWrite(other) !== undefined && storeTarget(other) === storeTarget(check);
+			const name = getParentNodes(byDestination, branchName, 'main', 2).find((n) => {
+				const check = graph.nodes.get(n);
+				if (!enabled(check) || !LOCK_STORES.has(check.type) || classifyWrite(check)) return false;
+				return afterBranch.some((m) => sameStore(check, graph.nodes.get(m)));
 			});
+			if (name === undefined) continue;
+			const check = graph.nodes.get(name)!;
+			// The write itself when it goes to the same store (look up, then create), else the first write there.
+			const set = sameStore(check, node) && afterBranch.includes(node.name) ? node.name : afterBranch.find((n) => sameStore(check, graph.nodes.get(n)));
 			if (!set) continue;
 			stopsLaterRetry = true;
 			add({
@@ -374,13 +397,31 @@ export function analyze(graph: Graph): Analysis {
 		const parameters = guard.parameters ?? {};
 		const source = typeof parameters.keySource === 'string' ? parameters.keySource : 'fields';
 		const key = source === 'expression' ? parameters.key : source === 'fields' ? parameters.keyFields : undefined;
-		const why = typeof key === 'string' ? unstableReason(key) : undefined;
+		let why = typeof key === 'string' ? unstableReason(key) : undefined;
+		let where = `${q(guard.name)}'s key uses`;
+		if (!why && source === 'fields' && typeof key === 'string') {
+			// A key field an Edit Fields (Set) node before the Guard fills from the clock or the execution.
+			const fields = key.split(',').map((f) => f.trim()).filter(Boolean);
+			for (const name of getParentNodes(byDestination, guard.name, 'main')) {
+				const before = graph.nodes.get(name);
+				if (!enabled(before) || before.type !== 'n8n-nodes-base.set') continue;
+				for (const [field, value] of setAssignments(before)) {
+					if (!fields.some((f) => f === field || f.endsWith(`.${field}`) || field.endsWith(`.${f}`))) continue;
+					const unstable = unstableReason(value);
+					if (!unstable) continue;
+					why = unstable;
+					where = `${q(guard.name)}'s key field ${field}, set by ${q(name)}, uses`;
+					break;
+				}
+				if (why) break;
+			}
+		}
 		if (!why) return;
 		add({
 			rule: 'unstable-key',
 			severity: 'must',
 			node: guard.name,
-			message: `${q(guard.name)}'s key uses ${why}: a retry of the same event gets a new key, passes as New, and the write after it happens again.`,
+			message: `${where} ${why}: a retry of the same event gets a new key, passes as New, and the write after it happens again.`,
 			fix: `Build ${q(guard.name)}'s key from the event's business fields (Key Source: Fields, e.g. body.invoiceNumber, body.supplierId) or the provider's delivery id (Key Source: Webhook Provider).`,
 		});
 	}
