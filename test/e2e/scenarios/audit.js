@@ -121,7 +121,12 @@ module.exports = {
 			const saved = ok(await n8n.rest(`/rest/workflows/${hazard.id}`, { method: 'PATCH', body: draft }), 'save the draft');
 			assert.notEqual(saved.versionId, publishedVersion, 'saving the draft made no new version');
 			const before = services.billing.writeCount();
-			const res = await n8n.webhook(hazard.nodes[0].parameters.path, { orderId: 'o-1', amount: 10 });
+			// n8n registers a published webhook asynchronously: until then it answers 404 and runs nothing
+			let res = await n8n.webhook(hazard.nodes[0].parameters.path, { orderId: 'o-1', amount: 10 });
+			for (let i = 0; i < 100 && res.status === 404; i++) {
+				await new Promise((r) => setTimeout(r, 200));
+				res = await n8n.webhook(hazard.nodes[0].parameters.path, { orderId: 'o-1', amount: 10 });
+			}
 			assert.equal(res.status, 200, `the published webhook answers: ${res.text}`);
 			// the webhook answers on receipt; the write follows
 			for (let i = 0; i < 100 && services.billing.writeCount() === before; i++) await new Promise((r) => setTimeout(r, 100));
