@@ -127,11 +127,11 @@ export function auditConsoleTable(results: CollectionResult[]): string {
 	return lines.join('\n');
 }
 
-export function auditMarkdown(results: CollectionResult[], info: { date: string; machine: string; node: string; runs: number; command: string }): string {
+export function auditMarkdown(results: CollectionResult[], info: { date: string; machine: string; node: string; runs: number; command: string; load: string }): string {
 	const out: string[] = [];
 	const total = results.reduce((s, r) => s + r.seconds.median, 0);
 	out.push(
-		`Run of ${info.date} on ${info.machine}, ${info.node}; \`${info.command}\`; ${info.runs} runs per collection, each reading, parsing and auditing every file as \`n8n-nodes-idempotency audit <folder>\` does.`,
+		`Run of ${info.date} on ${info.machine} (load average ${info.load}, shared with other work), ${info.node}; \`${info.command}\`; ${info.runs} runs per collection, each reading, parsing and auditing every file as \`n8n-nodes-idempotency audit <folder>\` does.`,
 		'',
 		'| collection | files | workflows audited | inputs skipped | seconds, median (min–max) | workflows/s | must | should | info | FlowLint: files parsed | FlowLint: R3 findings (files) | FlowLint seconds |',
 		'|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -184,6 +184,7 @@ async function main(): Promise<void> {
 }
 
 async function auditBench(root: string, runs: number, write: boolean): Promise<void> {
+	const loadBefore = loadavg()[0];
 	const results = await runAuditBench({ root, runs, log: (line) => console.log(line) });
 	if (!results.length) return;
 	console.log(`\n${auditConsoleTable(results)}\n`);
@@ -196,6 +197,7 @@ async function auditBench(root: string, runs: number, write: boolean): Promise<v
 			machine: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}`,
 			node: `Node ${process.version}`,
 			runs,
+			load: `${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
 			command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
 		}),
 	);
