@@ -127,6 +127,24 @@ describe('unguarded-write', () => {
 	});
 });
 
+describe('app nodes behind the Guard', () => {
+	it.each([
+		['HubSpot deal', 'n8n-nodes-base.hubspot', { resource: 'deal', operation: 'create' }, 2],
+		['QuickBooks invoice', 'n8n-nodes-base.quickbooks', { resource: 'invoice', operation: 'create' }, 1],
+		['Xero invoice (defaults)', 'n8n-nodes-base.xero', {}, 1],
+		['Stripe charge', 'n8n-nodes-base.stripe', { resource: 'charge', operation: 'create' }, 1],
+		['Postgres insert (defaults)', 'n8n-nodes-base.postgres', {}, 2.5],
+	])('%s: clean when wired like the examples, must when its errors stop the workflow', (_label, type, parameters, typeVersion) => {
+		const wired = app('Create Invoice', type, parameters, { typeVersion, onError: 'continueErrorOutput' });
+		const { nodes, links } = safeInvoice(wired);
+		expect(findings(workflow(nodes, links))).toEqual([]);
+		const { nodes: bare, links: bareLinks } = safeInvoice(app('Create Invoice', type, parameters, { typeVersion }));
+		const wf = workflow(bare, bareLinks.filter(([from, , output]) => !(from === 'Create Invoice' && output === 1)));
+		expect(one(wf, 'write-error-unhandled').severity).toBe('must');
+		expect(findings(workflow([webhook(), app('Create Invoice', type, parameters, { typeVersion })], [['Webhook', 'Create Invoice']]), 'unguarded-write')[0].severity).toBe('must');
+	});
+});
+
 describe('retry-on-fail-write', () => {
 	it('flags Retry On Fail on a create, even behind a Guard', () => {
 		const { nodes, links } = safeInvoice(post('Create Invoice', { onError: 'continueErrorOutput', retryOnFail: true }));
@@ -281,6 +299,17 @@ describe('racy-dedup', () => {
 		const wf = workflow([webhook(), find, check, create], [['Webhook', 'Find user'], ['Find user', 'User exists?'], ['User exists?', 'Create user', 1]]);
 		expect(findings(wf).map((f) => [f.rule, f.severity, f.node])).toEqual([['racy-dedup', 'must', 'Find user']]);
 		expect(findings(wf)[0].message).toContain('both create it');
+	});
+	it('reads a Merge that keeps only items with no match in the sheet as a check-then-write', () => {
+		const sheet = { documentId: { __rl: true, value: 'doc1', mode: 'id' }, sheetName: { __rl: true, value: 'Log', mode: 'name' } };
+		const read = app('Get logged', 'n8n-nodes-base.googleSheets', { ...sheet }, { typeVersion: 4.5 });
+		const merge = app('Only new', 'n8n-nodes-base.merge', { mode: 'combine', joinMode: 'keepNonMatches', fieldsToMatchString: 'id' }, { typeVersion: 3 });
+		const append = app('Log new', 'n8n-nodes-base.googleSheets', { ...sheet, operation: 'append' }, { typeVersion: 4.5 });
+		const links: Link[] = [['Schedule', 'Get logged'], ['Schedule', 'Only new'], ['Get logged', 'Only new'], ['Only new', 'Log new']];
+		expect(findings(workflow([schedule(), read, merge, append], links)).map((f) => [f.rule, f.node])).toEqual([['racy-dedup', 'Get logged']]);
+		// The twin: the append goes to another sheet, so the read is no lock for it.
+		const elsewhere = app('Log new', 'n8n-nodes-base.googleSheets', { ...sheet, sheetName: { __rl: true, value: 'Other', mode: 'name' }, operation: 'append' }, { typeVersion: 4.5 });
+		expect(findings(workflow([schedule(), read, merge, elsewhere], links)).map((f) => [f.rule, f.node])).toEqual([['unguarded-write', 'Log new']]);
 	});
 	it('says nothing about a read that no IF checks, or a dedup behind a Guard', () => {
 		const get = app('Load', 'n8n-nodes-base.redis', { operation: 'get', key: 'config' });

@@ -41,6 +41,12 @@ export class NotAWorkflowError extends Error {
 	}
 }
 
+/** obj[key], created when it is not an own property (never an inherited one such as "constructor"). */
+function ownEntry<T>(obj: Record<string, T>, key: string, make: () => T): T {
+	if (!Object.prototype.hasOwnProperty.call(obj, key)) Object.defineProperty(obj, key, { value: make(), enumerable: true, writable: true, configurable: true });
+	return obj[key];
+}
+
 const isObject = (value: unknown): value is Record<string, unknown> =>
 	typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -111,9 +117,13 @@ export function readGraph(input: unknown): Graph {
 					if (to === undefined) continue;
 					const input = typeof target.index === 'number' ? target.index : 0;
 					const edgeType = typeof target.type === 'string' ? target.type : type;
-					const slot = ((connections[from] ??= {})[type] ??= []);
-					while (slot.length <= output) slot.push([]);
-					(slot[output] ??= []).push({ node: to, type: edgeType as never, index: input });
+					// n8n-workflow's helpers read plain objects: a node named "__proto__" stays out of
+					// them (assigning it would change Object.prototype), it is walked from the maps.
+					if (from !== '__proto__' && to !== '__proto__') {
+						const slot = (ownEntry(ownEntry(connections, from, () => ({})), type, () => []) as unknown[][]);
+						while (slot.length <= output) slot.push([]);
+						(slot[output] ??= []).push({ node: to, type: edgeType, index: input });
+					}
 					if (type === 'main') {
 						const edge = { from, output, to, input };
 						(out.get(from) ?? out.set(from, []).get(from)!).push(edge);

@@ -359,13 +359,22 @@ export function analyze(graph: Graph): Analysis {
 		const existenceName = /exist|duplicate|already|seen|\bnew\b|processed|found|posted|\bsent\b|\bdone\b/i;
 		for (const branchName of before) {
 			const branch = graph.nodes.get(branchName);
-			if (!enabled(branch) || !BRANCH_TYPES.has(branch.type) || branch.type === 'n8n-nodes-base.code' || !openBefore(branchName)) continue;
-			if (!existenceTest.test(JSON.stringify(branch.parameters ?? {})) && !existenceName.test(branchName)) continue;
+			if (!enabled(branch) || !openBefore(branchName)) continue;
+			const settings = JSON.stringify(branch.parameters ?? {});
+			// The filter that lets only unseen items on: an IF/Switch/Filter testing existence (or named
+			// so), a Merge keeping the items that have no match, or Code that says it drops duplicates.
+			const filters =
+				(['n8n-nodes-base.if', 'n8n-nodes-base.switch', 'n8n-nodes-base.filter'].includes(branch.type) && (existenceTest.test(settings) || existenceName.test(branchName))) ||
+				(branch.type === 'n8n-nodes-base.merge' && /keepNonMatches|removeKeyMatches/.test(settings)) ||
+				(['n8n-nodes-base.code', 'n8n-nodes-base.function'].includes(branch.type) && (existenceName.test(branchName) || /duplicate|already|existing|unposted|unseen|processed|\.has\(/i.test(settings)));
+			if (!filters) continue;
 			const afterBranch = [...reach(graph, [branchName]).keys()];
 			// The read the IF looks at: its input, or the node before that.
 			const sameStore = (check: SavedNode, other: SavedNode | undefined): other is SavedNode =>
 				enabled(other) && other.type === check.type && classifyWrite(other) !== undefined && storeTarget(other) === storeTarget(check);
-			const name = getParentNodes(byDestination, branchName, 'main', 2).find((n) => {
+			// An IF tests its input (or the node before); Code may compare with a read made anywhere before.
+			const depth = branch.type === 'n8n-nodes-base.code' || branch.type === 'n8n-nodes-base.function' ? -1 : 2;
+			const name = getParentNodes(byDestination, branchName, 'main', depth).find((n) => {
 				const check = graph.nodes.get(n);
 				if (!enabled(check) || !LOCK_STORES.has(check.type) || classifyWrite(check)) return false;
 				return afterBranch.some((m) => sameStore(check, graph.nodes.get(m)));
