@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { auditConsoleTable, auditMarkdown, runAuditBench, writeAuditMarkdown } from './auditBench';
 import { runClusterBench } from './cluster';
+import { runReplicaBench } from './replica';
 import { runEmbedded } from './embedded';
 import { figure } from './measure';
 import { runPostgres } from './postgres';
@@ -33,6 +34,8 @@ const HELP = `npm run bench [-- options]
   --audit               only: the idempotency audit over ../shared/corpus/ (workflows per
                         second) and FlowLint side by side (with --runs, default 5); a full run
                         ends with it too. Writes its section of BENCHMARKS.md unless --no-write
+  --redis-replica       only: claims/s on a Redis alone, with a replica (the store waits for it),
+                        and with a replica but Wait for Replicas: None, same run (--keys, --runs; prints only)
   POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test), REDIS_URL (redis://127.0.0.1:6379)`;
 
 function setting(args: Map<string, string>, flag: string, env: string, fallback: string): string {
@@ -87,6 +90,10 @@ async function main(): Promise<void> {
 	}
 	if (args.has('redis-cluster')) {
 		await runClusterBench(args);
+		return;
+	}
+	if (args.has('redis-replica')) {
+		await runReplicaBench(args);
 		return;
 	}
 	const root = process.env.BENCH_ROOT ?? process.cwd();
