@@ -172,6 +172,14 @@ describe.each(['postgres', 'redis'] as const)('Resolve From Slack Action on %s',
 		expect(allowed.json).toMatchObject({ outcome: 'resolved', exception: { resolution: 'discard', resolvedVia: 'slack' } });
 	});
 
+	it('answers a signed click on an exception the store does not know, whatever its id, without touching anything', async () => {
+		const ids = ['0f8fad5b-d9cb-469f-a165-70867728950e', "'; DROP TABLE exceptions; --", '{x}:*', 'x'.repeat(1500)];
+		const [handled, ignored] = await fromSlack(ids.map((id) => webhookItem(clickBody({ action_id: 'idempotency.resolve.discard', value: `discard:${id}` }))));
+		expect(ignored).toEqual([]);
+		expect(handled.map((item) => item.json.outcome)).toEqual(ids.map(() => 'unknown_exception'));
+		expect(handled[0].json.slack).toMatchObject({ response_url: RESPONSE_URL, body: { response_type: 'ephemeral', replace_original: false } });
+	});
+
 	it('fails with the fix when the Webhook gives no raw body, or the credential has no secret', async () => {
 		const item = webhookItem(clickBody({ action_id: 'idempotency.resolve.discard', value: 'discard:x' }));
 		delete item.binary;
@@ -243,8 +251,19 @@ describe.each(['postgres', 'redis'] as const)('Reconcile on %s', (kind) => {
 		await sleep(1100);
 		await guard(['C-3'], { leaseSeconds: 1, onLeaseExpired: 'reclaim' }); // another run took it, and ran out too
 		await sleep(1100);
-		const [, , open] = await reconcile([first], { found: false, lookedUpAt: String(Date.now() + 600_000) });
+		const [, , open] = await reconcile([first], { found: false, lookedUpAt: String(Date.now()) });
 		expect(open[0].json.reconcile).toMatchObject({ outcome: 'left_open', refused: 'claim_changed' });
+	});
+
+	it('takes an explicit namespace, key and claim token', async () => {
+		const [[claimed]] = await guard(['C-5'], { leaseSeconds: 1 });
+		const token = (claimed.json._idempotency as IDataObject).claimToken as string;
+		await sleep(1100);
+		const explicit = { keySource: 'explicit', namespace, key: 'C-5', found: false, lookedUpAt: String(Date.now()) };
+		const [, , open] = await reconcile([{ json: {} }], { ...explicit, claimToken: 'not-the-token' });
+		expect(open[0].json.reconcile).toMatchObject({ key: 'C-5', outcome: 'left_open', refused: 'claim_changed' });
+		const [, replayed] = await reconcile([{ json: {} }], { ...explicit, claimToken: token });
+		expect(replayed[0].json.reconcile).toMatchObject({ key: 'C-5', outcome: 'replayed' });
 	});
 
 	it('a Found that is not true or false is an error naming the item; nothing changes', async () => {
@@ -254,6 +273,8 @@ describe.each(['postgres', 'redis'] as const)('Reconcile on %s', (kind) => {
 		const [, , open] = await reconcile([stuckClaimItem('C-4')], { found: 'maybe' }, { continueOnFail: true });
 		expect(open[0].json.error).toMatch(/Found is "maybe"/);
 		await expect(reconcile([stuckClaimItem('C-4')], { found: false, lookedUpAt: 'yesterday' })).rejects.toThrow(/Looked Up At is "yesterday"/);
+		// A lookup time ahead of now (a wrong time zone) would let any lookup count as late enough.
+		await expect(reconcile([stuckClaimItem('C-4')], { found: false, lookedUpAt: new Date(Date.now() + 3_600_000).toISOString() })).rejects.toThrow(/later than now/);
 		const [[record]] = await ledger({ operation: 'get', keySource: 'explicit', namespace, key: 'C-4' });
 		expect(record.json).toMatchObject({ state: 'processing' });
 	});

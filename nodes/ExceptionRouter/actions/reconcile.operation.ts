@@ -24,6 +24,8 @@ const show = { operation: ['reconcile'] };
 /** The nodes of this package whose items name a key: the Guard, the Trigger, the Router. */
 const KEYED_NODES = [GUARD_TYPE, 'n8n-nodes-idempotency.idempotencyTrigger', 'n8n-nodes-idempotency.exceptionRouter'];
 export const DEFAULT_SETTLE_SECONDS = 120;
+/** How far Looked Up At may be ahead of this process's clock (clocks of two machines differ a little). */
+const MAX_CLOCK_AHEAD_MS = 60_000;
 
 export const description: INodeProperties[] = [
 	keySourceProperty(
@@ -133,6 +135,14 @@ function timeOf(value: unknown, itemIndex: number): number {
 		throw new InvalidInputError(
 			`Item ${itemIndex}: Looked Up At is "${String(value)}", not a time`,
 			'Give the time of the lookup as ISO 8601 (e.g. {{ $now.toISO() }}) or epoch milliseconds.',
+		);
+	}
+	// A lookup cannot have been made later than now: a time ahead (a wrong time zone, a unit in
+	// seconds read as ms the other way) would make any lookup count as late enough to replay.
+	if (ms > Date.now() + MAX_CLOCK_AHEAD_MS) {
+		throw new InvalidInputError(
+			`Item ${itemIndex}: Looked Up At is ${new Date(ms).toISOString()}, later than now`,
+			'Give the time the lookup was made, with its time zone (ISO 8601 with Z or an offset), or epoch milliseconds. Nothing was changed for this item.',
 		);
 	}
 	return ms;

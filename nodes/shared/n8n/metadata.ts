@@ -36,11 +36,26 @@ function parse(value: unknown, source: string): FoundMetadata | null {
 	};
 }
 
-/** Upstream nodes of these types, nearest first (getParentNodes lists ancestors breadth-first). */
+/**
+ * Upstream nodes of these types, nearest first. n8n's getParentNodes lists the farthest ancestors
+ * first, so the order is made here: a node upstream of another one found comes after it. With
+ * Guards in a row (an order Guard, then a contact Guard), the Ledger after the write marks the
+ * nearest one.
+ */
 export function upstreamOfTypes(ctx: IExecuteFunctions, types: readonly string[]): string[] {
 	try {
 		const parents = ctx.getParentNodes(ctx.getNode().name) ?? [];
-		return parents.filter((parent) => types.includes(parent.type)).map((parent) => parent.name);
+		const found = parents.filter((parent) => types.includes(parent.type)).map((parent) => parent.name);
+		if (found.length < 2) return found;
+		// For each node found, how many of the others lie downstream of it.
+		const below = new Map(found.map((name) => [name, 0]));
+		for (const name of found) {
+			for (const ancestor of ctx.getParentNodes(name) ?? []) {
+				const count = below.get(ancestor.name);
+				if (count !== undefined) below.set(ancestor.name, count + 1);
+			}
+		}
+		return [...found].sort((a, b) => below.get(a)! - below.get(b)!);
 	} catch {
 		return [];
 	}

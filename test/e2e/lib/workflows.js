@@ -127,7 +127,7 @@ function makeStoreCredentials() {
 				id: CREDENTIAL_IDS.redis,
 				name: CREDENTIAL_NAMES.redis,
 				type: CREDENTIAL_TYPES.redis,
-				data: { host: '127.0.0.1', port: 6379, username: '', password: '', database: 0, tls: false, keyPrefix, mode: 'standalone' },
+				data: { host: '127.0.0.1', port: 6379, username: '', password: '', database: 0, tls: false, keyPrefix, mode: 'standalone', allowNoPersistence: true },
 			},
 			{ id: SLACK_APP.id, name: SLACK_APP.name, type: SLACK_APP.type, data: { signingSecret: SLACK_APP.signingSecret } },
 		],

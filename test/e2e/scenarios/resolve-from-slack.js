@@ -54,6 +54,8 @@ module.exports = {
 				if (node.type === 'n8n-nodes-idempotency.exceptionRouter' && node.parameters.operation === 'route') {
 					node.parameters.options = { ...node.parameters.options, slackButtons: true };
 				}
+				// The example posts only to hooks.slack.com; the fake Slack's response_url is local.
+				if (node.name === 'Update the Slack message') node.parameters.url = '={{ $json.slack.response_url }}';
 			},
 		}),
 	async run(ctx) {
