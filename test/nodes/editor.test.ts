@@ -123,22 +123,38 @@ describe('the store credential', () => {
 });
 
 describe('a test run held by an earlier test run', () => {
-	it('gets a hint naming the cause and the fix, in manual runs only', async () => {
-		const lead = [{ json: { email: 'held@b.c' } }];
+	const lead = [{ json: { email: 'held@b.c' } }];
+	let executions = 0;
+	const run = (mode: string, hints: NodeExecutionHint[], options: IDataObject = {}) =>
+		new IdempotencyGuard().execute.call(
+			guardContext(lead, { keyFields: 'email', options }, {
+				getMode: () => mode,
+				getExecutionId: () => `ex-${++executions}`,
+				addExecutionHints: (...h: NodeExecutionHint[]) => hints.push(...h),
+			}),
+		);
+
+	it('takes the key back: a second test run is New again, with no hint', async () => {
 		const hints: NodeExecutionHint[] = [];
-		const run = (mode: string) =>
-			new IdempotencyGuard().execute.call(
-				guardContext(lead, { keyFields: 'email' }, { getMode: () => mode, addExecutionHints: (...h: NodeExecutionHint[]) => hints.push(...h) }),
-			);
-		const [first] = await run('manual');
+		await run('manual', hints);
+		const [again, , held] = await run('manual', hints);
+		expect(held).toHaveLength(0);
+		expect(meta(again[0])).toMatchObject({ outcome: 'new', reason: 'first_seen' });
+		expect(hints).toHaveLength(0);
+	});
+
+	it('with the option off: held, with a hint naming the cause and the fix, in manual runs only', async () => {
+		const hints: NodeExecutionHint[] = [];
+		const off = { testRunsTakeOver: false };
+		const [first] = await run('manual', hints, off);
 		expect(first).toHaveLength(1);
 		expect(hints).toHaveLength(0);
-		const [, , held] = await run('manual');
+		const [, , held] = await run('manual', hints, off);
 		expect(meta(held[0]).reason).toBe('in_progress');
 		expect(hints).toHaveLength(1);
 		expect(hints[0].message).toMatch(/earlier test run.*nothing marked it processed/);
-		expect(hints[0].message).toMatch(/Mark Processed.*Release/);
-		await run('webhook');
+		expect(hints[0].message).toMatch(/Test Runs Take Over Their Own Claims.*Mark Processed/);
+		await run('webhook', hints, off);
 		expect(hints).toHaveLength(1);
 	});
 });

@@ -77,10 +77,11 @@ describe.each(['postgres', 'redis'] as const)('on n8n\'s engine, %s store', (kin
 		const got = (await runFlow(getRecord('a@x'))).output('Get')[0].json;
 		// The record names the workflow and execution n8n ran, and the Ledger node by its name.
 		expect(got).toMatchObject({ state: 'processed', workflowId: 'wf-engine', executionId: first.executionId });
+		// A claim of a test run names its Guard "(test run)" (IdempotencyGuard/helpers/testRuns.ts).
 		expect((got.history as IDataObject[]).map((h) => [h.event, h.node])).toEqual([
-			['claimed', 'Guard'],
+			['claimed', 'Guard (test run)'],
 			['processed', 'Mark processed'],
-			['duplicate_seen', 'Guard'],
+			['duplicate_seen', 'Guard (test run)'],
 		]);
 	});
 

@@ -155,7 +155,9 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 		if (!reason) {
 			throw new InvalidInputError('The item has no reason (its _idempotency.reason is empty)', 'Set Reason to a fixed code, e.g. write_failed or write_timeout.');
 		}
-		return { index: i, namespace, key, reason, ...rules.match(i, reason), attempt: meta ? meta.attempt : null };
+		const heldBy = meta?.raw.heldBy as { testRun?: unknown } | undefined;
+		const heldByTestRun = reason === 'in_progress' && heldBy?.testRun === true;
+		return { index: i, namespace, key, reason, ...rules.match(i, reason), attempt: meta ? meta.attempt : null, heldByTestRun };
 	});
 	const routed = prepared.map((entry) => entry.value);
 
@@ -165,7 +167,7 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 		const exception = stored.get(r.index) ?? unsavedException(r, grouping, actor, now);
 		// The owner and route are this routing's, even when an open exception was counted.
 		const shown = { ...exception, owner: r.owner, severity: r.severity, route: r.route };
-		const fields = exceptionFields(shown, { attempt: r.attempt, executionUrl });
+		const fields = exceptionFields(shown, { attempt: r.attempt, executionUrl, heldByTestRun: r.heldByTestRun });
 		(fields.exception as IDataObject).opened = !persist || opened.has(r.index);
 		outputs[r.output].push(outputItem(items, r.index, { ...items[r.index].json, ...fields }));
 	}

@@ -8,7 +8,6 @@ import { planBatch, type BatchPlan, type PreparedItem } from '../../shared/engin
 import { fingerprintFields, fingerprintItem } from '../../shared/engine/fingerprint';
 import { buildKeyFromFields, buildKeyFromValue } from '../../shared/engine/keys';
 import { buildKeyFromProvider } from '../../shared/engine/providerKeys';
-import { actorOf } from '../../shared/n8n/actor';
 import { hintDurability, hintHeldByEarlierRun } from '../../shared/n8n/hints';
 import { outputItem, prepareItems } from '../../shared/n8n/items';
 import { ParameterReader } from '../../shared/n8n/parameters';
@@ -18,6 +17,7 @@ import { validateNamespace } from '../../shared/store/identifiers';
 import type { Outcome } from '../../shared/store/types';
 import { metadataOf, repeatOf, undecided, type IdempotencyMetadata } from '../helpers/metadata';
 import { guardSettings, type GuardSettings } from '../helpers/settings';
+import { claimActorOf, isManualRun, takeOverTestRunClaims } from '../helpers/testRuns';
 import { keyDescription } from './key.description';
 import { fingerprintDescription, optionsDescription } from './options.description';
 
@@ -75,11 +75,20 @@ async function decide(
 			return legacyKey === undefined ? [] : [{ job: jobs[n], legacyKey }];
 		});
 		const held = legacy.length > 0 ? await legacyConflicts(store, legacy) : new Set<ClaimJob>();
-		const decided = await claimAll(store, jobs.filter((job) => !held.has(job)), settings.policy, actorOf(ctx), { waitMs: settings.waitMs });
+		const actor = claimActorOf(ctx);
+		const claimed = jobs.filter((job) => !held.has(job));
+		const decided = await claimAll(store, claimed, settings.policy, actor, { waitMs: settings.waitMs });
+		// A test run takes back what an earlier test run of this workflow left claimed (testRuns.ts).
+		const holders = isManualRun(ctx)
+			? await takeOverTestRunClaims(store, claimed, decided, actor, settings.testRunsTakeOver, (again) =>
+					claimAll(store, again, settings.policy, actor, { waitMs: 0 }),
+				)
+			: new Map();
 		plan.claims.forEach((claim, n) => {
+			const holder = holders.get(jobs[n]);
 			meta[claim.firstIndex] = held.has(jobs[n])
 				? undecided(claim.namespace, claim.request.key, 'legacy_key', `a record exists under the key as written: ${legacyKeys.get(claim.firstIndex)}`)
-				: metadataOf(claim.namespace, decided.get(jobs[n])!);
+				: { ...metadataOf(claim.namespace, decided.get(jobs[n])!), ...(holder ? { heldBy: holder } : {}) };
 		});
 		await hintDurability(ctx, store);
 	} catch (error) {
@@ -144,6 +153,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// Errors under continueOnFail never go to New: a person looks at them.
 		outputs[error || !metadata ? OUTPUT.ambiguous : OUTPUT[metadata.outcome]].push(outputItem(items, i, json));
 	}
-	hintHeldByEarlierRun(this, meta.map((m) => m?.reason));
+	hintHeldByEarlierRun(this, meta.map((m) => (m ? { reason: m.reason, heldBy: m.heldBy } : null)), settings.testRunsTakeOver);
 	return outputs;
 }

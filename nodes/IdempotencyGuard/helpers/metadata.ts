@@ -19,6 +19,8 @@ export interface IdempotencyMetadata {
 	result: unknown;
 	/** Only for missing_key, store_unavailable and legacy_key: what exactly was wrong. */
 	detail?: string;
+	/** Only on an item held `in_progress` in a manual run: who holds the key (helpers/testRuns.ts). */
+	heldBy?: { workflowId: string | null; executionId: string | null; testRun: boolean };
 }
 
 export function metadataOf(namespace: string, decision: ClaimDecision): IdempotencyMetadata {

@@ -24,6 +24,7 @@ export interface GuardOptions {
 	onPayloadMismatch?: 'ambiguous' | 'duplicate';
 	onMissingKey?: 'ambiguous' | 'error';
 	onStoreError?: 'error' | 'ambiguous';
+	testRunsTakeOver?: boolean;
 }
 
 /** The claim policy from the Guard's options; every number in its range. */
@@ -70,6 +71,8 @@ export interface GuardSettings {
 	policy: ClaimPolicy;
 	/** 0 unless On In-Progress Key is Wait. */
 	waitMs: number;
+	/** In a manual run, take back what an earlier test run of this workflow left claimed (helpers/testRuns.ts). */
+	testRunsTakeOver: boolean;
 }
 
 export function guardSettings(ctx: IExecuteFunctions): GuardSettings {
@@ -112,5 +115,6 @@ export function guardSettings(ctx: IExecuteFunctions): GuardSettings {
 		onStoreError: options.onStoreError ?? 'error',
 		policy,
 		waitMs,
+		testRunsTakeOver: options.testRunsTakeOver !== false,
 	};
 }

@@ -26,7 +26,7 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
 	},
 	in_progress: {
 		label: 'Still in progress',
-		explanation: 'Another execution holds a live claim on this key and has not finished.',
+		explanation: 'An earlier execution holds a live claim on this key and has not finished (it may also be a test run in the editor).',
 		nextAction: 'Wait for that execution; if it never finishes, the key shows up as lease_expired. Then replay or mark processed.',
 	},
 	lease_expired: {
@@ -126,6 +126,22 @@ export const ROUTABLE_REASONS: readonly ReasonCode[] = [
 	'write_timeout',
 	'custom',
 ];
+
+/**
+ * `in_progress` when the Guard found that the key is held by a test run in the editor (its
+ * `_idempotency.heldBy.testRun`): not "another execution" a person should wait for.
+ */
+export const HELD_BY_TEST_RUN: ReasonText = {
+	label: 'Held by a test run',
+	explanation: 'A test run of the workflow in the editor claimed this key and nothing marked it processed, so the claim holds until its lease ends.',
+	nextAction:
+		'If that test run wrote to the target system, resolve as markProcessed; if not, resolve as replay (or release the key in the State Ledger). A test run of the same workflow takes such keys back by itself.',
+};
+
+/** The words for a reason, told apart by what is known about the key's holder. */
+export function reasonTextFor(code: string, holder: { heldByTestRun?: boolean } = {}): ReasonText {
+	return code === 'in_progress' && holder.heldByTestRun ? HELD_BY_TEST_RUN : reasonText(code);
+}
 
 export function reasonText(code: string): ReasonText {
 	return (

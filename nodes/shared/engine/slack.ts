@@ -2,7 +2,7 @@
 // attempt, when, a link to the execution and the suggested next action. Pure.
 
 import type { ExceptionRecord } from '../store/types';
-import { reasonText } from './reasons';
+import { reasonText, reasonTextFor } from './reasons';
 
 export interface SlackMessage {
 	text: string;
@@ -36,9 +36,9 @@ const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replac
 export function slackMessage(
 	exception: Pick<ExceptionRecord, 'id' | 'namespace' | 'key' | 'reason' | 'owner' | 'severity' | 'occurrences' | 'firstSeenAt' | 'lastSeenAt'> &
 		Partial<Pick<ExceptionRecord, 'reasons'>>,
-	context: { attempt: number | null; executionUrl: string | null; route: string },
+	context: { attempt: number | null; executionUrl: string | null; route: string; heldByTestRun?: boolean },
 ): SlackMessage {
-	const reason = reasonText(exception.reason);
+	const reason = reasonTextFor(exception.reason, context);
 	const mark = SEVERITY_MARK[exception.severity] ?? '';
 	const owner = ownerMention(exception.owner);
 	const key = clip(exception.key, 500);

@@ -43,10 +43,21 @@ export function executionUrlOf(ctx: Pick<FunctionsBase, 'getInstanceBaseUrl'>, w
 	}
 }
 
-/** `exception` and `slack` for an item; `attempt` is the key's attempt when known. */
-export function exceptionFields(exception: ExceptionRecord, context: { attempt: number | null; executionUrl: string | null }): IDataObject {
+/**
+ * `exception` and `slack` for an item; `attempt` is the key's attempt when known, `heldByTestRun`
+ * whether the Guard found the key held by a test run (the Slack text then says so).
+ */
+export function exceptionFields(
+	exception: ExceptionRecord,
+	context: { attempt: number | null; executionUrl: string | null; heldByTestRun?: boolean },
+): IDataObject {
 	return {
 		exception: { ...presentException(exception, context.executionUrl), id: exception.id || null, attempt: context.attempt },
-		slack: slackMessage(exception, { attempt: context.attempt, executionUrl: context.executionUrl, route: exception.route }) as unknown as IDataObject,
+		slack: slackMessage(exception, {
+			attempt: context.attempt,
+			executionUrl: context.executionUrl,
+			route: exception.route,
+			heldByTestRun: context.heldByTestRun === true,
+		}) as unknown as IDataObject,
 	};
 }
