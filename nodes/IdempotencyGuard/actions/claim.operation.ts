@@ -17,7 +17,7 @@ import { validateNamespace } from '../../shared/store/identifiers';
 import type { Outcome } from '../../shared/store/types';
 import { metadataOf, repeatOf, undecided, type IdempotencyMetadata } from '../helpers/metadata';
 import { guardSettings, type GuardSettings } from '../helpers/settings';
-import { claimActorOf, isManualRun, takeOverTestRunClaims } from '../helpers/testRuns';
+import { claimActorOf, isManualRun, restoreNews, takeOverTestRunClaims, type Holder } from '../helpers/testRuns';
 import { keyDescription } from './key.description';
 import { fingerprintDescription, optionsDescription } from './options.description';
 
@@ -68,6 +68,8 @@ async function decide(
 	errors: Array<NodeOperationError | null>,
 ): Promise<void> {
 	const jobs: ClaimJob[] = plan.claims.map((claim) => ({ namespace: claim.namespace, request: claim.request }));
+	// Set while a first claim round stands and a later step may still fail: undoes its news.
+	let undoFirstRound: (() => Promise<void>) | null = null;
 	try {
 		const store = await resolveStore(ctx);
 		const legacy = plan.claims.flatMap((claim, n) => {
@@ -79,11 +81,14 @@ async function decide(
 		const claimed = jobs.filter((job) => !held.has(job));
 		const decided = await claimAll(store, claimed, settings.policy, actor, { waitMs: settings.waitMs });
 		// A test run takes back what an earlier test run of this workflow left claimed (testRuns.ts).
-		const holders = isManualRun(ctx)
-			? await takeOverTestRunClaims(store, claimed, decided, actor, settings.testRunsTakeOver, (again) =>
-					claimAll(store, again, settings.policy, actor, { waitMs: 0 }),
-				)
-			: new Map();
+		let holders = new Map<ClaimJob, Holder>();
+		if (isManualRun(ctx)) {
+			undoFirstRound = () => restoreNews(store, claimed, decided, actor);
+			holders = await takeOverTestRunClaims(store, claimed, decided, actor, settings.testRunsTakeOver, (again) =>
+				claimAll(store, again, settings.policy, actor, { waitMs: 0 }),
+			);
+			undoFirstRound = null;
+		}
 		plan.claims.forEach((claim, n) => {
 			const holder = holders.get(jobs[n]);
 			meta[claim.firstIndex] = held.has(jobs[n])
@@ -92,6 +97,7 @@ async function decide(
 		});
 		await hintDurability(ctx, store);
 	} catch (error) {
+		if (undoFirstRound) await undoFirstRound();
 		const node = ctx.getNode();
 		// "No credential selected" and the like: the user's fix is in the node, not the store.
 		if (error instanceof NodeOperationError && !ctx.continueOnFail()) {

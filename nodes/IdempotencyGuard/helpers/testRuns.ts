@@ -55,28 +55,10 @@ async function holderOf(store: IdempotencyStore, namespace: string, key: string,
 }
 
 /**
- * After the claim, in a manual run: each key held `in_progress` by an earlier test run of this
- * workflow is released with that run's token and claimed again. Returns who holds the keys still
- * held (for the item's metadata and the Router's Slack text). With `takeOver` off it only looks.
+ * Undoes the `new`s of the first claim round when the take-over fails (all or nothing, as
+ * claimAll): each key gets back the record its claim found, where it still carries that token.
  */
-export async function takeOverTestRunClaims(
-	store: IdempotencyStore,
-	jobs: readonly ClaimJob[],
-	decided: Map<ClaimJob, ClaimDecision>,
-	actor: Actor,
-	takeOver: boolean,
-	claimAgain: (jobs: ClaimJob[]) => Promise<Map<ClaimJob, ClaimDecision>>,
-): Promise<Map<ClaimJob, Holder>> {
-	try {
-		return await lookAndTakeOver(store, jobs, decided, actor, takeOver, claimAgain);
-	} catch (error) {
-		// All or nothing, as claimAll: the news this input already got are put back.
-		await restoreNews(store, jobs, decided, actor);
-		throw error;
-	}
-}
-
-async function restoreNews(store: IdempotencyStore, jobs: readonly ClaimJob[], decided: Map<ClaimJob, ClaimDecision>, actor: Actor): Promise<void> {
+export async function restoreNews(store: IdempotencyStore, jobs: readonly ClaimJob[], decided: Map<ClaimJob, ClaimDecision>, actor: Actor): Promise<void> {
 	const taken = jobs.filter((job) => decided.get(job)?.outcome === 'new' && decided.get(job)?.claimToken);
 	for (const [namespace, list] of groupBy(taken, (job) => job.namespace)) {
 		const requests = list.map((job) => {
@@ -87,7 +69,12 @@ async function restoreNews(store: IdempotencyStore, jobs: readonly ClaimJob[], d
 	}
 }
 
-async function lookAndTakeOver(
+/**
+ * After the claim, in a manual run: each key held `in_progress` by an earlier test run of this
+ * workflow is released with that run's token and claimed again. Returns who holds the keys still
+ * held (for the item's metadata and the Router's Slack text). With `takeOver` off it only looks.
+ */
+export async function takeOverTestRunClaims(
 	store: IdempotencyStore,
 	jobs: readonly ClaimJob[],
 	decided: Map<ClaimJob, ClaimDecision>,
