@@ -46,7 +46,7 @@ describe.each(examples)('example %s', (file) => {
 
 	it('says to select the store credential', () => {
 		if (!wf.nodes.some((n) => n.type.startsWith('n8n-nodes-idempotency.'))) return;
-		expect(notes.join('\n')).toMatch(/Idempotency Store/);
+		expect(notes.join('\n')).toMatch(/Idempotency Store|store credential/i);
 	});
 
 	it('is imported by the e2e harness with its notes untouched', () => {

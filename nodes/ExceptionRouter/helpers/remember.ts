@@ -67,6 +67,7 @@ export function unsavedException(r: Routed, grouping: ExceptionGrouping, actor: 
 		executionId: actor.executionId,
 		resolution: null,
 		resolvedBy: null,
+		resolvedVia: null,
 		resolvedAt: null,
 		note: null,
 	};

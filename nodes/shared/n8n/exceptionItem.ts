@@ -27,6 +27,7 @@ export function presentException(exception: ExceptionRecord, executionUrl: strin
 		executionUrl,
 		resolution: exception.resolution,
 		resolvedBy: exception.resolvedBy,
+		resolvedVia: exception.resolvedVia,
 		resolvedAt: iso(exception.resolvedAt),
 		note: exception.note,
 	};
@@ -44,12 +45,13 @@ export function executionUrlOf(ctx: Pick<FunctionsBase, 'getInstanceBaseUrl'>, w
 }
 
 /**
- * `exception` and `slack` for an item; `attempt` is the key's attempt when known, `heldByTestRun`
- * whether the Guard found the key held by a test run (the Slack text then says so).
+ * `exception` and `slack` for an item; `attempt` is the key's attempt when known; `buttons`: the
+ * Resolve from Slack buttons; `heldByTestRun`: the Guard found the key held by a test run (the
+ * Slack text then says so).
  */
 export function exceptionFields(
 	exception: ExceptionRecord,
-	context: { attempt: number | null; executionUrl: string | null; heldByTestRun?: boolean },
+	context: { attempt: number | null; executionUrl: string | null; buttons?: boolean; heldByTestRun?: boolean },
 ): IDataObject {
 	return {
 		exception: { ...presentException(exception, context.executionUrl), id: exception.id || null, attempt: context.attempt },
@@ -57,6 +59,7 @@ export function exceptionFields(
 			attempt: context.attempt,
 			executionUrl: context.executionUrl,
 			route: exception.route,
+			buttons: context.buttons === true,
 			heldByTestRun: context.heldByTestRun === true,
 		}) as unknown as IDataObject,
 	};
