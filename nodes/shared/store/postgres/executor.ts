@@ -16,13 +16,43 @@ export interface SqlExecutor {
 	close(): Promise<void>;
 }
 
-export function poolExecutor(config: PoolConfig): SqlExecutor {
+/**
+ * Postgres aborted the statement to break a deadlock (40P01) or a serialization conflict (40001,
+ * under a server whose default isolation is stricter than read committed): it was rolled back
+ * whole, so sending it again is the same as sending it the first time.
+ */
+export const RETRIED_CODES = new Set(['40P01', '40001']);
+/** Tries per statement in all; a deadlock that persists after this is reported. */
+export const MAX_TRIES = 5;
+
+/**
+ * Runs one statement, again when Postgres rolled it back for a deadlock or a serialization
+ * conflict. Safe for every statement of the store: each runs alone (autocommit), so a rolled-back
+ * one changed nothing, and each decides from what it reads when it runs (the server's clock
+ * included), never from an earlier attempt. Our statements take row locks in one order (key
+ * order) and should never meet here; this covers the rest (a user's own transaction holding our
+ * rows, lock orders inside Postgres). A short random pause lets the other side finish first.
+ */
+export async function withRetry<T>(attempt: () => Promise<T>, tries = MAX_TRIES): Promise<T> {
+	for (let tried = 1; ; tried++) {
+		try {
+			return await attempt();
+		} catch (error) {
+			const code = (error as { code?: string })?.code;
+			if (tried >= tries || !code || !RETRIED_CODES.has(code)) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 10 * tried + Math.random() * 20 * tried));
+		}
+	}
+}
+
+/** `tries`: how often a statement rolled back for a deadlock is sent (1 = never again; tests). */
+export function poolExecutor(config: PoolConfig, tries = MAX_TRIES): SqlExecutor {
 	const pool = new Pool(config);
 	// An idle client that loses its connection must not crash the n8n process.
 	pool.on('error', () => undefined);
 	return {
 		query: async <R>(text: string, values: unknown[] = [], name?: string) =>
-			(await pool.query(name ? { name, text, values } : { text, values })).rows as R[],
+			withRetry(async () => (await pool.query(name ? { name, text, values } : { text, values })).rows as R[], tries),
 		async transaction<T>(work: (query: Query) => Promise<T>): Promise<T> {
 			const client = await pool.connect();
 			try {
