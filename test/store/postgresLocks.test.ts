@@ -14,7 +14,7 @@ const opened: PostgresStore[] = [];
 
 /** A store on the schema whose statements are sent `tries` times at most when rolled back for a deadlock. */
 function storeWith(tries: number): PostgresStore {
-	const store = new PostgresStore({ kind: 'postgres', schema, executor: poolExecutor({ connectionString: POSTGRES_URL, max: 2 }, tries), where: 'test' });
+	const store = new PostgresStore({ kind: 'postgres', schema, executor: poolExecutor({ connectionString: POSTGRES_URL, max: 2 }, { tries }), where: 'test' });
 	opened.push(store);
 	return store;
 }

@@ -45,11 +45,25 @@ export async function withRetry<T>(attempt: () => Promise<T>, tries = MAX_TRIES)
 	}
 }
 
-/** `tries`: how often a statement rolled back for a deadlock is sent (1 = never again; tests). */
-export function poolExecutor(config: PoolConfig, tries = MAX_TRIES): SqlExecutor {
+export interface PoolOptions {
+	/** How often a statement rolled back for a deadlock is sent (1 = never again; tests). */
+	tries?: number;
+	/** SQL run on every new connection before its first statement (the store's session settings). */
+	sessionSetup?: string;
+	/** Called for every new connection: after a failover the pool reconnects to a server that may be set up otherwise. */
+	onConnect?: () => void;
+}
+
+export function poolExecutor(config: PoolConfig, options: PoolOptions = {}): SqlExecutor {
 	const pool = new Pool(config);
+	const tries = options.tries ?? MAX_TRIES;
 	// An idle client that loses its connection must not crash the n8n process.
 	pool.on('error', () => undefined);
+	pool.on('connect', (client) => {
+		// Queued ahead of the statement the client was opened for; a failure shows on that statement.
+		if (options.sessionSetup) client.query(options.sessionSetup).catch(() => undefined);
+		options.onConnect?.();
+	});
 	return {
 		query: async <R>(text: string, values: unknown[] = [], name?: string) =>
 			withRetry(async () => (await pool.query(name ? { name, text, values } : { text, values })).rows as R[], tries),
