@@ -128,6 +128,16 @@ describe('Postgres failover to an asynchronous standby', () => {
 			findings: [{ level: 'warn', setting: 'fsync off', risk: expect.stringMatching(/crash of the server machine/), fix: expect.stringMatching(/fsync = on/) }],
 		});
 		expect((await store.health()).warning).toMatch(/^fsync off: /);
+
+		// Set right, and the store's connections dropped (as a failover drops them): the store reads
+		// the server again on its next call, not only every few minutes.
+		await server.sql(`ALTER SYSTEM RESET fsync`);
+		await server.sql(`SELECT pg_reload_conf()`);
+		expect((await store.durability()).findings).toHaveLength(1); // still the reading from before
+		await server.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'n8n-nodes-idempotency'`);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		await store.get(NS, 'any');
+		expect(await store.durability()).toMatchObject({ safe: true, findings: [] });
 	}, 30_000);
 });
 
