@@ -108,6 +108,15 @@ describe.each(['postgres', 'redis'] as const)('State Ledger node on %s', (kind) 
 		expect(retry[0].json._idempotency).toMatchObject({ reason: 'retry_after_failure', attempt: 2 });
 	});
 
+	it('marks failed with an error that quotes a NUL character (a binary body), on every store', async () => {
+		const [fresh] = await guard(['a@x']);
+		const errorItem: INodeExecutionData = { json: { error: { message: 'CRM answered 500: \u0000\u0001PK' } }, pairedItem: { item: 0 } };
+		const [applied] = await ledger([errorItem], { operation: 'markFailed' }, fresh);
+		expect(applied[0].json.ledger).toMatchObject({ applied: true, state: 'failed' });
+		const [get] = await ledger(fresh, { operation: 'get' });
+		expect(get[0].json).toMatchObject({ state: 'failed', lastError: 'CRM answered 500: \ufffd\u0001PK' });
+	});
+
 	it('answers "what happened to key X?" with get and history, for explicit keys too', async () => {
 		const [fresh] = await guard(['a@x']);
 		await guard(['a@x']);

@@ -55,15 +55,18 @@ export interface PoolOptions {
 }
 
 export function poolExecutor(config: PoolConfig, options: PoolOptions = {}): SqlExecutor {
-	const pool = new Pool(config);
+	const pool = new Pool({
+		...config,
+		// Awaited by the pool before the new client runs its first statement. A setup the server
+		// refuses (a pooler that forbids it) leaves the session as it is: durability.ts reads it.
+		onConnect: async (client) => {
+			if (options.sessionSetup) await client.query(options.sessionSetup).catch(() => undefined);
+			options.onConnect?.();
+		},
+	});
 	const tries = options.tries ?? MAX_TRIES;
 	// An idle client that loses its connection must not crash the n8n process.
 	pool.on('error', () => undefined);
-	pool.on('connect', (client) => {
-		// Queued ahead of the statement the client was opened for; a failure shows on that statement.
-		if (options.sessionSetup) client.query(options.sessionSetup).catch(() => undefined);
-		options.onConnect?.();
-	});
 	return {
 		query: async <R>(text: string, values: unknown[] = [], name?: string) =>
 			withRetry(async () => (await pool.query(name ? { name, text, values } : { text, values })).rows as R[], tries),
