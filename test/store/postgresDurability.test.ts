@@ -139,6 +139,23 @@ describe('Postgres failover to an asynchronous standby', () => {
 		await store.get(NS, 'any');
 		expect(await store.durability()).toMatchObject({ safe: true, findings: [] });
 	}, 30_000);
+
+	it('says so when the server will not tell, and still claims unless the credential requires a synchronous standby', async () => {
+		const server = cluster.standby; // the promoted one
+		await server.sql(`REVOKE EXECUTE ON FUNCTION pg_is_in_recovery() FROM PUBLIC`);
+		try {
+			const plain = storeOn(server, { user: 'plain', schema: 'plain_unknown' });
+			expect(await plain.durability()).toMatchObject({
+				safe: false,
+				findings: [{ level: 'unknown', risk: expect.stringMatching(/did not say .* \(permission denied for function pg_is_in_recovery\)/) }],
+			});
+			expect((await plain.claim(NS, [{ key: 'k', fingerprint: null }], basePolicy, actor))[0].outcome).toBe('new');
+			const strict = storeOn(server, { user: 'plain', schema: 'plain_unknown', requireSynchronousStandby: true });
+			await expect(strict.claim(NS, [{ key: 'k2', fingerprint: null }], basePolicy, actor)).rejects.toThrow(StoreMisconfiguredError);
+		} finally {
+			await server.sql(`GRANT EXECUTE ON FUNCTION pg_is_in_recovery() TO PUBLIC`);
+		}
+	}, 30_000);
 });
 
 describe('Postgres failover to a synchronous standby, with Require Synchronous Standby', () => {

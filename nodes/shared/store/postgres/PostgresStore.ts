@@ -36,7 +36,7 @@ import type {
 import { claimPolicyArgs } from '../types';
 import { describeServer, poolConfigOf, type PostgresStoreConfig } from './connection';
 import { translatePostgresError } from './errors';
-import { describeSettings, durabilityReport, findingText, judgeDurability, readDurabilitySettings, sessionSetupSql } from './durability';
+import { describeSettings, durabilityReport, findingText, judgeDurability, readDurabilitySettings, sessionSetupSql, unreadableSettings } from './durability';
 import { poolExecutor, type SqlExecutor } from './executor';
 import { migrate } from './migrate';
 import { num, toClaimDecision, toException, toHistoryEntry, toRecord } from './rows';
@@ -129,8 +129,16 @@ export class PostgresStore extends BaseStore {
 		if (!this.durabilityReading) {
 			this.durabilityStale = false;
 			this.durabilityReading = readDurabilitySettings(this.executor.query)
-				.then((settings) => {
-					const read = { report: durabilityReport(judgeDurability(settings, this.requireSynchronousStandby)), summary: describeSettings(settings) };
+				.then(
+					(settings) => ({ report: durabilityReport(judgeDurability(settings, this.requireSynchronousStandby)), summary: describeSettings(settings) }),
+					(error) => {
+						// A connection that failed fails the call; a server that refused the reading is unknown.
+						if (this.translateError(error, 'reading the server’s durability settings') instanceof StoreUnavailableError) throw error;
+						const message = (error as Error)?.message ?? String(error);
+						return { report: durabilityReport([unreadableSettings(message, this.requireSynchronousStandby)]), summary: 'durability settings not readable' };
+					},
+				)
+				.then((read) => {
 					this.durabilityRead = read;
 					return read;
 				})

@@ -141,6 +141,22 @@ export function judgeDurability(settings: PostgresDurabilitySettings, requireSyn
 	return findings;
 }
 
+/**
+ * The server would not answer the settings at all (a Postgres-compatible database without them):
+ * said, and refused only when the credential requires a synchronous standby — a store that cannot
+ * read them must not stop workflows that ran before.
+ */
+export function unreadableSettings(message: string, requireSynchronousStandby: boolean): DurabilityFinding {
+	return {
+		level: requireSynchronousStandby ? 'refuse' : 'unknown',
+		setting: 'synchronous_commit, fsync, synchronous_standby_names (not readable)',
+		risk: `the server did not say whether it keeps acknowledged writes through a crash or a failover (${message}).`,
+		fix: requireSynchronousStandby
+			? 'Connect to a Postgres server that answers current_setting() and pg_is_in_recovery(), or turn off "Require Synchronous Standby".'
+			: 'Check on the server that fsync and synchronous_commit are on and that a failover cannot go to an asynchronous standby.',
+	};
+}
+
 export function durabilityReport(findings: DurabilityFinding[], checkedAt = Date.now()): DurabilityReport {
 	return { safe: findings.every((finding) => finding.accepted === true), findings, checkedAt };
 }
