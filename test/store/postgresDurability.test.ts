@@ -5,6 +5,8 @@
 // (pg_ctl stop -m immediate) and the standby is promoted. The store's durability report says
 // beforehand what the failover then does.
 
+import type { ICredentialTestFunctions } from 'n8n-workflow';
+import { credentialTest } from '../../nodes/shared/n8n/credentialTests';
 import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
 import { poolExecutor } from '../../nodes/shared/store/postgres/executor';
 import { StoreMisconfiguredError } from '../../nodes/shared/store/errors';
@@ -79,6 +81,15 @@ describe('Postgres failover to an asynchronous standby', () => {
 		const health = await store.health();
 		expect(health).toMatchObject({ ok: true, warning: expect.stringContaining("synchronous_standby_names '' with 1 asynchronous standby") });
 		expect(health.message).toContain("synchronous_commit on, fsync on, synchronous_standby_names '', 1 standby streaming, 0 synchronous");
+
+		// The credential's Test button says it, with the setting and the fix.
+		const tested = await credentialTest.idempotencyPostgresApiTest.call({} as ICredentialTestFunctions, {
+			id: 'c',
+			name: 'Idempotency Store (Postgres)',
+			type: 'idempotencyPostgresApi',
+			data: { host: '127.0.0.1', port: cluster.primary.port, database: 'postgres', user: 'postgres', ssl: 'disable', schema: 'n8n_idempotency' },
+		});
+		expect(tested.message).toMatch(/synchronous_standby_names '' with 1 asynchronous standby: a failover to a standby loses .*'ANY 1 \(/);
 
 		// The opt-in refuses claims here, and says why; a settlement still goes through.
 		const strict = storeOn(cluster.primary, { requireSynchronousStandby: true });
