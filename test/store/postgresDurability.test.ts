@@ -73,7 +73,7 @@ describe('Postgres failover to an asynchronous standby', () => {
 				{
 					level: 'warn',
 					setting: "synchronous_standby_names '' with 1 asynchronous standby",
-					risk: expect.stringMatching(/a failover to a standby loses the acknowledged claims and processed marks it had not received/),
+					risk: expect.stringMatching(/A failover to a standby loses the acknowledged claims and processed marks it had not received/),
 					fix: expect.stringMatching(/synchronous_standby_names = 'ANY 1 \(standby1, standby2\)'/),
 				},
 			],
@@ -89,7 +89,7 @@ describe('Postgres failover to an asynchronous standby', () => {
 			type: 'idempotencyPostgresApi',
 			data: { host: '127.0.0.1', port: cluster.primary.port, database: 'postgres', user: 'postgres', ssl: 'disable', schema: 'n8n_idempotency' },
 		});
-		expect(tested.message).toMatch(/synchronous_standby_names '' with 1 asynchronous standby: a failover to a standby loses .*'ANY 1 \(/);
+		expect(tested.message).toMatch(/synchronous_standby_names '' with 1 asynchronous standby\. A failover to a standby loses .*'ANY 1 \(/);
 
 		// The opt-in refuses claims here, and says why; a settlement still goes through.
 		const strict = storeOn(cluster.primary, { requireSynchronousStandby: true });
@@ -138,7 +138,7 @@ describe('Postgres failover to an asynchronous standby', () => {
 			safe: false,
 			findings: [{ level: 'warn', setting: 'fsync off', risk: expect.stringMatching(/crash of the server machine/), fix: expect.stringMatching(/fsync = on/) }],
 		});
-		expect((await store.health()).warning).toMatch(/^fsync off: /);
+		expect((await store.health()).warning).toMatch(/^fsync off\. A crash/);
 
 		// Set right, and the store's connections dropped (as a failover drops them): the store reads
 		// the server again on its next call, not only every few minutes.

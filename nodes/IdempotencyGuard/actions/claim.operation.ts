@@ -9,7 +9,7 @@ import { fingerprintFields, fingerprintItem } from '../../shared/engine/fingerpr
 import { buildKeyFromFields, buildKeyFromValue } from '../../shared/engine/keys';
 import { buildKeyFromProvider } from '../../shared/engine/providerKeys';
 import { actorOf } from '../../shared/n8n/actor';
-import { hintHeldByEarlierRun } from '../../shared/n8n/hints';
+import { hintDurability, hintHeldByEarlierRun } from '../../shared/n8n/hints';
 import { outputItem, prepareItems } from '../../shared/n8n/items';
 import { ParameterReader } from '../../shared/n8n/parameters';
 import { resolveStore } from '../../shared/n8n/resolveStore';
@@ -81,6 +81,7 @@ async function decide(
 				? undecided(claim.namespace, claim.request.key, 'legacy_key', `a record exists under the key as written: ${legacyKeys.get(claim.firstIndex)}`)
 				: metadataOf(claim.namespace, decided.get(jobs[n])!);
 		});
+		await hintDurability(ctx, store);
 	} catch (error) {
 		const node = ctx.getNode();
 		// "No credential selected" and the like: the user's fix is in the node, not the store.

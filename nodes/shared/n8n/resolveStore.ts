@@ -5,6 +5,7 @@ import { BACKENDS, isStoreKind, STORE_KINDS, type StoreConfig, type StoreKind } 
 import { assertNotQueueMode, defaultDataDir } from '../store/embedded/EmbeddedStore';
 import { InvalidInputError } from '../store/errors';
 import { nodeError } from './errors';
+import { hintDurability } from './hints';
 import { storeFor } from '../store/registry';
 import type { IdempotencyStore } from '../store/types';
 
@@ -85,9 +86,12 @@ export async function withStore<T>(ctx: IExecuteFunctions, what: string, work: (
 	} catch (error) {
 		throw nodeError(ctx, error, 'The store is not set up');
 	}
+	let result: T;
 	try {
-		return await work(store);
+		result = await work(store);
 	} catch (error) {
 		throw nodeError(ctx, error, what);
 	}
+	await hintDurability(ctx, store);
+	return result;
 }

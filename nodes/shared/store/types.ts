@@ -30,6 +30,8 @@ export const Reason = {
 	storeUnavailable: 'store_unavailable',
 	/** A key in the hashed form has a record stored as written by an earlier version (keys.ts legacyKeyOf). */
 	legacyKey: 'legacy_key',
+	/** The store took the claim, but its replicas did not confirm it in time: a failover could forget it. */
+	notReplicated: 'not_replicated',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

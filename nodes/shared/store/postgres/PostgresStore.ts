@@ -168,7 +168,7 @@ export class PostgresStore extends BaseStore {
 		const refusals = this.durabilityRead?.report.findings.filter((f) => f.level === 'refuse' && f.accepted !== true) ?? [];
 		if (refusals.length === 0) return;
 		throw new StoreMisconfiguredError(
-			`Postgres at ${this.where} can lose acknowledged writes in a failover (${refusals.map((f) => `${f.setting}: ${f.risk}`).join(' ')}) Claims are refused: the credential requires a synchronous standby.`,
+			`Postgres at ${this.where} can lose acknowledged writes in a failover (${refusals.map((f) => `${f.setting}. ${f.risk}`).join(' ')}) Claims are refused: the credential requires a synchronous standby.`,
 			refusals[0].fix,
 		);
 	}

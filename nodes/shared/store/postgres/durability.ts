@@ -93,7 +93,7 @@ export function judgeDurability(settings: PostgresDurabilitySettings, requireSyn
 		findings.push({
 			level: 'warn',
 			setting: 'fsync off',
-			risk: 'a crash of the server machine (operating system, power) can lose acknowledged claims and processed marks — and corrupt the database.',
+			risk: 'A crash of the server machine (operating system, power) can lose acknowledged claims and processed marks — and corrupt the database.',
 			fix: 'Set fsync = on in postgresql.conf and reload; fsync off is for throw-away databases.',
 		});
 	}
@@ -102,7 +102,7 @@ export function judgeDurability(settings: PostgresDurabilitySettings, requireSyn
 		findings.push({
 			level: 'warn',
 			setting: 'synchronous_commit off',
-			risk: 'a crash of the server loses the writes of its last fraction of a second that were already acknowledged (something between the store and Postgres — a connection pooler — undid the store’s own SET synchronous_commit).',
+			risk: 'A crash of the server loses the writes of its last fraction of a second that were already acknowledged (something between the store and Postgres — a connection pooler — undid the store’s own SET synchronous_commit).',
 			fix: 'Set synchronous_commit = on for this database (ALTER DATABASE … SET synchronous_commit = on).',
 		});
 	}
@@ -111,21 +111,21 @@ export function judgeDurability(settings: PostgresDurabilitySettings, requireSyn
 			findings.push({
 				level: requireSynchronousStandby ? 'refuse' : 'unknown',
 				setting: "synchronous_standby_names '' (standbys unknown)",
-				risk: `whether standbys stream from this server could not be read (${s.unreadable}); a failover to an asynchronous standby loses the acknowledged writes it had not received.`,
+				risk: `Whether standbys stream from this server could not be read (${s.unreadable}); a failover to an asynchronous standby loses the acknowledged writes it had not received.`,
 				fix: FAILOVER_FIX + (requireSynchronousStandby ? REQUIRE_FIX : ' Grant pg_monitor to the user to let the store see its standbys.'),
 			});
 		} else if (s.count > 0) {
 			findings.push({
 				level: failover,
 				setting: `synchronous_standby_names '' with ${s.count} asynchronous standby${s.count === 1 ? '' : 's'}`,
-				risk: 'a failover to a standby loses the acknowledged claims and processed marks it had not received yet: their next delivery is new again, a second write.',
+				risk: 'A failover to a standby loses the acknowledged claims and processed marks it had not received yet: their next delivery is new again, a second write.',
 				fix: FAILOVER_FIX + (requireSynchronousStandby ? REQUIRE_FIX : ''),
 			});
 		} else if (requireSynchronousStandby) {
 			findings.push({
 				level: 'refuse',
 				setting: "synchronous_standby_names ''",
-				risk: 'no standby confirms a commit: the credential requires a synchronous standby.',
+				risk: 'No standby confirms a commit: the credential requires a synchronous standby.',
 				fix: FAILOVER_FIX + REQUIRE_FIX,
 			});
 		}
@@ -133,7 +133,7 @@ export function judgeDurability(settings: PostgresDurabilitySettings, requireSyn
 		findings.push({
 			level: failover,
 			setting: `synchronous_commit ${settings.synchronousCommit} with synchronous_standby_names '${names}'`,
-			risk: 'commits do not wait for the synchronous standby: a failover loses the acknowledged writes it had not received yet.',
+			risk: 'Commits do not wait for the synchronous standby: a failover loses the acknowledged writes it had not received yet.',
 			fix:
 				'Set synchronous_commit = on (or remote_apply) for this database, or turn on "Require Synchronous Standby" in the credential: the store then asks for on in its own sessions.',
 		});
@@ -150,7 +150,7 @@ export function unreadableSettings(message: string, requireSynchronousStandby: b
 	return {
 		level: requireSynchronousStandby ? 'refuse' : 'unknown',
 		setting: 'synchronous_commit, fsync, synchronous_standby_names (not readable)',
-		risk: `the server did not say whether it keeps acknowledged writes through a crash or a failover (${message}).`,
+		risk: `The server did not say whether it keeps acknowledged writes through a crash or a failover (${message}).`,
 		fix: requireSynchronousStandby
 			? 'Connect to a Postgres server that answers current_setting() and pg_is_in_recovery(), or turn off "Require Synchronous Standby".'
 			: 'Check on the server that fsync and synchronous_commit are on and that a failover cannot go to an asynchronous standby.',
@@ -161,7 +161,7 @@ export function durabilityReport(findings: DurabilityFinding[], checkedAt = Date
 	return { safe: findings.every((finding) => finding.accepted === true), findings, checkedAt };
 }
 
-/** A finding as one sentence of a warning or an error. */
+/** A finding in words, as the nodes' execution hint says it: `<setting>. <risk> <fix>`. */
 export function findingText(finding: DurabilityFinding): string {
-	return `${finding.setting}: ${finding.risk} ${finding.fix}`;
+	return `${finding.setting}. ${finding.risk} ${finding.fix}`;
 }
