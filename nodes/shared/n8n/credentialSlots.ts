@@ -11,3 +11,8 @@ type StoreWithCredential = 'postgres' | 'redis';
 export function shownForStore(store: StoreWithCredential): Pick<INodeCredentialDescription, 'required' | 'displayOptions'> {
 	return { required: true, displayOptions: { show: { store: [store] } } };
 }
+
+/** A credential only one operation needs (the Router's Slack app for Resolve From Slack Action). */
+export function shownForOperation(operation: string): Pick<INodeCredentialDescription, 'required' | 'displayOptions'> {
+	return { required: true, displayOptions: { show: { operation: [operation] } } };
+}
