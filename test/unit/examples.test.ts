@@ -44,8 +44,8 @@ describe.each(examples)('example %s', (file) => {
 		}
 	});
 
-	it('says to select the store credential', () => {
-		if (!wf.nodes.some((n) => n.type.startsWith('n8n-nodes-idempotency.'))) return;
+	it('says to select the store credential where a node uses a store', () => {
+		if (!wf.nodes.some((n) => n.type.startsWith('n8n-nodes-idempotency.') && 'store' in n.parameters)) return;
 		expect(notes.join('\n')).toMatch(/Idempotency Store|store credential/i);
 	});
 
