@@ -5,7 +5,7 @@
 // made-up `{}` result while version-1 nodes keep theirs.
 
 import type { IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
-import { takeOverTestRunClaims } from '../../nodes/IdempotencyGuard/helpers/testRuns';
+import { restoreNews, takeOverTestRunClaims } from '../../nodes/IdempotencyGuard/helpers/testRuns';
 import type { ClaimJob } from '../../nodes/shared/claims';
 import { RedisStore } from '../../nodes/shared/store/redis/RedisStore';
 import type { ClaimPolicy, IdempotencyStore } from '../../nodes/shared/store/types';
@@ -144,7 +144,7 @@ describe.each(['postgres', 'redis'] as const)('the first hour in the editor, %s 
 // The take-over reads who holds the key, then releases with the holder's token. Between the two,
 // a production execution may take the key over (its lease ran out, On Lease Expired = Reclaim):
 // the Release is bound to the token it read, so it is refused and the production claim stands.
-describe.each(['postgres', 'redis'] as const)('a take-over racing a production reclaim, %s store', (kind) => {
+describe.each(['postgres', 'redis'] as const)('the take-over on the store itself, %s store', (kind) => {
 	const schema = uniqueSchema('first_hour_race');
 	const prefix = uniquePrefix('first_hour_race');
 	let real: IdempotencyStore;
@@ -161,7 +161,7 @@ describe.each(['postgres', 'redis'] as const)('a take-over racing a production r
 		else await deletePrefix(prefix);
 	});
 
-	it('refuses the Release and leaves the key with the production claim', async () => {
+	it('racing a production reclaim: refuses the Release and leaves the key with the production claim', async () => {
 		const ns = `race-${Date.now()}`;
 		const policy: ClaimPolicy = { leaseMs: 1000, retentionMs: 0, onInProgress: 'ambiguous', onLeaseExpired: 'reclaim', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' };
 		const t0 = Date.now();
@@ -192,4 +192,20 @@ describe.each(['postgres', 'redis'] as const)('a take-over racing a production r
 		expect(holders.get(job)).toMatchObject({ executionId: 'ex-1', testRun: true });
 		expect(await real.get(ns, 'k')).toMatchObject({ state: 'processing', claimToken: productionToken, executionId: 'ex-prod' });
 	});
+
+	it('a take-over that fails gives back the keys the first round took (all or nothing), and leaves the held ones', async () => {
+		const ns = `undo-${Date.now()}`;
+		const policy: ClaimPolicy = { leaseMs: 60_000, retentionMs: 0, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' };
+		const earlierTest = { workflowId: 'wf', executionId: 'ex-1', node: 'Guard (test run)' };
+		const thisTest = { workflowId: 'wf', executionId: 'ex-2', node: 'Guard (test run)' };
+		await real.claim(ns, [{ key: 'held', fingerprint: null }], policy, earlierTest);
+		const jobs: ClaimJob[] = ['fresh', 'held'].map((key) => ({ namespace: ns, request: { key, fingerprint: null } }));
+		const decisions = await real.claim(ns, jobs.map((j) => j.request), policy, thisTest);
+		const decided = new Map(jobs.map((job, n) => [job, decisions[n]]));
+		expect(decisions.map((d) => d.outcome)).toEqual(['new', 'ambiguous']);
+		await restoreNews(real, jobs, decided, thisTest);
+		expect(await real.get(ns, 'fresh')).toBeNull();
+		expect(await real.get(ns, 'held')).toMatchObject({ state: 'processing', executionId: 'ex-1' });
+	});
 });
+
