@@ -64,11 +64,19 @@ describe.each(['postgres', 'redis'] as const)('the first hour in the editor, %s 
 		expect(hintsOf(second).filter((m) => /in_progress/.test(m))).toEqual([]);
 		expect(await history()).toEqual([
 			['claimed', 'Guard (test run)', first.executionId],
-			// The second run found the key held, then released it with the first run's token.
-			['ambiguous_seen', 'Guard (test run)', second.executionId],
+			// The second run only looked at the held key (nothing written), then released it with
+			// the first run's token: no ambiguous event counted for a key it took back.
 			['released', 'Guard (test run)', second.executionId],
 			['claimed', 'Guard (test run)', second.executionId],
 		]);
+	});
+
+	it('with On In-Progress Key = Wait, a test run takes the key back at once instead of waiting', async () => {
+		await runFlow(guardFlow({ onInProgress: 'wait', waitSeconds: 20 }));
+		const started = Date.now();
+		const second = await runFlow(guardFlow({ onInProgress: 'wait', waitSeconds: 20 }));
+		expect(Date.now() - started).toBeLessThan(5000);
+		expect(second.output('Guard', 0).map((i) => meta(i).reason)).toEqual(['first_seen']);
 	});
 
 	it('with the option off, the test run is held; the hint names the option and the Slack text says a test run holds the key', async () => {

@@ -14,7 +14,7 @@ import { ParameterReader } from '../../shared/n8n/parameters';
 import { resolveStore } from '../../shared/n8n/resolveStore';
 import { IdempotencyError } from '../../shared/store/errors';
 import { validateNamespace } from '../../shared/store/identifiers';
-import type { Outcome } from '../../shared/store/types';
+import type { ClaimPolicy, Outcome } from '../../shared/store/types';
 import { metadataOf, repeatOf, undecided, type IdempotencyMetadata } from '../helpers/metadata';
 import { guardSettings, type GuardSettings } from '../helpers/settings';
 import { claimActorOf, isManualRun, restoreNews, takeOverTestRunClaims, type Holder } from '../helpers/testRuns';
@@ -79,14 +79,27 @@ async function decide(
 		const held = legacy.length > 0 ? await legacyConflicts(store, legacy) : new Set<ClaimJob>();
 		const actor = claimActorOf(ctx);
 		const claimed = jobs.filter((job) => !held.has(job));
-		const decided = await claimAll(store, claimed, settings.policy, actor, { waitMs: settings.waitMs });
-		// A test run takes back what an earlier test run of this workflow left claimed (testRuns.ts).
+		// A test run takes back what an earlier test run of this workflow left claimed (testRuns.ts):
+		// it first only looks at keys in progress (policy `pending`: nothing written for them), so a
+		// key it takes back leaves no ambiguous event and no wait; the rest is decided as usual.
+		const takeOver = isManualRun(ctx) && settings.testRunsTakeOver;
+		const probe: ClaimPolicy = { ...settings.policy, onInProgress: 'pending' };
+		const decided = await claimAll(store, claimed, takeOver ? probe : settings.policy, actor, { waitMs: takeOver ? 0 : settings.waitMs });
 		let holders = new Map<ClaimJob, Holder>();
 		if (isManualRun(ctx)) {
 			undoFirstRound = () => restoreNews(store, claimed, decided, actor);
-			holders = await takeOverTestRunClaims(store, claimed, decided, actor, settings.testRunsTakeOver, (again) =>
-				claimAll(store, again, settings.policy, actor, { waitMs: 0 }),
-			);
+			holders = await takeOverTestRunClaims(store, claimed, decided, actor, takeOver, (again) => claimAll(store, again, probe, actor, { waitMs: 0 }));
+			const pending = claimed.filter((job) => decided.get(job)!.outcome === 'pending');
+			if (pending.length > 0) {
+				// In-batch repeats were recorded by the first call; this one must not record them again.
+				const polls = pending.map((job) => ({ ...job, request: { key: job.request.key, fingerprint: job.request.fingerprint } }));
+				const final = await claimAll(store, polls, settings.policy, actor, { waitMs: settings.waitMs });
+				polls.forEach((poll, n) => {
+					const decision = final.get(poll)!;
+					decided.set(pending[n], decision);
+					if (decision.reason !== 'in_progress') holders.delete(pending[n]);
+				});
+			}
 			undoFirstRound = null;
 		}
 		plan.claims.forEach((claim, n) => {
