@@ -13,6 +13,7 @@ import { blockKitProblems } from '../helpers/blockKit';
 import { mockContext, postgresCredential, redisCredential } from '../helpers/n8nContext';
 import { dropSchema, uniqueSchema } from '../helpers/postgres';
 import { deletePrefix, uniquePrefix } from '../helpers/redis';
+import { CREDENTIAL_KINDS } from '../../nodes/shared/store/backends';
 
 const schema = uniqueSchema('trigger_node');
 const prefix = uniquePrefix('trigger_node');
@@ -85,7 +86,7 @@ const keysOf = (items: INodeExecutionData[], namespace?: string) =>
 		.filter((item) => !namespace || ((item.json._idempotency ?? item.json.exception) as IDataObject).namespace === namespace)
 		.map((item) => `${item.json.event}:${((item.json._idempotency ?? item.json.exception) as IDataObject).key}`);
 
-describe.each(['postgres', 'redis'] as const)('Idempotency Trigger node on %s', (storeKind) => {
+describe.each(CREDENTIAL_KINDS)('Idempotency Trigger node on %s', (storeKind) => {
 	let namespace: string;
 	beforeAll(() => {
 		kind = storeKind;

@@ -12,6 +12,7 @@ import { mockContext, redisCredential, type ParameterValue } from '../helpers/n8
 import { nodeTestStores } from '../helpers/nodeStores';
 import Redis from 'ioredis';
 import { REDIS_URL } from '../helpers/redis';
+import { CREDENTIAL_KINDS } from '../../nodes/shared/store/backends';
 
 let namespace = '';
 
@@ -79,7 +80,7 @@ describe('the store credential', () => {
 	const lead = [{ json: { email: 'a@b.c' } }];
 	const errorOf = (p: Promise<unknown>) => p.then(() => null, (e: Error & { description?: string }) => e);
 
-	it.each(['postgres', 'redis'] as const)('not selected (%s): the error says which credential to select', async (store) => {
+	it.each(CREDENTIAL_KINDS)('not selected (%s): the error says which credential to select', async (store) => {
 		const label = store === 'postgres' ? 'Idempotency Store (Postgres)' : 'Idempotency Store (Redis)';
 		// After switching Store, n8n keeps the other store's credential and leaves this one empty.
 		const other: INode['credentials'] =

@@ -12,6 +12,7 @@ import { closeAllStores } from '../../nodes/shared/store/registry';
 import { createRedisStore } from '../../nodes/shared/store/redis/RedisStore';
 import { mockContext, postgresCredential, redisCredential } from '../helpers/n8nContext';
 import { dropSchema, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
+import { CREDENTIAL_KINDS } from '../../nodes/shared/store/backends';
 
 const schema = uniqueSchema('security');
 const prefix = `test:security:${randomUUID().slice(0, 8)}:`;
@@ -73,7 +74,7 @@ describe('secrets', () => {
 	});
 });
 
-describe.each(['postgres', 'redis'] as const)('hashKeys on %s', (store) => {
+describe.each(CREDENTIAL_KINDS)('hashKeys on %s', (store) => {
 	it('leaves the raw email nowhere in the store: records, history or exceptions', async () => {
 		const namespace = `pii-${store}`;
 		const items: INodeExecutionData[] = [{ json: { email: EMAIL } }];
@@ -126,7 +127,7 @@ describe('namespace boundaries', () => {
 			? postgresTestStore(schema, 2)
 			: createRedisStore({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
 
-	it.each(['postgres', 'redis'] as const)('on %s a namespace with wildcards or braces cannot purge or read another', async (kind) => {
+	it.each(CREDENTIAL_KINDS)('on %s a namespace with wildcards or braces cannot purge or read another', async (kind) => {
 		const store = open(kind);
 		const victim = `victim-${kind}`;
 		const past = Date.now() - 10_000;

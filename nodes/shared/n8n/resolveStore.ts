@@ -1,25 +1,13 @@
 // Turns the node's `store` parameter and its credential into a pooled store from the registry.
 
 import { NodeOperationError, type FunctionsBase, type ICredentialDataDecryptedObject, type IExecuteFunctions } from 'n8n-workflow';
-import { BACKENDS, isStoreKind, STORE_KINDS, type StoreConfig, type StoreKind } from '../store/backends';
-import { assertNotQueueMode, defaultDataDir } from '../store/embedded/EmbeddedStore';
+import { BACKENDS, isStoreKind, storeConfig, STORE_KINDS, type StoreCredential, type StoreKind } from '../store/backends';
 import { InvalidInputError } from '../store/errors';
 import { nodeError } from './errors';
 import { storeFor } from '../store/registry';
 import type { IdempotencyStore } from '../store/types';
 
 export type { StoreKind } from '../store/backends';
-
-/** The kinds that connect with a credential. */
-type CredentialKind = { [K in StoreKind]: (typeof BACKENDS)[K]['credential'] extends null ? never : K }[StoreKind];
-
-/** The store config a credential's fields describe. */
-export function configFromCredential(kind: CredentialKind, data: ICredentialDataDecryptedObject): StoreConfig {
-	return { kind, config: BACKENDS[kind].credential.fromData(data) } as StoreConfig;
-}
-
-export const postgresConfig = (data: ICredentialDataDecryptedObject): StoreConfig => configFromCredential('postgres', data);
-export const redisConfig = (data: ICredentialDataDecryptedObject): StoreConfig => configFromCredential('redis', data);
 
 /**
  * The node's credential for the chosen store, or an error that says which credential to select:
@@ -28,10 +16,9 @@ export const redisConfig = (data: ICredentialDataDecryptedObject): StoreConfig =
  */
 async function storeCredential(
 	ctx: Pick<FunctionsBase, 'getCredentials' | 'getNode'>,
-	kind: CredentialKind,
+	{ type, label }: StoreCredential<unknown>,
+	store: string,
 ): Promise<{ data: ICredentialDataDecryptedObject; id: string | undefined }> {
-	const { type, label } = BACKENDS[kind].credential;
-	const store = BACKENDS[kind].label;
 	const node = ctx.getNode();
 	const fix =
 		`Open the node "${node.name}" and select an ${label} credential under "Credential to connect with" ` +
@@ -66,12 +53,10 @@ export async function storeOfKind(ctx: Pick<FunctionsBase, 'getCredentials' | 'g
 			`Choose ${names.slice(0, -1).join(', ')} or ${names[names.length - 1]} as the Store.`,
 		);
 	}
-	if (kind === 'embedded') {
-		assertNotQueueMode();
-		return storeFor({ kind: 'embedded', config: { dataDir: defaultDataDir() } });
-	}
-	const { data, id } = await storeCredential(ctx, kind);
-	return storeFor(configFromCredential(kind, data), id);
+	const backend = BACKENDS[kind];
+	if (backend.credential === null) return storeFor(storeConfig(kind));
+	const { data, id } = await storeCredential(ctx, backend.credential, backend.label);
+	return storeFor(storeConfig(kind, data), id);
 }
 
 /**

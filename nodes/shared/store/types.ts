@@ -1,9 +1,15 @@
 // The one contract every store adapter (Postgres, Redis, embedded) fulfils. Decision rules live in
 // the engine and in each adapter's single atomic script, input policy in base/BaseStore.ts; this
 // file only names shapes and the lists they draw from. Times are epoch milliseconds everywhere.
-// Nothing here imports n8n-workflow.
+// Nothing here imports n8n-workflow, nor any adapter: the adapters depend on this file, never the
+// other way round (backends.ts names each kind's class).
 
-import type { StoreKind } from './backends';
+/**
+ * Every store kind, in the order the Store parameter lists them (contract: the values are the
+ * Store parameter's). backends.ts has exactly one row per kind; the type system holds it to this list.
+ */
+export const STORE_KINDS = ['postgres', 'redis', 'embedded'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
 
 /** Every state a record can be in; the type and the object below derive from this list. */
 export const RECORD_STATES = ['received', 'processing', 'processed', 'failed'] as const;
