@@ -9,7 +9,7 @@
 import { randomUUID } from 'crypto';
 import { Redis } from 'ioredis';
 import { credentialTest } from '../../nodes/shared/n8n/credentialTests';
-import { IdempotencyError, StoreUnavailableError } from '../../nodes/shared/store/errors';
+import { IdempotencyError, messageWithHint, StoreUnavailableError } from '../../nodes/shared/store/errors';
 import { translateError } from '../../nodes/shared/store/redis/errors';
 import { createRedisStore, type RedisStore } from '../../nodes/shared/store/redis/RedisStore';
 import type { ClaimPolicy } from '../../nodes/shared/store/types';
@@ -69,7 +69,7 @@ describe('Redis refusals, each with its own message and fix', () => {
 			expect(error).toBeInstanceOf(StoreUnavailableError);
 			expect(error?.kind).toBe('READONLY');
 			expect(error?.message).toMatch(/is a read-only replica \(READONLY\) while claiming keys/);
-			expect(error?.message).toMatch(/connected to a replica; point the Idempotency Store \(Redis\) credential at the primary/);
+			expect(messageWithHint(error)).toMatch(/connected to a replica; point the Idempotency Store \(Redis\) credential at the primary/);
 			expect(error?.message).not.toMatch(/check that Redis is running/i);
 		} finally {
 			await replica.stop();
@@ -88,10 +88,10 @@ describe('Redis refusals, each with its own message and fix', () => {
 				(e: Error) => e as StoreUnavailableError,
 			)) as StoreUnavailableError | null;
 			expect(error?.kind).toBe('MASTERDOWN');
-			expect(error?.message).toMatch(/replica that lost its primary \(MASTERDOWN\).*Point .* at the primary/);
+			expect(messageWithHint(error)).toMatch(/replica that lost its primary \(MASTERDOWN\).*Point .* at the primary/);
 			const claimError = await claimOne(store);
 			expect(['MASTERDOWN', 'READONLY']).toContain(claimError?.kind);
-			expect(claimError?.message).toMatch(/at the primary/);
+			expect(claimError?.hint).toMatch(/at the primary/);
 		} finally {
 			await replica.stop();
 		}
@@ -103,7 +103,7 @@ describe('Redis refusals, each with its own message and fix', () => {
 			const before = await primary.admin.dbsize();
 			const error = await claimOne(open(primary));
 			expect(error?.kind).toBe('OOM');
-			expect(error?.message).toMatch(/is out of memory \(OOM: used memory is above 'maxmemory'\) while claiming keys\. Nothing was written\. Raise maxmemory/);
+			expect(messageWithHint(error)).toMatch(/is out of memory \(OOM: used memory is above 'maxmemory'\) while claiming keys\. Nothing was written\. Raise maxmemory/);
 			expect(await primary.admin.dbsize()).toBe(before);
 		} finally {
 			await primary.admin.config('SET', 'maxmemory', '0');
@@ -115,7 +115,7 @@ describe('Redis refusals, each with its own message and fix', () => {
 		const error = await claimOne(open(primary, { username: 'narrow', password: 'pw' }));
 		expect(error?.kind).toBe('NOPERM');
 		expect(error?.message).toMatch(/does not let this user do it \(NOPERM: .*\) while claiming keys/);
-		expect(error?.message).toMatch(/ACL SETUSER <user> on ~<prefix>\* \+@read \+@write \+@scripting/);
+		expect(messageWithHint(error)).toMatch(/ACL SETUSER <user> on ~<prefix>\* \+@read \+@write \+@scripting/);
 		// The credential test says the same.
 		const result = await credentialTest.idempotencyRedisApiTest.call({} as never, {
 			id: 'c',
@@ -137,7 +137,7 @@ describe('Redis refusals, each with its own message and fix', () => {
 			await new Promise((resolve) => setTimeout(resolve, 300));
 			const error = await claimOne(store);
 			expect(error?.kind).toBe('BUSY');
-			expect(error?.message).toMatch(/is busy running a long script \(BUSY\) while claiming keys\. Retry later/);
+			expect(messageWithHint(error)).toMatch(/is busy running a long script \(BUSY\) while claiming keys\. Retry later/);
 		} finally {
 			await primary.admin.call('SCRIPT', 'KILL').catch(() => undefined);
 			await busy;
@@ -164,14 +164,14 @@ describe('Redis refusals, each with its own message and fix', () => {
 		it('WRONGPASS: check the username and password', async () => {
 			const error = await claimOne(open(locked, { password: 'Guess-9f3k' }));
 			expect(error?.kind).toBe('WRONGPASS');
-			expect(error?.message).toMatch(/refused the login \(WRONGPASS.*Check the username and password in the Idempotency Store \(Redis\) credential/);
+			expect(messageWithHint(error)).toMatch(/refused the login \(WRONGPASS.*Check the username and password in the Idempotency Store \(Redis\) credential/);
 			expect(error?.message).not.toContain('Guess-9f3k');
 		});
 
 		it('NOAUTH: set the password', async () => {
 			const error = await claimOne(open(locked));
 			expect(error?.kind).toBe('NOAUTH');
-			expect(error?.message).toMatch(/requires a password \(NOAUTH\).*Set the password/);
+			expect(messageWithHint(error)).toMatch(/requires a password \(NOAUTH\).*Set the password/);
 		});
 	});
 });
@@ -187,7 +187,8 @@ describe('refusals a single server cannot be made to give, translated from the r
 		const error = translateError(new ReplyError(reply), 'Redis at cache:6379', 'claiming keys', null) as StoreUnavailableError;
 		expect(error).toBeInstanceOf(StoreUnavailableError);
 		expect(error.kind).toBe(kind);
-		expect(error.message).toMatch(expected);
+		expect(messageWithHint(error)).toMatch(expected);
+		expect(error.message).not.toContain(error.hint!);
 		expect(error.message.startsWith('Redis at cache:6379 ')).toBe(true);
 	});
 

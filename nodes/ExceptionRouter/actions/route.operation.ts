@@ -169,7 +169,7 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 		(fields.exception as IDataObject).opened = !persist || opened.has(r.index);
 		outputs[r.output].push(outputItem(items, r.index, { ...items[r.index].json, ...fields }));
 	}
-	for (const [index, error] of failed) outputs[rules.unrouted].push(errorItem(items, index, error.message));
+	for (const [index, error] of failed) outputs[rules.unrouted].push(errorItem(items, index, error));
 	// Keep input order within each output.
 	return inInputOrder(outputs);
 }

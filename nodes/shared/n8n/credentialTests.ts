@@ -10,6 +10,7 @@
 
 import type { ICredentialsDecrypted, ICredentialTestFunction, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { BACKENDS, CREDENTIAL_KINDS, openStore, storeConfig, type WarningCheck } from '../store/backends';
+import { messageWithHint } from '../store/errors';
 import type { IdempotencyStore } from '../store/types';
 
 /** What the dialog shows: OK without warnings; otherwise every warning, one per line. */
@@ -33,7 +34,7 @@ async function testStore(open: () => IdempotencyStore, checks: readonly WarningC
 		const more = await Promise.all(checks.map((check) => check(opened).catch(() => undefined)));
 		return credentialTestResult(health.message, [health.warning, ...more]);
 	} catch (error) {
-		return { status: 'Error', message: (error as Error).message };
+		return { status: 'Error', message: messageWithHint(error) };
 	} finally {
 		await store?.close().catch(() => undefined);
 	}

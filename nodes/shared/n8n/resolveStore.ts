@@ -1,9 +1,9 @@
 // Turns the node's `store` parameter and its credential into a pooled store from the registry.
 
-import { NodeOperationError, type FunctionsBase, type ICredentialDataDecryptedObject, type IExecuteFunctions } from 'n8n-workflow';
+import type { FunctionsBase, ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 import { BACKENDS, isStoreKind, storeConfig, STORE_KINDS, type StoreCredential, type StoreKind } from '../store/backends';
 import { InvalidInputError } from '../store/errors';
-import { nodeError } from './errors';
+import { nodeError, operationError } from './errors';
 import { storeFor } from '../store/registry';
 import type { IdempotencyStore } from '../store/types';
 
@@ -25,18 +25,18 @@ async function storeCredential(
 		`(or create one there). Store is set to ${store}; after you switch Store, n8n leaves the new store's credential empty.`;
 	const selected = node.credentials?.[type];
 	if (!selected || (!selected.id && !selected.name)) {
-		throw new NodeOperationError(node, `No ${label} credential is selected`, { description: fix });
+		throw operationError(node, `No ${label} credential is selected`, { hint: fix });
 	}
 	try {
 		return { data: await ctx.getCredentials(type), id: selected.id ?? undefined };
 	} catch (error) {
 		const text = String((error as Error)?.message ?? error);
 		if (/does not exist|not have any credentials|no credentials|could not find/i.test(text)) {
-			throw new NodeOperationError(node, `The selected ${label} credential "${selected.name ?? selected.id}" does not exist on this n8n`, {
-				description: fix,
+			throw operationError(node, `The selected ${label} credential "${selected.name ?? selected.id}" does not exist on this n8n`, {
+				hint: fix,
 			});
 		}
-		throw new NodeOperationError(node, `Could not read the ${label} credential: ${text}`, { description: fix });
+		throw operationError(node, `Could not read the ${label} credential: ${text}`, { hint: fix });
 	}
 }
 

@@ -7,7 +7,7 @@ import { join } from 'path';
 import type { QueryResultRow } from 'pg';
 import { BaseStore, type EventTally, type IndexPage, type IndexQuery, type OpenExceptionsQuery } from '../base/BaseStore';
 import type { DistinctException } from '../exceptions';
-import { IdempotencyError } from '../errors';
+import { IdempotencyError, messageWithHint } from '../errors';
 import { quoteIdentifier, validateSchemaName } from '../identifiers';
 import { counterOf } from '../stats';
 import { compactRuns } from '../historyRuns';
@@ -348,7 +348,7 @@ export class PostgresStore extends BaseStore {
 			const label = this.kind === 'embedded' ? 'Opened the embedded store' : 'Connected to Postgres';
 			return { ok: true, message: `${label} at ${this.where}; schema ${this.schema} is ready` };
 		} catch (error) {
-			return { ok: false, message: (error as Error).message };
+			return { ok: false, message: messageWithHint(error) };
 		}
 	}
 

@@ -33,6 +33,8 @@ import { claimPolicyArgs } from '../types';
 import { countBuckets, pageBuckets, purgeBuckets } from './bucketReads';
 import { claimItemArg, nullableArg, toClaimDecision, transitionFlags, transitionPayload, toException, toHistoryEntry, toRecord } from './codec';
 import { createClient, describeTarget, type RedisStoreConfig } from './connection';
+import { messageWithHint } from '../errors';
+import { restoreRequestsOf } from '../restoreRequests';
 import { translateError } from './errors';
 import { EvictionGate, evictionError } from './eviction';
 import { CLUSTER_BUCKETS, LayoutResolver, type NamespaceLayout } from './buckets';
@@ -169,7 +171,7 @@ export class RedisStore extends BaseStore {
 			(request) => request.key,
 			(keys, chunk) => this.claimInSlot(keys, chunk, policy, actor, now),
 			async (keys, _chunk, decisions) => {
-				const taken = decisions.filter((d) => d.outcome === 'new' && d.claimToken).map((d) => ({ key: d.key, claimToken: d.claimToken!, prior: d.prior ?? null }));
+				const taken = restoreRequestsOf(decisions);
 				if (taken.length > 0) await this.restoreInSlot(keys, taken, actor, now);
 			},
 		);
@@ -382,10 +384,10 @@ export class RedisStore extends BaseStore {
 			// Proves that this user may run the scripts on keys under the prefix, without writing.
 			await this.run('running a read-only script', () => this.scripts.stats(this.keys('health-check').scriptKeys, [0, 0]));
 			const verdict = await this.run('reading the eviction policy', () => this.eviction.read());
-			if (!verdict.safe && !this.eviction.allowEviction) return { ok: false, message: evictionError(this.target, verdict).message };
+			if (!verdict.safe && !this.eviction.allowEviction) return { ok: false, message: messageWithHint(evictionError(this.target, verdict)) };
 			if (!verdict.safe) warnings.push(`${this.target} ${verdict.problem} "Allow Eviction" is on: claims go ahead and you accept that risk.`);
 		} catch (error) {
-			return { ok: false, message: (error as Error).message };
+			return { ok: false, message: messageWithHint(error) };
 		}
 		const persistence = await persistenceWarning(this.client);
 		if (persistence) warnings.push(persistence);
