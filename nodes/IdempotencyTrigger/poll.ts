@@ -14,7 +14,7 @@ import { iso } from '../shared/n8n/actor';
 import { nodeError, operationError } from '../shared/n8n/errors';
 import { exceptionFields, executionUrlOf } from '../shared/n8n/exceptionItem';
 import { storeOfKind, type StoreKind } from '../shared/n8n/resolveStore';
-import { isAfter } from '../shared/store/feed';
+import { isAfter } from '../shared/store/feedOrder';
 import { validateNamespace } from '../shared/store/identifiers';
 import { MAX_LIMIT, type ExceptionRecord, type FeedPosition, type IdempotencyStore, type KeyRecord } from '../shared/store/types';
 import { EVENTS, type EventKind } from './description';

@@ -46,7 +46,7 @@ export async function runEmbedded(options: EmbeddedBenchOptions): Promise<SuiteR
 		const q = `"${schema}"`;
 		const namespace = 'bench';
 		// The store and the raw side share the one PGlite instance, as they would share a process.
-		const store = new PostgresStore({ kind: 'embedded', schema, executor: exec, where: dir });
+		const store = new PostgresStore({ kind: 'embedded', name: 'The embedded store', schema, executor: exec, where: dir });
 		const health = await store.health();
 		if (!health.ok) throw new Error(`Embedded store not ready: ${health.message}`);
 		await createRawTable(query, q);

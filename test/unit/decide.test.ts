@@ -1,5 +1,5 @@
-import { decide, historyEventFor } from '../../nodes/shared/engine/decide';
-import { planTransition } from '../../nodes/shared/engine/transition';
+import { decide, historyEventFor } from '../../nodes/shared/engine/model/decideClaim';
+import { planTransition } from '../../nodes/shared/engine/model/planTransition';
 import { planBatch, chunk } from '../../nodes/shared/engine/batch';
 import type { ClaimPolicy, KeyRecord } from '../../nodes/shared/store/types';
 

@@ -1,7 +1,8 @@
 // No import circle in nodes/ — type-only imports and re-exports included: a circle is where a
 // layer starts to depend on the layer that uses it (the store contract on its adapters, say), and
 // a change to one file then drags the whole circle with it. Reads every import with the TypeScript
-// parser and looks for strongly connected files (Tarjan).
+// parser and looks for strongly connected files (Tarjan). Also: the engine's reference models are
+// imported by tests only.
 
 import { readdirSync, readFileSync } from 'fs';
 import { dirname, join, relative, resolve } from 'path';
@@ -41,10 +42,15 @@ function resolveLocal(from: string, name: string, known: ReadonlySet<string>): s
 	return [`${base}.ts`, join(base, 'index.ts')].find((candidate) => known.has(candidate));
 }
 
-/** The import graph's circles: each strongly connected set of more than one file, or a file importing itself. */
-export function importCircles(files: readonly string[]): string[][] {
+/** Each file with the files of the set it imports. */
+function importGraph(files: readonly string[]): Map<string, string[]> {
 	const known = new Set(files);
-	const edges = new Map(files.map((file) => [file, importsOf(file).flatMap((name) => resolveLocal(file, name, known) ?? [])]));
+	return new Map(files.map((file) => [file, importsOf(file).flatMap((name) => resolveLocal(file, name, known) ?? [])]));
+}
+
+/** The import graph's circles: each strongly connected set of more than one file, or a file importing itself. */
+function importCircles(files: readonly string[]): string[][] {
+	const edges = importGraph(files);
 	const index = new Map<string, number>();
 	const low = new Map<string, number>();
 	const stack: string[] = [];
@@ -79,6 +85,14 @@ export function importCircles(files: readonly string[]): string[][] {
 describe('imports in nodes/', () => {
 	it('form no circle, type-only imports included', () => {
 		expect(importCircles(sourceFiles(join(ROOT, 'nodes')))).toEqual([]);
+	});
+
+	it('leave the reference models (engine/model/) to the tests: no shipped code decides with them', () => {
+		const model = join(ROOT, 'nodes/shared/engine/model') + '/';
+		const users = [...importGraph(sourceFiles(join(ROOT, 'nodes')))]
+			.filter(([file, imports]) => !file.startsWith(model) && imports.some((to) => to.startsWith(model)))
+			.map(([file]) => relative(ROOT, file));
+		expect(users).toEqual([]);
 	});
 
 	it('the check finds a circle, also one made of type-only imports', () => {

@@ -12,7 +12,7 @@ import { errorItem, outputItem, prepareItems } from '../../shared/n8n/items';
 import type { StoreOperation } from '../../shared/n8n/operations';
 import { ParameterReader } from '../../shared/n8n/parameters';
 import { TRANSITION_KINDS, type IdempotencyStore, type TransitionKind, type TransitionRequest, type TransitionResult } from '../../shared/store/types';
-import { LedgerKeys } from '../helpers/keyRef';
+import { LedgerKeys } from '../helpers/ledgerKeys';
 
 const DEFAULT_RETENTION_MS = 30 * 86_400_000;
 

@@ -2,7 +2,7 @@
 // attempt, when, a link to the execution and the suggested next action. Pure.
 
 import type { ExceptionRecord } from '../store/types';
-import { reasonText } from './reasons';
+import { reasonText } from './reasonTexts';
 
 export interface SlackMessage {
 	text: string;

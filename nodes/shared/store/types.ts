@@ -39,6 +39,34 @@ export const Reason = {
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
+/** Reasons only a Router route gives (never a Guard decision): set on a failed path's items (§7, contract). */
+export const ROUTE_REASONS = ['write_failed', 'write_timeout', 'custom'] as const;
+/** Every reason code an exception can have: the Guard's decisions and the Router's own. Their words: engine/reasonTexts.ts. */
+export type ReasonCode = Reason | (typeof ROUTE_REASONS)[number];
+
+/** Reason codes a Router rule can match, in the order the editor lists them. */
+export const ROUTABLE_REASONS: readonly ReasonCode[] = [
+	'payload_mismatch',
+	'lease_expired',
+	'in_progress',
+	'missing_key',
+	'max_attempts',
+	'previously_failed',
+	'duplicate_in_batch',
+	'store_unavailable',
+	'legacy_key',
+	'write_failed',
+	'write_timeout',
+	'custom',
+];
+
+/** Why the State Ledger refused a transition (docs/CONTRACT.md §6, contract). */
+export const REJECT_REASONS = ['claim_lost', 'invalid_transition', 'not_found'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** Why the Router's Resolve changed nothing (docs/CONTRACT.md §7, contract): the key has a live claim. */
+export type ResolveRefusal = 'live_claim';
+
 /** Events of a key's history (docs/CONTRACT.md §6, contract). */
 export const HistoryEvent = {
 	claimed: 'claimed',
@@ -190,7 +218,6 @@ export interface TransitionRequest {
 	retentionMs: number;
 }
 
-export type RejectReason = 'claim_lost' | 'invalid_transition' | 'not_found';
 
 export interface TransitionResult {
 	key: string;
@@ -305,7 +332,7 @@ export interface ResolveExceptionResult {
 	 * Why nothing was done although exceptions are open: `live_claim` — a replay of a key whose
 	 * claim is still live (a worker may be writing) without `force`. The exceptions stay open.
 	 */
-	refused?: 'live_claim' | null;
+	refused?: ResolveRefusal | null;
 }
 
 export interface ExceptionQuery {

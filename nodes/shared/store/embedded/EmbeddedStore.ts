@@ -56,5 +56,5 @@ function openingExecutor(dataDir: string): SqlExecutor {
 
 export function createEmbeddedStore(dataDir: string = defaultDataDir()): PostgresStore {
 	assertNotQueueMode();
-	return new PostgresStore({ kind: 'embedded', schema: EMBEDDED_SCHEMA, executor: openingExecutor(dataDir), where: dataDir });
+	return new PostgresStore({ kind: 'embedded', name: 'The embedded store', schema: EMBEDDED_SCHEMA, executor: openingExecutor(dataDir), where: dataDir });
 }

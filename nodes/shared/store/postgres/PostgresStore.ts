@@ -45,6 +45,8 @@ const SERVER_CLOCK = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
 export interface PostgresStoreOptions {
 	kind: 'postgres' | 'embedded';
+	/** What the user calls this store, in messages: "Postgres", "The embedded store". */
+	name: string;
 	schema: string;
 	executor: SqlExecutor;
 	/** Where the data is, for error messages: "host:port" or a folder. */
@@ -56,6 +58,7 @@ export class PostgresStore extends BaseStore {
 	readonly schema: string;
 	private readonly executor: SqlExecutor;
 	private readonly where: string;
+	private readonly name: string;
 	private ready: Promise<void> | null = null;
 	private readonly sql: Record<(typeof SQL_FILES)[number], string>;
 	private readonly q: string;
@@ -67,8 +70,9 @@ export class PostgresStore extends BaseStore {
 		const resolved: PostgresStoreOptions =
 			'executor' in options
 				? options
-				: { kind: 'postgres', schema: options.schema, executor: poolExecutor(poolConfigOf(options)), where: describeServer(options) };
+				: { kind: 'postgres', name: 'Postgres', schema: options.schema, executor: poolExecutor(poolConfigOf(options)), where: describeServer(options) };
 		this.kind = resolved.kind;
+		this.name = resolved.name;
 		this.q = quoteIdentifier(this.schema);
 		this.executor = resolved.executor;
 		this.where = resolved.where;
@@ -90,7 +94,7 @@ export class PostgresStore extends BaseStore {
 	}
 
 	protected translateError(error: unknown, doing: string): Error {
-		return translatePostgresError(error, this.kind, this.where, doing);
+		return translatePostgresError(error, this.name, this.where, doing);
 	}
 
 	private query<R extends QueryResultRow>(text: string, values: unknown[], name?: string): Promise<R[]> {
@@ -345,8 +349,7 @@ export class PostgresStore extends BaseStore {
 			if (!rows[0]?.can_write) {
 				return { ok: false, message: `User may not write to ${this.schema}.records` };
 			}
-			const label = this.kind === 'embedded' ? 'Opened the embedded store' : 'Connected to Postgres';
-			return { ok: true, message: `${label} at ${this.where}; schema ${this.schema} is ready` };
+			return { ok: true, message: `${this.name} at ${this.where}: schema ${this.schema} is ready` };
 		} catch (error) {
 			return { ok: false, message: messageWithHint(error) };
 		}

@@ -28,6 +28,7 @@ import type {
 	StoreHealth,
 	TransitionRequest,
 	TransitionResult,
+	ResolveRefusal,
 } from '../types';
 import { claimPolicyArgs } from '../types';
 import { countBuckets, pageBuckets, purgeBuckets } from './bucketReads';
@@ -321,7 +322,7 @@ export class RedisStore extends BaseStore {
 			nullableArg(request.resultJson),
 			request.force === true ? '1' : '0',
 		];
-		const [resolved, record, refused] = (await this.scripts.resolve_exception(scriptKeys, args)) as [string[], string[], 'live_claim' | null | undefined];
+		const [resolved, record, refused] = (await this.scripts.resolve_exception(scriptKeys, args)) as [string[], string[], ResolveRefusal | null | undefined];
 		const exceptions = resolved.map(toException);
 		if (exceptions.length > 0) {
 			// Best effort: listOpenExceptions drops the ids of resolved exceptions it meets anyway.

@@ -1,6 +1,6 @@
 --[[
 Transition: applies State Ledger transitions of one namespace in order, atomically (docs/CONTRACT.md §6).
-The rules are nodes/shared/engine/transition.ts (planTransition), written once in
+The rules are nodes/shared/engine/model/planTransition.ts (planTransition), written once in
 includes/transition.lua. A record past retention counts as absent. Rejections and no-ops write
 nothing.
 

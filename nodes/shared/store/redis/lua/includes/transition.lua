@@ -1,4 +1,4 @@
--- The State Ledger's transition rules (nodes/shared/engine/transition.ts, planTransition) and
+-- The State Ledger's transition rules (nodes/shared/engine/model/planTransition.ts, planTransition) and
 -- their effect on one key: record, indexes, history, TTLs. transition.lua applies them per
 -- request; resolve_exception.lua applies a release or a forced markProcessed with them. Needs
 -- common.lua, counters.lua and record.lua first.

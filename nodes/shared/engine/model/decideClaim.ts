@@ -1,8 +1,9 @@
-// The Guard's decision table (docs/CONTRACT.md §5) as one pure function: the reference every store's atomic
-// claim script (Postgres SQL, Redis Lua) implements, and the model the conformance and property
-// tests hold each store to. No I/O, no clock: `now` is given.
+// Reference model, imported by tests only: the Guard's decision table (docs/CONTRACT.md §5) as one
+// pure function. The decision is taken inside each store's atomic claim script (Postgres
+// decide_claim(), Redis claim.lua), which mirror this rule for rule; the conformance and property
+// tests hold every store to it. No I/O, no clock: `now` is given.
 
-import type { ClaimPolicy, KeyRecord, Outcome, Reason, RecordState } from '../store/types';
+import type { ClaimPolicy, KeyRecord, Outcome, Reason, RecordState } from '../../store/types';
 
 export interface DecisionInput {
 	record: Pick<

@@ -1,13 +1,10 @@
 // Every reason code in words: the one place to read or change what a code means to a person and
-// what they should do next. The codes themselves are contract (docs/CONTRACT.md §5, §7). A code without its
-// text here does not compile.
+// what they should do next. The codes themselves are contract (docs/CONTRACT.md §5, §7) and are
+// all listed in store/types.ts. A code without its text here does not compile.
 
-import type { Reason } from '../store/types';
+import type { ReasonCode } from '../store/types';
 
-/** Reasons only a Router route gives (never a Guard decision): set on a failed path's items. */
-export const ROUTE_REASONS = ['write_failed', 'write_timeout', 'custom'] as const;
-/** Every reason code: the Guard's decisions and the Router's own. */
-export type ReasonCode = Reason | (typeof ROUTE_REASONS)[number];
+export { ROUTABLE_REASONS, ROUTE_REASONS, type ReasonCode } from '../store/types';
 
 export interface ReasonText {
 	/** A short label, e.g. for a Slack header. */
@@ -102,22 +99,6 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
 		nextAction: 'Open the execution and decide.',
 	},
 };
-
-/** Reason codes a router rule can match, in the order the editor lists them. */
-export const ROUTABLE_REASONS: readonly ReasonCode[] = [
-	'payload_mismatch',
-	'lease_expired',
-	'in_progress',
-	'missing_key',
-	'max_attempts',
-	'previously_failed',
-	'duplicate_in_batch',
-	'store_unavailable',
-	'legacy_key',
-	'write_failed',
-	'write_timeout',
-	'custom',
-];
 
 export function reasonText(code: string): ReasonText {
 	return (

@@ -1,8 +1,10 @@
-// The State Ledger's transition rules (docs/CONTRACT.md §6) as one pure function: the reference each store's
-// atomic transition script implements. No I/O, no clock.
+// Reference model, imported by tests only: the State Ledger's transition rules (docs/CONTRACT.md §6)
+// as one pure function. Each store's atomic transition script (Postgres apply_transition(), Redis
+// includes/transition.lua) implements them; the conformance tests hold every store to this. No
+// I/O, no clock.
 
-import type { KeyRecord, RecordState, RejectReason, TransitionKind } from '../store/types';
-import { isExpired } from './decide';
+import type { KeyRecord, RecordState, RejectReason, TransitionKind } from '../../store/types';
+import { isExpired } from './decideClaim';
 
 export interface TransitionPlan {
 	/**
