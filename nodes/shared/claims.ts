@@ -63,7 +63,7 @@ async function claimOnce<J extends ClaimJob>(
 }
 
 /**
- * Keys whose text has the hashed form (`sha256:<hex>`) are hashed again since issue 11; earlier
+ * Keys whose text has the hashed form (`sha256:<hex>`) are hashed again now; earlier
  * versions stored them as written. While no record exists under the new form but one exists
  * under the old, that record is either this event, delivered before the upgrade (claiming would
  * write a second time), or another event whose hashed key is this text (taking it as a duplicate
