@@ -1,6 +1,6 @@
 // Reference model, imported by tests only: the State Ledger's transition rules (docs/CONTRACT.md §6)
 // as one pure function. Each store's atomic transition script (Postgres apply_transition(), Redis
-// includes/transition.lua) implements them; the conformance tests hold every store to this. No
+// includes/planTransition.lua) implements them; the conformance tests hold every store to this. No
 // I/O, no clock.
 
 import type { KeyRecord, RecordState, RejectReason, TransitionKind } from '../../store/types';
