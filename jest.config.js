@@ -1,5 +1,6 @@
 /** Tests mirror the source tree: test/unit (no I/O), test/store (real Postgres and Redis),
- * test/nodes (node execute() with a mocked IExecuteFunctions and the real stores behind it). */
+ * test/nodes (node execute() with a mocked IExecuteFunctions, or in n8n-core's execution engine —
+ * engine*.test.ts — with the real stores behind it). */
 module.exports = {
 	preset: 'ts-jest',
 	testEnvironment: 'node',

@@ -24,8 +24,13 @@ export const ENGINES: Engine[] = ['legacy', 'quickjs', ...(Number(process.versio
 
 export async function useEngine(engine: Engine): Promise<void> {
 	Expression.setExpressionEngine(engine);
-	if (engine !== 'legacy') {
+	if (engine === 'legacy') return;
+	try {
 		await Expression.initExpressionEngine({ engine, bridgeTimeout: 5000, bridgeMemoryLimit: 128, poolSize: 1, maxCodeCacheSize: 1024, idleTimeoutMs: 60_000, sharedCaller: true } as never);
+	} catch (error) {
+		// n8n-workflow loads the engine by a dynamic import, which jest runs only under that flag.
+		if (!/experimental-vm-modules/.test(String(error))) throw error;
+		throw new Error(`n8n's ${engine} expression engine needs node --experimental-vm-modules under jest: run \`npm test -- <test file>\``);
 	}
 }
 

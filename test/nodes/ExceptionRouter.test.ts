@@ -8,10 +8,10 @@ import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { blockKitProblems } from '../helpers/blockKit';
 import { mockContext, type ParameterValue } from '../helpers/n8nContext';
 import { nodeTestStores } from '../helpers/nodeStores';
-import { CREDENTIAL_KINDS } from '../../nodes/shared/store/backends';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 let namespace = '';
-let store: 'postgres' | 'redis' = 'postgres';
+let store: CredentialKind = 'postgres';
 
 const { credentials } = nodeTestStores('router_node', 'router', (ns) => {
 	namespace = ns;

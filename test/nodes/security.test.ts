@@ -12,7 +12,7 @@ import { closeAllStores } from '../../nodes/shared/store/registry';
 import { createRedisStore } from '../../nodes/shared/store/redis/RedisStore';
 import { mockContext, postgresCredential, redisCredential } from '../helpers/n8nContext';
 import { dropSchema, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
-import { CREDENTIAL_KINDS } from '../../nodes/shared/store/backends';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 const schema = uniqueSchema('security');
 const prefix = `test:security:${randomUUID().slice(0, 8)}:`;
@@ -122,7 +122,7 @@ describe.each(CREDENTIAL_KINDS)('hashKeys on %s', (store) => {
 describe('namespace boundaries', () => {
 	const policy = { leaseMs: 1000, retentionMs: 1, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' } as const;
 	const actor = { workflowId: 'w', executionId: 'e', node: 'n' };
-	const open = (store: 'postgres' | 'redis') =>
+	const open = (store: CredentialKind) =>
 		store === 'postgres'
 			? postgresTestStore(schema, 2)
 			: createRedisStore({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });

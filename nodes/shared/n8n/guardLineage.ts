@@ -36,11 +36,25 @@ function parse(value: unknown, source: string): FoundMetadata | null {
 	};
 }
 
-/** Upstream Guards, nearest first (getParentNodes lists ancestors breadth-first). */
+/**
+ * Upstream Guards, nearest first. n8n's getParentNodes lists the farthest ancestors first, so
+ * the order is made here: a Guard upstream of another Guard comes after it. With Guards in a
+ * row (an order Guard, then a contact Guard), the Ledger after the write marks the nearest one.
+ */
 export function upstreamGuards(ctx: IExecuteFunctions): string[] {
 	try {
 		const parents = ctx.getParentNodes(ctx.getNode().name) ?? [];
-		return parents.filter((parent) => parent.type === GUARD_TYPE).map((parent) => parent.name);
+		const guards = parents.filter((parent) => parent.type === GUARD_TYPE).map((parent) => parent.name);
+		if (guards.length < 2) return guards;
+		// For each Guard, how many of the others lie downstream of it.
+		const below = new Map(guards.map((guard) => [guard, 0]));
+		for (const guard of guards) {
+			for (const ancestor of ctx.getParentNodes(guard) ?? []) {
+				const count = below.get(ancestor.name);
+				if (count !== undefined) below.set(ancestor.name, count + 1);
+			}
+		}
+		return [...guards].sort((a, b) => below.get(a)! - below.get(b)!);
 	} catch {
 		return [];
 	}
