@@ -69,5 +69,62 @@ export class IdempotencyRedisApi implements ICredentialType {
 			description:
 				'Whether to claim keys even when this Redis may evict keys (maxmemory-policy other than noeviction, or a policy that cannot be read). An evicted record makes the next delivery of an already processed event new again: a second write. Leave off and set maxmemory-policy to noeviction instead.',
 		},
+		{
+			displayName: 'Allow No Persistence',
+			name: 'allowNoPersistence',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether to claim keys even when this Redis keeps nothing on disk (appendonly no and no save points). Such a Redis forgets every claim and every processed key on any restart: each event is new again, a second write. Only for a test or demo Redis; otherwise turn on AOF (appendonly yes).',
+		},
+		{
+			displayName: 'Accept Loss on Crash or Failover',
+			name: 'acceptCrashLoss',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether you accept the durability warnings of the credential test: writes lost on a crash or failover your Redis setup allows (RDB snapshots only, AOF without appendfsync always, replicas writes do not wait for, settings Redis does not let us read). Accepted, the test is green and the nodes show no warning.',
+		},
+		{
+			displayName: 'Require Durability',
+			name: 'requireDurability',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to refuse claims unless Redis has AOF on (appendonly yes) on every node, checked at first use and after every reconnect',
+		},
+		{
+			displayName: 'Wait for Replicas',
+			name: 'waitForReplicas',
+			type: 'options',
+			options: [
+				{
+					name: 'Automatic',
+					value: 'auto',
+					description: 'Wait for one replica when the primary has replicas, so a failover keeps every acknowledged write',
+				},
+				{ name: 'A Number of Replicas', value: 'count', description: 'Wait for the number of replicas set below' },
+				{ name: 'None', value: 'none', description: 'Do not wait: a failover can lose the last writes' },
+			],
+			default: 'auto',
+			description:
+				'How many replicas must confirm each write (Redis WAIT) before the store answers. A claim they do not confirm in time is Ambiguous (not_replicated); a settlement fails as not confirmed.',
+		},
+		{
+			displayName: 'Replicas to Wait For',
+			name: 'replicasToWaitFor',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 16 },
+			default: 1,
+			displayOptions: { show: { waitForReplicas: ['count'] } },
+		},
+		{
+			displayName: 'Replica Timeout (Ms)',
+			name: 'replicaTimeout',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 10000 },
+			default: 1000,
+			description: 'How long a write waits for its replicas before it counts as not confirmed',
+			displayOptions: { hide: { waitForReplicas: ['none'] } },
+		},
 	];
 }

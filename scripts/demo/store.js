@@ -35,6 +35,9 @@ function redisCredential(url) {
 		database: Number(u.pathname.replace(/^\//, '') || 0),
 		tls: u.protocol === 'rediss:',
 		keyPrefix: 'idem:',
+		// A demo Redis often keeps nothing on disk; the store would refuse to claim on it. Accepted
+		// here for the demo only — a real credential turns on AOF instead.
+		allowNoPersistence: true,
 	};
 }
 

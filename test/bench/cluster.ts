@@ -92,7 +92,7 @@ export async function runClusterBench(args: Map<string, string>): Promise<void> 
 	const nodes = process.env.REDIS_CLUSTER_NODES || (local = await startLocalCluster()).nodes;
 	const prefix = `bench:cluster:${Date.now()}:`;
 	const [first] = nodes.split(',');
-	const store = new RedisStore({ host: first.split(':')[0], port: Number(first.split(':')[1]), database: 0, tls: false, keyPrefix: prefix, mode: 'cluster', clusterNodes: nodes });
+	const store = new RedisStore({ host: first.split(':')[0], port: Number(first.split(':')[1]), database: 0, tls: false, keyPrefix: prefix, mode: 'cluster', clusterNodes: nodes, allowNoPersistence: true });
 	const admin = new Cluster(nodes.split(',').map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1]) })));
 	try {
 		console.log(`Redis Cluster (${nodes.split(',').length} masters${local ? ', local' : ''}), one namespace, ${keys} keys per run, ${runs} runs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -7,6 +7,7 @@ import { join } from 'path';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { runClusterBench } from './cluster';
+import { runReplicaBench } from './replica';
 import { runEmbedded } from './embedded';
 import { figure } from './measure';
 import { runPostgres } from './postgres';
@@ -29,6 +30,8 @@ const HELP = `npm run bench [-- options]
   --no-write            print only; leave BENCHMARKS.md and the chart alone
   --redis-cluster       only: one hot namespace on a 3-master cluster, one slot vs spread
                         (with --keys, default 20000, and --runs, default 3; prints only)
+  --redis-replica       only: claims/s on a Redis alone, with a replica (the store waits for it),
+                        and with a replica but Wait for Replicas: None, same run (--keys, --runs; prints only)
   POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test), REDIS_URL (redis://127.0.0.1:6379)`;
 
 function setting(args: Map<string, string>, flag: string, env: string, fallback: string): string {
@@ -83,6 +86,10 @@ async function main(): Promise<void> {
 	}
 	if (args.has('redis-cluster')) {
 		await runClusterBench(args);
+		return;
+	}
+	if (args.has('redis-replica')) {
+		await runReplicaBench(args);
 		return;
 	}
 	const root = process.env.BENCH_ROOT ?? process.cwd();

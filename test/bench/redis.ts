@@ -95,6 +95,8 @@ export async function runRedis(options: RedisBenchOptions): Promise<SuiteResult[
 			tls: url.protocol === 'rediss:',
 			keyPrefix: prefix,
 			mode: 'standalone',
+			// The bench Redis may keep nothing on disk (this machine's does not).
+			allowNoPersistence: true,
 		},
 	);
 	const client = new Redis(options.url, { disconnectTimeout: 200 }) as BenchClient;

@@ -1,4 +1,4 @@
-// A throw-away Redis Cluster for tests: three masters (no replicas) on free loopback ports, data
+// A throw-away Redis Cluster for tests: three masters (no replicas, or one each) on free loopback ports, data
 // and cluster config in a temp folder, created with `redis-cli --cluster create`. stop() kills
 // the servers and removes the folder; a failed start cleans up the same way before it throws.
 
@@ -18,7 +18,7 @@ const BUS_OFFSET = 10_000;
 const START_TIMEOUT_MS = 20_000;
 
 export interface LocalCluster {
-	/** The masters as `host:port`, comma-separated (the credential's clusterNodes format). */
+	/** Every server as `host:port`, comma-separated (the credential's clusterNodes format). */
 	nodes: string;
 	ports: number[];
 	stop(): Promise<void>;
@@ -71,7 +71,9 @@ async function ask(port: number, ...command: string[]): Promise<string> {
 	}
 }
 
-export async function startLocalCluster(): Promise<LocalCluster> {
+/** `replicasPerMaster` 1: six servers, each master with a replica; `extraArgs` for every server. */
+export async function startLocalCluster(options: { replicasPerMaster?: 0 | 1; extraArgs?: string[] } = {}): Promise<LocalCluster> {
+	const replicas = options.replicasPerMaster ?? 0;
 	const dir = mkdtempSync(join(tmpdir(), 'idem-redis-cluster-'));
 	const children: ChildProcess[] = [];
 	let stopped = false;
@@ -86,7 +88,7 @@ export async function startLocalCluster(): Promise<LocalCluster> {
 		rmSync(dir, { recursive: true, force: true });
 	};
 	try {
-		const ports = await freePorts(3);
+		const ports = await freePorts(3 * (1 + replicas));
 		for (const port of ports) {
 			const child = spawn(
 				'redis-server',
@@ -99,6 +101,7 @@ export async function startLocalCluster(): Promise<LocalCluster> {
 					'--save', '',
 					'--appendonly', 'no',
 					'--dir', dir,
+					...(options.extraArgs ?? []),
 				],
 				{ stdio: 'ignore' },
 			);
@@ -108,7 +111,7 @@ export async function startLocalCluster(): Promise<LocalCluster> {
 		for (const port of ports) await until(`redis-server on port ${port}`, async () => ((await ask(port, 'PING')) === 'PONG' ? true : undefined));
 		await run(
 			'redis-cli',
-			['--cluster', 'create', ...ports.map((port) => `${HOST}:${port}`), '--cluster-replicas', '0', '--cluster-yes'],
+			['--cluster', 'create', ...ports.map((port) => `${HOST}:${port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
 			{ timeout: START_TIMEOUT_MS },
 		);
 		for (const port of ports) {

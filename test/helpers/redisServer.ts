@@ -1,6 +1,8 @@
 // A private redis-server for tests that need a server configured otherwise than the shared one
-// (maxmemory, eviction policy, a replica, ACL users, renamed commands): a free loopback port,
-// no persistence, data in a temp folder. stop() kills it and removes the folder.
+// (maxmemory, eviction policy, a replica, ACL users, renamed commands, persistence): a free
+// loopback port, no persistence unless the arguments turn it on, data in a temp folder. kill()
+// ends it as a crash would (SIGKILL) and keeps the folder, restart() starts it again on the same
+// port and folder; stop() kills it and removes the folder.
 
 import { spawn, type ChildProcess } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
@@ -17,6 +19,12 @@ export interface PrivateRedis {
 	port: number;
 	/** A client of its own (default user), closed by stop(). */
 	admin: Redis;
+	/** Its data folder. */
+	dir: string;
+	/** SIGKILL, as a crash: nothing is saved on the way out; the folder stays. */
+	kill(): Promise<void>;
+	/** A new server on the same port, folder and arguments (after kill()). */
+	restart(): Promise<PrivateRedis>;
 	stop(): Promise<void>;
 }
 
@@ -49,9 +57,9 @@ export function stopProcess(child: ChildProcess): Promise<void> {
  * Starts `redis-server` with extra arguments, e.g. ['--maxmemory', '3mb']; `password` for the
  * admin client when the arguments set --requirepass.
  */
-export async function startRedis(args: string[] = [], password?: string): Promise<PrivateRedis> {
-	const dir = mkdtempSync(join(tmpdir(), 'idem-redis-'));
-	const port = await freePort();
+export async function startRedis(args: string[] = [], password?: string, reuse?: { dir: string; port: number }): Promise<PrivateRedis> {
+	const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), 'idem-redis-'));
+	const port = reuse?.port ?? (await freePort());
 	const child = spawn(
 		'redis-server',
 		['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
@@ -62,6 +70,16 @@ export async function startRedis(args: string[] = [], password?: string): Promis
 	process.once('exit', killIt);
 	const admin = new Redis({ host: HOST, port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
 	admin.on('error', () => undefined);
+	const kill = async () => {
+		admin.disconnect();
+		if (child.exitCode !== null || child.signalCode !== null) return;
+		await new Promise<void>((resolve) => {
+			child.once('exit', () => resolve());
+			child.kill('SIGKILL');
+		});
+		process.off('exit', killIt);
+	};
+	const restart = () => startRedis(args, password, { dir, port });
 	const stop = async () => {
 		process.off('exit', killIt);
 		admin.disconnect();
@@ -85,5 +103,5 @@ export async function startRedis(args: string[] = [], password?: string): Promis
 			await new Promise((resolve) => setTimeout(resolve, 50));
 		}
 	}
-	return { host: HOST, port, admin, stop };
+	return { host: HOST, port, admin, dir, kill, restart, stop };
 }

@@ -18,6 +18,15 @@ export interface TcpProxy {
 	readonly connections: number;
 	/** Replies dropped so far. */
 	readonly drops: number;
+	/**
+	 * From now on the bytes servers send are held back, not forwarded, until release() (a network
+	 * that stalls one way: e.g. a replication stream that stops reaching its replica).
+	 */
+	hold(): void;
+	/** Forwards what was held, and everything after. */
+	release(): void;
+	/** New connections go to another server (a failover behind one address); open ones stay. */
+	retarget(host: string, port: number): void;
 	/** Cuts every open connection (both sides), as a network or server restart would; keeps listening. Returns how many. */
 	cutAll(): number;
 	close(): Promise<void>;
@@ -28,10 +37,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 	let armed: { after: string | null; done: (bytes: number) => void } | null = null;
 	let connections = 0;
 	let drops = 0;
+	/** Held server bytes, per client socket, while hold() is on; null = forwarding. */
+	let held: Map<Socket, Buffer[]> | null = null;
+	const target = { host: targetHost, port: targetPort };
 
 	const server: Server = createServer((client) => {
 		connections++;
-		const upstream = connect(targetPort, targetHost);
+		const upstream = connect(target.port, target.host);
 		sockets.add(client);
 		sockets.add(upstream);
 		const cut = () => {
@@ -70,6 +82,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 				done(chunk.length);
 				return;
 			}
+			if (held) {
+				held.set(client, [...(held.get(client) ?? []), chunk]);
+				return;
+			}
 			client.write(chunk);
 		});
 	});
@@ -84,6 +100,18 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 		},
 		get drops() {
 			return drops;
+		},
+		retarget: (host: string, port: number) => {
+			target.host = host;
+			target.port = port;
+		},
+		hold: () => {
+			held ??= new Map();
+		},
+		release: () => {
+			const waiting = held;
+			held = null;
+			for (const [client, chunks] of waiting ?? []) for (const chunk of chunks) if (!client.destroyed) client.write(chunk);
 		},
 		cutAll: () => {
 			const open = [...sockets];

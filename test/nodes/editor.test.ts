@@ -1,6 +1,7 @@
 // What a user meets in the editor, at the node boundary: a field dragged onto Key Fields, no
 // credential selected (or one that does not exist here), a test run held by an earlier test
-// run, the credential test's warnings, the Ledger's _idempotency.state, and tool mode.
+// run, the credential test's warnings, the store's durability warning as an execution hint, the
+// Ledger's _idempotency.state, and tool mode.
 
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INode, type INodeExecutionData, type NodeExecutionHint } from 'n8n-workflow';
 import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.node';
@@ -13,6 +14,7 @@ import { nodeTestStores } from '../helpers/nodeStores';
 import Redis from 'ioredis';
 import { REDIS_URL } from '../helpers/redis';
 import { CREDENTIAL_KINDS } from '../../nodes/shared/store/backends';
+import { startRedis, type PrivateRedis } from '../helpers/redisServer';
 
 let namespace = '';
 
@@ -193,19 +195,58 @@ describe('the credential test', () => {
 		expect(result.message).toContain('The credential itself works (Connected to 127.0.0.1:6379)');
 	});
 
-	it('shows the Redis persistence warning of a real Redis without persistence', async () => {
+	it('a Redis without persistence: red with what is lost and how to accept it; green once accepted', async () => {
 		const client = new Redis(REDIS_URL);
 		const [, appendonly] = (await client.config('GET', 'appendonly')) as string[];
 		const [, save] = (await client.config('GET', 'save')) as string[];
 		await client.quit();
-		const result = await credentialTest.idempotencyRedisApiTest.call({} as never, { id: '1', name: 'r', type: 'idempotencyRedisApi', data: redisCredential(prefix) as never });
+		const test = (data: Record<string, unknown>) => credentialTest.idempotencyRedisApiTest.call({} as never, { id: '1', name: 'r', type: 'idempotencyRedisApi', data: data as never });
+		const accepted = await test(redisCredential(prefix));
+		const notAccepted = await test({ ...redisCredential(prefix), allowNoPersistence: false });
 		if (appendonly === 'no' && !save) {
-			expect(result.status).toBe('Error');
-			expect(result.message).toMatch(/^Warning: Redis persistence is off/);
-			expect(result.message).toContain('The credential itself works');
+			expect(notAccepted.status).toBe('Error');
+			expect(notAccepted.message).toMatch(/has appendonly no, save ""\. It keeps nothing on disk/);
+			expect(notAccepted.message).toMatch(/turn on "Allow No Persistence"/);
+			expect(accepted).toMatchObject({ status: 'OK', message: expect.stringMatching(/Accepted in the credential: .*keeps nothing on disk/) });
 		} else {
-			expect(result).toMatchObject({ status: 'OK' });
+			expect(accepted).toMatchObject({ status: 'OK' });
 		}
+	});
+});
+
+describe('a store that may lose acknowledged writes', () => {
+	let server: PrivateRedis;
+	beforeAll(async () => {
+		server = await startRedis(['--save', '3600 1']);
+	});
+	afterAll(() => server.stop());
+
+	it('says so above the output of the Guard and the Ledger, until the credential accepts it', async () => {
+		const run = async (accept: boolean) => {
+			const hints: NodeExecutionHint[] = [];
+			const redis = { ...redisCredential(prefix), host: server.host, port: server.port, allowNoPersistence: false, acceptCrashLoss: accept };
+			const context = (node: 'guard' | 'ledger') =>
+				mockContext({
+					items: [{ json: { email: `rdb-${accept}@b.c` } }],
+					parameters:
+						node === 'guard'
+							? { store: 'redis', namespace, keySource: 'fields', keyFields: 'email', fingerprint: 'none', options: {} }
+							: { store: 'redis', namespace, operation: 'get', keySource: 'explicit', key: `rdb-${accept}@b.c` },
+					credentials: { ...credentials, idempotencyRedisApi: redis },
+					extra: { addExecutionHints: (...h: NodeExecutionHint[]) => hints.push(...h) },
+				});
+			const [isNew] = await new IdempotencyGuard().execute.call(context('guard'));
+			expect(isNew).toHaveLength(1);
+			await new StateLedger().execute.call(context('ledger'));
+			return hints;
+		};
+		const warned = await run(false);
+		expect(warned).toHaveLength(2);
+		for (const hint of warned) {
+			expect(hint).toMatchObject({ type: 'warning', location: 'outputPane' });
+			expect(hint.message).toMatch(/may lose writes it acknowledged.*save "3600 1" \(RDB snapshots only\).*"Accept Loss on Crash or Failover"/);
+		}
+		expect(await run(true)).toEqual([]);
 	});
 });
 

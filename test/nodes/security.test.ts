@@ -61,7 +61,7 @@ describe('secrets', () => {
 	});
 
 	it('keeps a wrong Redis password out of error messages', async () => {
-		const store = createRedisStore({ host: redisUrl.hostname, port: 1, password: SECRET, database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+		const store = createRedisStore({ host: redisUrl.hostname, port: 1, password: SECRET, database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 		const error = await store.get('ns', 'k').then(() => null, (e: Error) => e);
 		await store.close();
 		expect(error?.message).toMatch(/1/);
@@ -125,7 +125,7 @@ describe('namespace boundaries', () => {
 	const open = (store: CredentialKind) =>
 		store === 'postgres'
 			? postgresTestStore(schema, 2)
-			: createRedisStore({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+			: createRedisStore({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 
 	it.each(CREDENTIAL_KINDS)('on %s a namespace with wildcards or braces cannot purge or read another', async (kind) => {
 		const store = open(kind);

@@ -27,7 +27,7 @@ const backends: Array<[string, Backend]> = [
 		{
 			open: () => {
 				const url = new URL(REDIS_URL);
-				return new RedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+				return new RedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 			},
 			cleanup: () => deletePrefix(prefix),
 		},

@@ -44,7 +44,7 @@ describe('a lost reply on Redis is answered by the first run', () => {
 
 	beforeAll(async () => {
 		proxy = await startTcpProxy(url.hostname, Number(url.port || 6379));
-		store = createRedisStore({ host: proxy.host, port: proxy.port, database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+		store = createRedisStore({ host: proxy.host, port: proxy.port, database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 		// Loads every script on the server, so the dropped reply is the script's and not a NOSCRIPT.
 		const warm = `warm-${randomUUID()}`;
 		const [claimed] = await store.claim(warm, [{ key: 'w', fingerprint: null }], policy, actor);
@@ -140,7 +140,7 @@ describe('a lost reply on Redis is answered by the first run', () => {
 		// second store, not behind the proxy). The re-sent call must not hand that claim — its state
 		// and token — to the caller as what its own release left.
 		const ns = `release-reclaimed-${randomUUID()}`;
-		const other = createRedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+		const other = createRedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 		try {
 			const [claimed] = await store.claim(ns, [{ key: 'a', fingerprint: null }], policy, actor);
 			const drops = proxy.drops;

@@ -69,7 +69,7 @@ const stores: Array<[string, () => Promise<Fixture>]> = [
 		async () => {
 			const url = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 			const keyPrefix = `test:model:${randomUUID().slice(0, 8)}:`;
-			const config = { host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix, mode: 'standalone' as const };
+			const config = { host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix, mode: 'standalone' as const, allowNoPersistence: true };
 			const store = createRedisStore(config);
 			return {
 				store,

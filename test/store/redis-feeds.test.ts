@@ -11,7 +11,7 @@ import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
 
 const prefix = uniquePrefix('redis_feeds');
 const url = new URL(REDIS_URL);
-const open = () => new RedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+const open = () => new RedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 const actor = { workflowId: 'wf-1', executionId: 'ex-1', node: 'Guard' };
 const policy: ClaimPolicy = { leaseMs: 1_000, retentionMs: 0, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' };
 const T = 1_800_000_000_000;

@@ -84,7 +84,7 @@ async function recordsPerMaster(namespace: string): Promise<number[]> {
 beforeAll(async () => {
 	const nodes = process.env.REDIS_CLUSTER_NODES || (local = await startLocalCluster()).nodes;
 	const [first] = nodes.split(',');
-	config = { host: first.split(':')[0], port: Number(first.split(':')[1]), database: 0, tls: false, keyPrefix: prefix, mode: 'cluster', clusterNodes: nodes };
+	config = { host: first.split(':')[0], port: Number(first.split(':')[1]), database: 0, tls: false, keyPrefix: prefix, mode: 'cluster', clusterNodes: nodes, allowNoPersistence: true };
 	admin = new Cluster(nodes.split(',').map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1]) })), { redisOptions: TEST_CLIENT_OPTIONS });
 	await admin.ping();
 });

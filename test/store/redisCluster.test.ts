@@ -50,6 +50,8 @@ beforeAll(async () => {
 		keyPrefix: clusterPrefix,
 		mode: 'cluster',
 		clusterNodes: nodes,
+		// The test cluster keeps nothing on disk: its claims would be refused without this.
+		allowNoPersistence: true,
 	};
 });
 

@@ -34,7 +34,7 @@ const claimOne = (store: RedisStore, key = 'a') =>
 		(e: Error) => e as StoreUnavailableError,
 	);
 const storeOn = (server: { host: string; port: number }, extra: { username?: string; password?: string } = {}) =>
-	createRedisStore({ host: server.host, port: server.port, database: 0, tls: false, keyPrefix: 'idem:', mode: 'standalone', ...extra });
+	createRedisStore({ host: server.host, port: server.port, database: 0, tls: false, keyPrefix: 'idem:', mode: 'standalone', allowNoPersistence: true, ...extra });
 
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {
 	const deadline = Date.now() + 10_000;
@@ -121,7 +121,7 @@ describe('Redis refusals, each with its own message and fix', () => {
 			id: 'c',
 			name: 'r',
 			type: 'idempotencyRedisApi',
-			data: { mode: 'standalone', host: primary.host, port: primary.port, database: 0, tls: false, keyPrefix: 'idem:', username: 'narrow', password: 'pw' },
+			data: { mode: 'standalone', host: primary.host, port: primary.port, database: 0, tls: false, keyPrefix: 'idem:', username: 'narrow', password: 'pw', allowNoPersistence: true },
 		} as never);
 		expect(result.status).toBe('Error');
 		expect(result.message).toMatch(/NOPERM/);

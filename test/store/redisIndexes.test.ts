@@ -2,7 +2,8 @@
 // history by TTL (retention + a day's grace), but the namespace indexes (i:keys, i:state:*,
 // i:expires) kept every key, ~280 bytes each, until a purge — which then reported 0 records.
 // Now the claim and transition scripts drop the index entries of records Redis has freed, a key
-// claimed again leaves its stale entries, and purge counts what it removed.
+// claimed again leaves its stale entries, and purge counts what it removed. A namespace nobody
+// writes to any more: its indexes expire with its longest-lived record (lua/includes/request.lua).
 //
 // The records really expire by Redis TTL; only the day of grace is shortened, by giving their
 // keys a 1 ms TTL as the grace would have done a day later.
@@ -31,7 +32,7 @@ describe('Redis indexes follow their records', () => {
 	const prefix = uniquePrefix('indexes');
 	const url = new URL(REDIS_URL);
 	const admin = new Redis({ host: url.hostname, port: Number(url.port || 6379), lazyConnect: true });
-	const store = createRedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+	const store = createRedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 
 	beforeAll(async () => {
 		await admin.connect();
@@ -104,5 +105,36 @@ describe('Redis indexes follow their records', () => {
 		const { keys } = await settleAndExpire(ns, 10);
 		expect((await store.list(ns, { limit: 100 })).records).toEqual([]);
 		expect(await indexSizes(keys)).toEqual({ keys: 0, processed: 0, expires: 0 });
+	});
+
+	it('an idle namespace: its indexes expire with its longest-lived record, its counters after 100 days; a live claim keeps them', async () => {
+		const ns = `idle-${randomUUID()}`;
+		const keys = new NamespaceKeys(prefix, ns);
+		const recordIndexes = keys.scriptKeys.slice(0, 7);
+		// Two retentions: 1 s and 2 h.
+		const claims = [
+			...(await store.claim(ns, [{ key: 'a', fingerprint: null }], policy, actor)),
+			...(await store.claim(ns, [{ key: 'b', fingerprint: null }], { ...policy, retentionMs: 7_200_000 }, actor)),
+		];
+		// A claim lives until it is settled: the indexes are kept.
+		for (const index of [keys.keysIndex, keys.stateIndex('processing'), keys.leaseIndex]) expect(await admin.pttl(index)).toBe(-1);
+		await store.transition(
+			ns,
+			claims.map((c) => ({ key: c.key, kind: 'markProcessed' as const, claimToken: c.claimToken, verifyClaim: true, force: false, retentionMs: 0 })),
+			actor,
+		);
+		// Every record settled with a retention: the indexes go when the last record does (+ an hour).
+		const longest = await admin.pttl(keys.record('b'));
+		expect(longest).toBeGreaterThan(GRACE_MS + 3_600_000);
+		for (const index of recordIndexes) {
+			if ((await admin.exists(index)) === 0) continue;
+			const ttl = await admin.pttl(index);
+			expect(ttl).toBeGreaterThanOrEqual(longest);
+			expect(ttl).toBeLessThanOrEqual(longest + 3_600_000 + 5_000);
+		}
+		for (const counters of [keys.stats, `${keys.stats}:hours`]) expect(await admin.pttl(counters)).toBeGreaterThan(100 * GRACE_MS);
+		// A new claim: kept again.
+		await store.claim(ns, [{ key: 'c', fingerprint: null }], policy, actor);
+		expect(await admin.pttl(keys.keysIndex)).toBe(-1);
 	});
 });

@@ -30,7 +30,7 @@ const policy: ClaimPolicy = {
 const actor: Actor = { workflowId: 'wf-1', executionId: 'ex-1', node: 'Guard' };
 
 const url = new URL(REDIS_URL);
-const connection = { host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, mode: 'standalone' as const };
+const connection = { host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, mode: 'standalone' as const, allowNoPersistence: true };
 
 function releasedLua(path: string): string {
 	return releasedFile(`nodes/shared/store/redis/lua/${path}`);

@@ -11,7 +11,7 @@ import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
 
 const prefix = uniquePrefix('redis_twin');
 const url = new URL(REDIS_URL);
-const openStore = () => new RedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' });
+const openStore = () => new RedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 const actor0: Actor = { workflowId: 'wf-1', executionId: 'ex-1', node: 'Guard' };
 
 afterAll(async () => {

@@ -58,8 +58,10 @@ describe('the one-letter codes of the Redis layout', () => {
 		const lua = luaTable('includes/record.lua', 'REASON_CODE');
 		expect(pairs(lua)).toEqual(pairs(inverse(REASON_OF_CODE)));
 		expect(new Set(Object.values(lua)).size).toBe(Object.keys(lua).length);
-		// Every Guard reason a claim script writes has a letter (the node-only ones never reach Redis).
-		const nodeOnly = new Set<string>([Reason.missingKey, Reason.storeUnavailable, Reason.legacyKey]);
+		// Every Guard reason a claim script writes has a letter. The Guard decides missing_key,
+		// store_unavailable and legacy_key without the store, and the Redis store not_replicated
+		// after the script (its wait for replicas): no script writes those.
+		const nodeOnly = new Set<string>([Reason.missingKey, Reason.storeUnavailable, Reason.legacyKey, Reason.notReplicated]);
 		for (const reason of Object.values(Reason).filter((r) => !nodeOnly.has(r))) expect(lua).toHaveProperty(reason);
 	});
 

@@ -10,7 +10,7 @@ import { buildKeyFromFields, buildKeyFromValue } from '../../shared/engine/keys'
 import { buildKeyFromProvider } from '../../shared/engine/providerKeys';
 import { actorOf } from '../../shared/n8n/actor';
 import { errorFields, hintOf, nodeError, operationError } from '../../shared/n8n/errors';
-import { hintHeldByEarlierRun } from '../../shared/n8n/hints';
+import { hintDurability, hintHeldByEarlierRun } from '../../shared/n8n/hints';
 import { outputItem, prepareItems } from '../../shared/n8n/items';
 import { ParameterReader } from '../../shared/n8n/parameters';
 import { resolveStore } from '../../shared/n8n/resolveStore';
@@ -84,6 +84,7 @@ async function decide(ctx: IExecuteFunctions, settings: GuardSettings, claims: r
 					: metadataOf(claim.namespace, decided.get(claim)!),
 			);
 		}
+		await hintDurability(ctx, store);
 		return { decided: meta };
 	} catch (error) {
 		const detail = String((error as Error)?.message ?? error);

@@ -83,6 +83,13 @@ export const REASONS: Record<ReasonCode, ReasonText> = {
 		nextAction:
 			'Look up the old record with the State Ledger (Get, explicit key = the text shown in detail). If it is this event, resolve as markProcessed; if not, mark the new key received with the Ledger so the next delivery is New.',
 	},
+	not_replicated: {
+		label: 'Not confirmed by the replicas',
+		explanation:
+			'The store took the claim on its primary, but the replicas did not confirm it in time: a failover now could forget it, so the item was not let through as New. Nothing was written to the target.',
+		nextAction:
+			'Check the Redis replicas (connected? far behind?). Nothing was written to the target: once they are back, resolve as replay (the key is released, the next delivery is New).',
+	},
 	write_failed: {
 		label: 'Write failed',
 		explanation: 'The write surely did not happen (the target refused it).',

@@ -3,10 +3,12 @@
 //
 // n8n's credential dialog shows only "Connection tested successfully" for status OK — the
 // message is dropped — and shows the message only for status Error, under "Couldn't connect
-// with these settings". A store that works but is unsafe (Redis without persistence, …) is
-// therefore reported as Error with a message that starts with "Warning:" and says that the
-// credential works: the user sees it, and nothing else depends on the test's status (n8n
-// saves the credential and runs workflows with it either way).
+// with these settings". So: a store that works and whose risks are all fixed or accepted in the
+// credential (Allow Eviction, Allow No Persistence, Accept Loss on Crash or Failover) is OK;
+// a store that works but has a risk nobody accepted (RDB snapshots only, …) is reported as Error
+// with a message that starts with "Warning:", says exactly what is and is not safe, how to fix or
+// accept it, and that the credential works (n8n saves the credential and runs workflows with it
+// either way). A store that refuses claims (a Redis without persistence) fails with why.
 
 import type { ICredentialsDecrypted, ICredentialTestFunction, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { BACKENDS, CREDENTIAL_KINDS, openStore, storeConfig, type WarningCheck } from '../store/backends';

@@ -1,6 +1,7 @@
 // Execution hints n8n shows above a node's output in the editor.
 
 import type { IExecuteFunctions } from 'n8n-workflow';
+import type { DurabilityReport, IdempotencyStore } from '../store/types';
 
 /**
  * A manual (test) run whose items are held as Ambiguous `in_progress`: the usual cause is an
@@ -18,6 +19,31 @@ export function hintHeldByEarlierRun(ctx: IExecuteFunctions, reasons: ReadonlyAr
 			'usually an earlier test run of this workflow — claimed the key, and nothing marked it processed. ' +
 			'Add a State Ledger "Mark Processed" after your write (and "Mark Failed" on its error output), ' +
 			'or release the key (State Ledger → Release, Key Source Explicit) before testing again.',
+		type: 'warning',
+		location: 'outputPane',
+	});
+}
+
+/**
+ * The store's durability warnings nobody accepted in the credential (store/types.ts
+ * DurabilityReport): loss on a crash or a failover the setup allows, or settings the server
+ * would not show. Read from what the store already knows (it reads its server at first use and
+ * on reconnect), so this costs no round trip per execution; a store that cannot say adds nothing.
+ */
+export async function hintDurability(ctx: IExecuteFunctions, store: Pick<IdempotencyStore, 'durability'>): Promise<void> {
+	if (typeof ctx.addExecutionHints !== 'function') return;
+	let report: DurabilityReport;
+	try {
+		report = await store.durability();
+	} catch {
+		return;
+	}
+	const open = report.findings.filter((finding) => !finding.accepted && finding.level !== 'refuse');
+	if (open.length === 0) return;
+	ctx.addExecutionHints({
+		message:
+			'The idempotency store may lose writes it acknowledged, and then let a processed event through as New again: ' +
+			open.map((f) => `${f.setting}. ${f.risk} ${f.fix}`).join(' '),
 		type: 'warning',
 		location: 'outputPane',
 	});

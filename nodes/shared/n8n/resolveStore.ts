@@ -4,6 +4,7 @@ import type { FunctionsBase, ICredentialDataDecryptedObject, IExecuteFunctions }
 import { BACKENDS, isStoreKind, storeConfig, STORE_KINDS, type StoreCredential, type StoreKind } from '../store/backends';
 import { InvalidInputError } from '../store/errors';
 import { nodeError, operationError } from './errors';
+import { hintDurability } from './hints';
 import { storeFor } from '../store/registry';
 import type { IdempotencyStore } from '../store/types';
 
@@ -70,9 +71,12 @@ export async function withStore<T>(ctx: IExecuteFunctions, what: string, work: (
 	} catch (error) {
 		throw nodeError(ctx, error, 'The store is not set up');
 	}
+	let result: T;
 	try {
-		return await work(store);
+		result = await work(store);
 	} catch (error) {
 		throw nodeError(ctx, error, what);
 	}
+	await hintDurability(ctx, store);
+	return result;
 }

@@ -72,7 +72,19 @@ function redisFromCredential(data: CredentialData): RedisStoreConfig {
 		mode: data.mode === 'cluster' ? 'cluster' : 'standalone',
 		clusterNodes: optionalText(data.clusterNodes),
 		allowEviction: data.allowEviction === true,
+		allowNoPersistence: data.allowNoPersistence === true,
+		acceptCrashLoss: data.acceptCrashLoss === true,
+		requireDurability: data.requireDurability === true,
+		waitForReplicas: replicaWait(data),
+		replicaTimeoutMs: data.replicaTimeout === undefined ? undefined : Number(data.replicaTimeout),
 	};
+}
+
+/** Wait for Replicas: `auto` (also when the credential predates the field), `none`, or a count. */
+function replicaWait(data: CredentialData): RedisStoreConfig['waitForReplicas'] {
+	if (data.waitForReplicas === 'none') return 'none';
+	if (data.waitForReplicas === 'count') return Math.max(1, Math.floor(Number(data.replicasToWaitFor ?? 1)) || 1);
+	return 'auto';
 }
 
 const postgres = {

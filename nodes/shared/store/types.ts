@@ -36,6 +36,8 @@ export const Reason = {
 	storeUnavailable: 'store_unavailable',
 	/** A key in the hashed form has a record stored as written by an earlier version (keys.ts legacyKeyOf). */
 	legacyKey: 'legacy_key',
+	/** The store took the claim, but its replicas did not confirm it in time: a failover could forget it. */
+	notReplicated: 'not_replicated',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -55,6 +57,7 @@ export const ROUTABLE_REASONS: readonly ReasonCode[] = [
 	'duplicate_in_batch',
 	'store_unavailable',
 	'legacy_key',
+	'not_replicated',
 	'write_failed',
 	'write_timeout',
 	'custom',

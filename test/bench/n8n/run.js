@@ -217,7 +217,7 @@ async function main() {
 
 	const credentials = [
 		{ ...CRED.postgres, data: { host: '127.0.0.1', port: 5432, database: 'test', user: 'postgres', password: '', ssl: 'disable', schema: SCHEMA, maxConnections: 10 } },
-		{ ...CRED.redis, data: { host: '127.0.0.1', port: 6379, username: '', password: '', database: 0, tls: false, keyPrefix: KEY_PREFIX, mode: 'standalone' } },
+		{ ...CRED.redis, data: { host: '127.0.0.1', port: 6379, username: '', password: '', database: 0, tls: false, keyPrefix: KEY_PREFIX, mode: 'standalone', allowNoPersistence: true } },
 	];
 	const stores = ['postgres', ...(WITH_REDIS ? ['redis'] : [])];
 	const kinds = [...stores.flatMap((store) => GUARD_KEYS.map((key) => `guard-${store}-${key}`)), 'removeDuplicates'];

@@ -236,7 +236,7 @@ async function browserTests(ctx, n8n, setup) {
 		assert.ok(!(await ui.flaggedNodes()).includes('Exception Router'), 'not flagged once the Redis credential is chosen');
 	});
 
-	await ctx.test('credential tests in the dialog: Postgres connects; a wrong port does not; Redis without persistence shows its warning', async () => {
+	await ctx.test('credential tests in the dialog: Postgres connects; a wrong port does not; Redis without persistence is green once accepted, red with what and how to accept otherwise', async () => {
 		// Opening a credential tests it, and so does saving it: read the dialog once n8n's
 		// answer to that test (POST /rest/credentials/test) has arrived and is drawn.
 		const tested = () => ui.page.waitForResponse((r) => r.url().includes('/rest/credentials/test'), { timeout: 30_000 });
@@ -275,13 +275,18 @@ async function browserTests(ctx, n8n, setup) {
 		assert.match(pgWrong, /Couldn.t connect with these settings/, 'Postgres, wrong port');
 		assert.match(pgWrong, /ECONNREFUSED|refused|port 1|:1\b/i, `Postgres, wrong port: the reason in ${JSON.stringify(pgWrong.slice(0, 600))}`);
 		assert.match(pgBack, /Connection tested successfully/, 'Postgres, the port set back');
+		// The run's Redis credential accepts a Redis that keeps nothing on disk (Allow No Persistence):
+		// accepted risks test green. Turned off, the test fails and says what is lost and how to accept it.
 		const redisText = await testCredential(redisName);
+		assert.match(redisText, /Connection tested successfully/, 'Redis, its risks accepted in the credential: green');
 		const persistenceOff = /appendonly no save ""/.test(await redisConfig());
 		if (persistenceOff) {
-			assert.match(redisText, /Warning: Redis persistence is off/, 'Redis without persistence: the warning is shown');
-			assert.match(redisText, /The credential itself works/);
-		} else {
-			assert.match(redisText, /Connection tested successfully/);
+			const toggle = (label) => Object.assign(async (modal) => modal.locator('[data-test-id=parameter-input-allowNoPersistence] .el-switch').click(), { label });
+			const refused = await testCredential(redisName, toggle('no-persistence-not-accepted'));
+			await testCredential(redisName, toggle('no-persistence-accepted'));
+			assert.match(refused, /Couldn.t connect with these settings/, 'Redis without persistence, not accepted: red');
+			assert.match(refused, /keeps nothing on disk/, 'Redis without persistence: what is lost');
+			assert.match(refused, /"Allow No Persistence"/, 'Redis without persistence: how to accept it');
 		}
 	});
 }

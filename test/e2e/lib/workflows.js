@@ -114,7 +114,7 @@ function makeStoreCredentials() {
 				id: CREDENTIAL_IDS.redis,
 				name: CREDENTIAL_NAMES.redis,
 				type: CREDENTIAL_TYPES.redis,
-				data: { host: '127.0.0.1', port: 6379, username: '', password: '', database: 0, tls: false, keyPrefix, mode: 'standalone' },
+				data: { host: '127.0.0.1', port: 6379, username: '', password: '', database: 0, tls: false, keyPrefix, mode: 'standalone', allowNoPersistence: true },
 			},
 		],
 	};

@@ -30,10 +30,10 @@ import type {
 	TransitionResult,
 	ResolveRefusal,
 } from '../types';
-import { claimPolicyArgs } from '../types';
+import { claimPolicyArgs, Reason } from '../types';
 import { countBuckets, pageBuckets, purgeBuckets } from './bucketReads';
 import { claimItemArg, nullableArg, toClaimDecision, transitionFlags, transitionPayload, toException, toHistoryEntry, toRecord } from './codec';
-import { createClient, describeTarget, type RedisStoreConfig } from './connection';
+import { createClient, DEFAULT_REPLICA_TIMEOUT_MS, describeTarget, MAX_REPLICA_TIMEOUT_MS, type RedisStoreConfig } from './connection';
 import { messageWithHint } from '../errors';
 import { restoreRequestsOf } from '../restoreRequests';
 import { translateError } from './errors';
@@ -42,7 +42,8 @@ import { CLUSTER_BUCKETS, LayoutResolver, type NamespaceLayout } from './buckets
 import { keysOfException, readExceptions, readOpenExceptions, type ExceptionRef, type OpenIndex } from './exceptionReads';
 import { recordInSlot, unrecordInSlot } from './exceptionWrites';
 import { adoptNamespaces, feedNamespaces, mergeEvents, readSeenIndex, readStuckIndex, type FeedEntry } from './feeds';
-import { persistenceWarning } from './health';
+import { describeFinding, DurabilityMonitor, type DurabilitySettings, type RedisDurabilityReport } from './durability';
+import { notReplicatedError, ReplicaWait, type Replicated, type Scripts } from './replication';
 import { NamespaceKeys, namespacesEverywhere, openExceptionsEverywhere, parseExceptionId } from './keys';
 import { toTransitionResult } from './replies';
 import { defineScripts, type ScriptArg, type ScriptName, type ScriptRunner } from './scripts';
@@ -57,7 +58,16 @@ export interface RedisStoreOptions {
 	target?: string;
 	/** Claim even on a Redis that may evict keys (see eviction.ts); default false. */
 	allowEviction?: boolean;
+	/** Durability settings (durability.ts, replication.ts), as in RedisStoreConfig. */
+	allowNoPersistence?: boolean;
+	acceptCrashLoss?: boolean;
+	requireDurability?: boolean;
+	waitForReplicas?: 'auto' | 'none' | number;
+	replicaTimeoutMs?: number;
 }
+
+/** The settings both ways of making a store share. */
+type Settings = Pick<RedisStoreOptions, 'allowEviction' | 'allowNoPersistence' | 'acceptCrashLoss' | 'requireDurability' | 'waitForReplicas' | 'replicaTimeoutMs'>;
 
 export const DEFAULT_KEY_PREFIX = 'idem:';
 
@@ -75,6 +85,10 @@ export class RedisStore extends BaseStore {
 	/** Open exception ids of every namespace (see keys.ts): another slot than any namespace. */
 	private readonly openExceptionsEverywhere: string;
 	private readonly eviction: EvictionGate;
+	/** Persistence and replicas, read at first use and on every reconnect (durability.ts). */
+	private readonly durable: DurabilityMonitor;
+	/** The lanes writes that wait for replicas run on (replication.ts). */
+	private readonly replicas: ReplicaWait;
 	private lastConnectionError: Error | null = null;
 	private closed = false;
 	/** Namespaces this store has put in the registry (keys.ts), so each costs one SADD per process. */
@@ -87,7 +101,10 @@ export class RedisStore extends BaseStore {
 	};
 	private readonly onReady = () => {
 		this.lastConnectionError = null;
+		// A reconnect can land on another server (a failover): read its durability again.
+		this.durable?.stale();
 	};
+	private readonly onNodeChange = () => this.durable?.stale();
 
 	/**
 	 * From a credential's settings (the store owns and closes the connection), or from an ioredis
@@ -95,26 +112,30 @@ export class RedisStore extends BaseStore {
 	 */
 	constructor(source: RedisStoreConfig | Redis | Cluster, options: RedisStoreOptions = {}) {
 		super();
-		let allowEviction: boolean;
+		let settings: Settings;
 		if (isClient(source)) {
 			this.client = source;
 			this.ownsClient = false;
 			this.keyPrefix = validateKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
 			this.target = options.target ?? describeClient(source);
-			allowEviction = options.allowEviction === true;
+			settings = options;
 		} else {
 			this.keyPrefix = validateKeyPrefix(options.keyPrefix ?? source.keyPrefix ?? DEFAULT_KEY_PREFIX);
 			this.client = createClient(source);
 			this.ownsClient = true;
 			this.target = options.target ?? describeTarget(source);
-			allowEviction = (options.allowEviction ?? source.allowEviction) === true;
+			settings = { ...source, ...definedOnly(options) };
 		}
 		// An 'error' event without a listener would crash the n8n process.
 		this.client.on('error', this.onError);
 		this.client.on('ready', this.onReady);
+		this.client.on('+node', this.onNodeChange);
+		this.client.on('-node', this.onNodeChange);
 		this.scripts = defineScripts(this.client);
 		this.openExceptionsEverywhere = openExceptionsEverywhere(this.keyPrefix);
-		this.eviction = new EvictionGate(this.client, this.target, allowEviction);
+		this.eviction = new EvictionGate(this.client, this.target, settings.allowEviction === true);
+		this.durable = new DurabilityMonitor(this.client, this.target, durabilitySettings(settings));
+		this.replicas = new ReplicaWait(this.client, replicaTimeout(settings.replicaTimeoutMs));
 		const spreads = this.client instanceof Cluster || (this.client as { isCluster?: boolean }).isCluster === true;
 		this.layouts = new LayoutResolver(this.keyPrefix, this.scripts.layout, spreads ? CLUSTER_BUCKETS : 1);
 	}
@@ -162,6 +183,7 @@ export class RedisStore extends BaseStore {
 
 	protected async claimChunk(namespace: string, requests: ClaimRequest[], policy: ClaimPolicy, actor: Actor, now: number | null): Promise<ClaimDecision[]> {
 		await this.eviction.ensureSafe();
+		await this.durable.ensureSafe();
 		await this.register(namespace);
 		// Cluster hook: one claim script per bucket, in parallel; each key is claimed in its bucket.
 		// A chunk is all or nothing (the caller undoes only chunks that succeeded): when one bucket's
@@ -190,8 +212,32 @@ export class RedisStore extends BaseStore {
 			scriptKeys.push(keys.record(request.key), keys.history(request.key));
 			args.push(request.key, tokens[i], claimItemArg(request));
 		});
-		const [scriptNow, ...replies] = (await this.scripts.claim(scriptKeys, args)) as [number, ...unknown[]];
-		return requests.map((request, i) => toClaimDecision(request.key, tokens[i], Number(scriptNow), policy.leaseMs, replies[i]));
+		const { reply, confirmed } = await this.written(keys, (scripts) => scripts.claim(scriptKeys, args));
+		const [scriptNow, ...replies] = reply as [number, ...unknown[]];
+		const decisions = requests.map((request, i) => toClaimDecision(request.key, tokens[i], Number(scriptNow), policy.leaseMs, replies[i]));
+		// Not confirmed by the replicas: a failover could forget the claim, so the item is never New.
+		// The claim stays on the primary; its lease runs out like a crashed execution's.
+		return confirmed ? decisions : decisions.map((d) => (d.outcome === 'new' ? { ...d, outcome: 'ambiguous', reason: Reason.notReplicated, claimToken: null, prior: undefined } : d));
+	}
+
+	/**
+	 * Runs a writing script; when writes wait for replicas (durability.ts says how many), on a lane
+	 * of its own followed by WAIT (replication.ts). `retries`: more WAITs when they fall short.
+	 */
+	private async written<T>(keys: NamespaceKeys, send: (scripts: Scripts) => Promise<T>, retries = 0): Promise<Replicated<T>> {
+		const required = (await this.durable.current()).waitFor;
+		if (required === 0) return { reply: await send(this.scripts), confirmed: true, required: 0, acked: 0 };
+		const result = await this.replicas.write(required, keys.scriptKeys[0], send, retries);
+		// A replica gone or behind: read the replication state again before the next write.
+		if (!result.confirmed) this.durable.stale();
+		return result;
+	}
+
+	/** A write that is not a claim: the replicas are waited for twice, then it fails as not confirmed. */
+	private async settled<T>(keys: NamespaceKeys, doing: string, send: (scripts: Scripts) => Promise<T>): Promise<T> {
+		const result = await this.written(keys, send, 1);
+		if (!result.confirmed) throw notReplicatedError(this.target, doing, result, this.replicas.timeoutMs);
+		return result.reply;
 	}
 
 	protected async transitionChunk(namespace: string, requests: TransitionRequest[], actor: Actor, now: number | null): Promise<TransitionResult[]> {
@@ -206,7 +252,7 @@ export class RedisStore extends BaseStore {
 			scriptKeys.push(keys.record(request.key), keys.history(request.key));
 			args.push(request.key, transitionFlags(request), nullableArg(request.claimToken), nullableArg(transitionPayload(request)), request.retentionMs);
 		}
-		const replies = (await this.scripts.transition(scriptKeys, args)) as unknown[];
+		const replies = (await this.settled(keys, 'the transitions', (scripts) => scripts.transition(scriptKeys, args))) as unknown[];
 		return requests.map((request, i) => toTransitionResult(namespace, request.key, replies[i]));
 	}
 
@@ -223,7 +269,7 @@ export class RedisStore extends BaseStore {
 			scriptKeys.push(keys.record(request.key), keys.history(request.key));
 			args.push(request.key, request.claimToken, request.prior === null ? '' : JSON.stringify(request.prior));
 		}
-		const replies = (await this.scripts.restore(scriptKeys, args)) as number[];
+		const replies = (await this.settled(keys, 'the undo of claims', (scripts) => scripts.restore(scriptKeys, args))) as number[];
 		return replies.map((reply) => Number(reply) === 1);
 	}
 
@@ -272,10 +318,10 @@ export class RedisStore extends BaseStore {
 		const recorded = await (await this.layout(namespace)).allOrNothing(
 			entries,
 			(entry) => entry.request.key,
-			(keys, chunk) => recordInSlot(this.scripts.record_exceptions, keys, head, grouping, chunk),
+			(keys, chunk) => this.settled(keys, 'recording exceptions', (scripts) => recordInSlot(scripts.record_exceptions, keys, head, grouping, chunk)),
 			async (keys, chunk, done) => {
 				await this.indexOpenExceptions(done.map((d) => d.exception)).catch(() => undefined);
-				await unrecordInSlot(this.scripts.unrecord_exceptions, keys, grouping, chunk, done);
+				await this.settled(keys, 'taking back exceptions', (scripts) => unrecordInSlot(scripts.unrecord_exceptions, keys, grouping, chunk, done));
 			},
 		);
 		const exceptions = recorded.map((r) => r.exception);
@@ -322,7 +368,11 @@ export class RedisStore extends BaseStore {
 			nullableArg(request.resultJson),
 			request.force === true ? '1' : '0',
 		];
-		const [resolved, record, refused] = (await this.scripts.resolve_exception(scriptKeys, args)) as [string[], string[], ResolveRefusal | null | undefined];
+		const [resolved, record, refused] = (await this.settled(keys, 'resolving the exception', (scripts) => scripts.resolve_exception(scriptKeys, args))) as [
+			string[],
+			string[],
+			ResolveRefusal | null | undefined,
+		];
 		const exceptions = resolved.map(toException);
 		if (exceptions.length > 0) {
 			// Best effort: listOpenExceptions drops the ids of resolved exceptions it meets anyway.
@@ -380,29 +430,49 @@ export class RedisStore extends BaseStore {
 
 	async health(): Promise<StoreHealth> {
 		const warnings: string[] = [];
+		/** Risks the credential accepts: said in the message of a green test. */
+		const accepted: string[] = [];
+		let report: RedisDurabilityReport;
 		try {
 			await this.run('checking the connection', () => this.client.ping());
 			// Proves that this user may run the scripts on keys under the prefix, without writing.
 			await this.run('running a read-only script', () => this.scripts.stats(this.keys('health-check').scriptKeys, [0, 0]));
 			const verdict = await this.run('reading the eviction policy', () => this.eviction.read());
 			if (!verdict.safe && !this.eviction.allowEviction) return { ok: false, message: messageWithHint(evictionError(this.target, verdict)) };
-			if (!verdict.safe) warnings.push(`${this.target} ${verdict.problem} "Allow Eviction" is on: claims go ahead and you accept that risk.`);
+			if (!verdict.safe) accepted.push(`${this.target} ${verdict.problem} "Allow Eviction" is on: claims go ahead and you accept that risk.`);
+			this.durable.stale();
+			report = await this.run('reading its persistence and replicas', () => this.durable.current());
 		} catch (error) {
 			return { ok: false, message: messageWithHint(error) };
 		}
-		const persistence = await persistenceWarning(this.client);
-		if (persistence) warnings.push(persistence);
+		const refused = report.findings.filter((f) => f.level === 'refuse' && !f.accepted);
+		if (refused.length > 0) return { ok: false, message: refused.map((f) => describeFinding(this.target, f)).join(' ') };
+		const unaccepted = report.findings.filter((f) => !f.accepted);
+		warnings.push(...unaccepted.map((f) => describeFinding(this.target, f)));
+		// What is safe and what the user accepted, said in the message of a green test too.
+		const said = [
+			...report.notes,
+			...[...accepted, ...report.findings.filter((f) => f.accepted).map((f) => describeFinding(this.target, f))].map((text) => `Accepted in the credential: ${text}`),
+		];
 		return {
 			ok: true,
-			message: `Connected to ${this.target}; keys are stored under "${this.keyPrefix}"`,
+			message: [`Connected to ${this.target}; keys are stored under "${this.keyPrefix}".`, ...said].join(' '),
 			...(warnings.length > 0 ? { warning: warnings.join(' ') } : {}),
 		};
+	}
+
+	/** See durability.ts: read at first use, on every reconnect and once a minute. */
+	async durability(): Promise<RedisDurabilityReport> {
+		return this.run('reading its persistence and replicas', () => this.durable.current());
 	}
 
 	async close(): Promise<void> {
 		this.closed = true;
 		this.client.off('error', this.onError);
 		this.client.off('ready', this.onReady);
+		this.client.off('+node', this.onNodeChange);
+		this.client.off('-node', this.onNodeChange);
+		this.replicas.close();
 		if (!this.ownsClient) return;
 		// Never let a dead connection keep the process alive, nor make close() wait for it.
 		this.client.on('error', () => undefined);
@@ -430,4 +500,23 @@ function describeClient(client: Redis | Cluster): string {
 	if (client instanceof Cluster || (client as { isCluster?: boolean }).isCluster) return 'the Redis Cluster';
 	const { host, port } = (client as Redis).options ?? {};
 	return `Redis at ${host ?? 'localhost'}:${port ?? 6379}`;
+}
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+	return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function durabilitySettings(settings: Settings): DurabilitySettings {
+	const wait = settings.waitForReplicas;
+	return {
+		allowNoPersistence: settings.allowNoPersistence === true,
+		acceptCrashLoss: settings.acceptCrashLoss === true,
+		requireDurability: settings.requireDurability === true,
+		waitForReplicas: typeof wait === 'number' && Number.isInteger(wait) && wait >= 0 ? (wait === 0 ? 'none' : wait) : wait === 'none' ? 'none' : 'auto',
+	};
+}
+
+/** The credential's replica timeout, within (0, MAX_REPLICA_TIMEOUT_MS]. */
+function replicaTimeout(ms: number | undefined): number {
+	return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? Math.min(Math.floor(ms), MAX_REPLICA_TIMEOUT_MS) : DEFAULT_REPLICA_TIMEOUT_MS;
 }

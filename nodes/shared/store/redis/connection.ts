@@ -20,11 +20,28 @@ export interface RedisStoreConfig {
 	clusterNodes?: string;
 	/** Claim even though Redis may evict keys (maxmemory-policy other than noeviction); default false. */
 	allowEviction?: boolean;
+	/** Claim even though Redis keeps nothing on disk (durability.ts); default false. */
+	allowNoPersistence?: boolean;
+	/** The durability warnings (loss on a crash or failover) are accepted; default false. */
+	acceptCrashLoss?: boolean;
+	/** Refuse claims unless AOF is on; default false. */
+	requireDurability?: boolean;
+	/** Replicas each write waits for (replication.ts): `auto` (default) = one when the primary has replicas. */
+	waitForReplicas?: 'auto' | 'none' | number;
+	/** How long a write waits for its replicas, ms; default 1000. */
+	replicaTimeoutMs?: number;
+	/** How long a call may take before it counts as timed out, ms; default 15000 (tests set less). */
+	commandTimeoutMs?: number;
 }
 
+export const DEFAULT_REPLICA_TIMEOUT_MS = 1_000;
+/** A WAIT must end well before the command timeout would cut its connection. */
+export const MAX_REPLICA_TIMEOUT_MS = 10_000;
+
 const CONNECT_TIMEOUT_MS = 2_500;
-// A claim of 1000 keys takes milliseconds; a reply this late means the connection is gone.
-const COMMAND_TIMEOUT_MS = 15_000;
+// A claim of 1000 keys takes milliseconds; a reply this late means Redis is blocked or the
+// connection is gone (errors.ts says "timed out").
+export const COMMAND_TIMEOUT_MS = 15_000;
 
 function connectionOptions(config: RedisStoreConfig): RedisOptions {
 	return {
@@ -32,7 +49,7 @@ function connectionOptions(config: RedisStoreConfig): RedisOptions {
 		password: config.password || undefined,
 		tls: config.tls ? {} : undefined,
 		connectTimeout: CONNECT_TIMEOUT_MS,
-		commandTimeout: COMMAND_TIMEOUT_MS,
+		commandTimeout: config.commandTimeoutMs ?? COMMAND_TIMEOUT_MS,
 		// One reconnect attempt per call: a call against a Redis that is down fails in seconds.
 		maxRetriesPerRequest: 1,
 		connectionName: 'n8n-nodes-idempotency',

@@ -93,6 +93,18 @@ export function translateError(
 		const { what, hint } = REFUSALS[kind](KIND.exec(why)?.[2] ?? '');
 		return new StoreUnavailableError(`${target} ${what} while ${doing}`, { cause: error, kind, hint });
 	}
+	if (/^Command timed out$/.test(message)) {
+		// ioredis gave up waiting for the reply: Redis is reachable but did not answer in time.
+		const hint =
+			'Redis is reachable but answered too late: it may be blocked by a slow command or script (see SLOWLOG GET, LATENCY DOCTOR), ' +
+			'saving to a slow disk, swapping, or the network is congested. A write may have happened anyway: a claim shows up as in_progress, ' +
+			'then lease_expired, on the next delivery.';
+		return new StoreUnavailableError(`${target} did not answer in time while ${doing} (the command timed out). ${hint}`, {
+			cause: error,
+			kind: 'timeout',
+			hint,
+		});
+	}
 	if (err?.name === 'ReplyError') {
 		return new IdempotencyError(`${target} refused ${doing}: ${message}`, { cause: error });
 	}

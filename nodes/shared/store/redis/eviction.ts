@@ -17,7 +17,7 @@ export const SAFE_POLICY = 'noeviction';
  * Redis refused this one command (renamed, not allowed to this user…). A connection problem or a
  * refusal of every call (BUSY, LOADING, NOAUTH…) is not an answer about eviction: it is thrown.
  */
-function isReplyError(error: unknown): boolean {
+export function isReplyError(error: unknown): boolean {
 	const { name, message } = (error ?? {}) as { name?: string; message?: string };
 	if (name !== 'ReplyError') return false;
 	const kind = refusalKind(message ?? '');
@@ -48,7 +48,7 @@ export async function readEvictionPolicy(node: Redis): Promise<{ policy: string 
 }
 
 /** The nodes that hold data: every master of a cluster (connected first), or the one server. */
-async function dataNodes(client: Redis | Cluster): Promise<Redis[]> {
+export async function dataNodes(client: Redis | Cluster): Promise<Redis[]> {
 	if (!(client as Cluster).isCluster) return [client as Redis];
 	const cluster = client as Cluster;
 	if (cluster.nodes('master').length === 0) await cluster.ping();

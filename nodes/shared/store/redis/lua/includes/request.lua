@@ -34,7 +34,39 @@ local reply, account = (function()
 --@body
 end)()
 
+-- An idle namespace's keys do not outlive its records forever. The record indexes (KEYS[1..7]:
+-- every key, by state, leases, expiries) expire when the last record in them does: while every
+-- record is settled with a retention (as many in the expiry index as in the key index), they get
+-- the TTL the longest-lived record has (expiresAt + a day's grace, record.lua) plus an hour; while
+-- any record lives on (a claim, a received key, a retention of 0), they are kept. The hourly
+-- counters (KEYS[8..9]) are kept 100 days (counters.lua) after the last write that counted.
+-- Refreshed by every writing call, so only a namespace nobody writes to expires.
+local function tidyNamespace()
+	if not (string.sub(KEYS[1], -6) == 'i:keys' and string.sub(KEYS[7], -9) == 'i:expires') then
+		return
+	end
+	local records = redis.call('ZCARD', KEYS[1])
+	if records > 0 then
+		local last = redis.call('ZRANGE', KEYS[7], -1, -1, 'WITHSCORES')
+		local time = redis.call('TIME')
+		local ttl = 0
+		if last[2] and redis.call('ZCARD', KEYS[7]) == records then
+			ttl = tonumber(last[2]) + 25 * 3600000 - (tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
+		end
+		for i = 1, 7 do
+			if ttl > 0 then
+				redis.call('PEXPIRE', KEYS[i], string.format('%.0f', ttl))
+			else
+				redis.call('PERSIST', KEYS[i])
+			end
+		end
+	end
+	redis.call('PEXPIRE', KEYS[8], 101 * 24 * 3600000)
+	redis.call('PEXPIRE', KEYS[9], 101 * 24 * 3600000)
+end
+
 if REPLAY == nil then
+	tidyNamespace()
 	if account ~= nil then
 		redis.call('SET', REQUEST_KEY, cmsgpack.pack({ 'account', account }), 'PX', REQUEST_TTL_MS)
 	else
