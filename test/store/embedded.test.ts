@@ -7,6 +7,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { assertNotQueueMode, createEmbeddedStore, defaultDataDir } from '../../nodes/shared/store/embedded/EmbeddedStore';
 import { InvalidInputError } from '../../nodes/shared/store/errors';
+import type { SqlExecutor } from '../../nodes/shared/store/postgres/executor';
 import type { IdempotencyStore } from '../../nodes/shared/store/types';
 import { describeStoreConformance } from './conformance';
 
@@ -53,6 +54,26 @@ describe('embedded store specifics', () => {
 
 	it('keeps its data in the n8n user folder', () => {
 		expect(defaultDataDir({ N8N_USER_FOLDER: '/data/n8n' })).toBe('/data/n8n/.n8n/idempotency');
+	});
+
+	it('runs a transaction in the PGlite worker thread all or nothing, with no other statement inside it, and passes database errors back with their code', async () => {
+		// The store's own executor: this process may open the folder only once.
+		const executor = (shared as unknown as { executor: SqlExecutor }).executor;
+		await executor.query('CREATE TABLE IF NOT EXISTS public.tx_probe (k text PRIMARY KEY)');
+		let outside: Promise<unknown> = Promise.resolve();
+		const stopped = executor.transaction(async (query) => {
+			await query(`INSERT INTO public.tx_probe VALUES ('rolled back')`);
+			// Another caller's statement meanwhile waits for the transaction to end.
+			outside = executor.query('INSERT INTO public.tx_probe VALUES ($1)', ['outside']);
+			await new Promise((resolve) => setTimeout(resolve, 50));
+			throw new Error('stop');
+		});
+		await expect(stopped).rejects.toThrow('stop');
+		await outside;
+		await executor.transaction((query) => query('INSERT INTO public.tx_probe VALUES ($1)', ['committed']));
+		expect(await executor.query('SELECT k FROM public.tx_probe ORDER BY k')).toEqual([{ k: 'committed' }, { k: 'outside' }]);
+		await expect(executor.query('INSERT INTO public.tx_probe VALUES ($1)', ['outside'])).rejects.toMatchObject({ code: '23505' });
+		await executor.query('DROP TABLE public.tx_probe');
 	});
 
 	it('keeps claims across a restart of the process (the folder is reopened)', async () => {

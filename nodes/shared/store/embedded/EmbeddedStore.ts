@@ -2,15 +2,15 @@
 // Postgres compiled to WASM — in a data folder under the n8n user folder. For a single n8n
 // instance with no Postgres or Redis. PGlite runs one statement at a time, so every claim and
 // transition stays atomic for all executions of the process; another process cannot share the
-// folder, hence the refusal in queue mode.
+// folder: queue mode is refused, and a second process on the folder gets a clear error from the
+// folder's lock (folderLock.ts). PGlite runs in a worker thread under a watchdog, with a
+// free-space floor, so a full disk cannot stop n8n (workerExecutor.ts).
 
-import { mkdirSync } from 'fs';
 import { homedir } from 'os';
 import { join } from 'path';
 import { InvalidInputError } from '../errors';
-import type { SqlExecutor } from '../postgres/executor';
 import { PostgresStore } from '../postgres/PostgresStore';
-import { pgliteExecutor, type OpenedPGlite, type PGliteLike, type PGliteProtocol } from './pgliteExecutor';
+import { workerExecutor, type EmbeddedExecutorOptions } from './workerExecutor';
 
 export const EMBEDDED_SCHEMA = 'n8n_idempotency';
 
@@ -28,33 +28,8 @@ export function assertNotQueueMode(env: NodeJS.ProcessEnv = process.env): void {
 	}
 }
 
-function openingExecutor(dataDir: string): SqlExecutor {
-	let opened: Promise<OpenedPGlite> | null = null;
-	const open = () => {
-		if (!opened) {
-			opened = (async () => {
-				mkdirSync(dataDir, { recursive: true });
-				// Loaded on first use only: Postgres and Redis users never load the WASM build.
-				const pglite = (await import('@electric-sql/pglite')) as unknown as Partial<PGliteProtocol> & {
-					PGlite: new (dir: string) => PGliteLike;
-				};
-				const db = new pglite.PGlite(dataDir);
-				await db.waitReady;
-				return { db, pglite };
-			})();
-			opened.catch(() => {
-				opened = null;
-			});
-		}
-		return opened;
-	};
-	return pgliteExecutor(open, async () => {
-		if (opened) await (await opened).db.close();
-		opened = null;
-	});
-}
-
-export function createEmbeddedStore(dataDir: string = defaultDataDir()): PostgresStore {
+/** `limits`: the free-space floor and watchdog times (tests shorten them; see workerExecutor.ts). */
+export function createEmbeddedStore(dataDir: string = defaultDataDir(), limits: Omit<EmbeddedExecutorOptions, 'dataDir'> = {}): PostgresStore {
 	assertNotQueueMode();
-	return new PostgresStore({ kind: 'embedded', name: 'The embedded store', schema: EMBEDDED_SCHEMA, executor: openingExecutor(dataDir), where: dataDir });
+	return new PostgresStore({ kind: 'embedded', name: 'The embedded store', schema: EMBEDDED_SCHEMA, executor: workerExecutor({ ...limits, dataDir }), where: dataDir });
 }
