@@ -17,6 +17,16 @@ export default tseslint.config(
 		},
 	},
 	{
+		// The command line (package.json `bin`) runs outside n8n: TypeScript's rules, not n8n's.
+		files: ['cli/**/*.ts'],
+		extends: [tseslint.configs.recommended],
+		languageOptions: { parser: tseslint.parser },
+		rules: {
+			'@typescript-eslint/no-explicit-any': 'error',
+			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+		},
+	},
+	{
 		files: ['nodes/**/*.ts', 'credentials/**/*.ts', 'package.json'],
 		plugins: n8nRules.plugins,
 		rules: {

@@ -2,6 +2,7 @@
 // every node whose description says `polling: true`.
 
 import type { INodeProperties } from 'n8n-workflow';
+import { booleanProperty, optionsCollection } from '../shared/n8n/descriptions';
 import { storeProperty } from '../shared/n8n/storeParameters';
 
 const EVENT_OPTIONS = {
@@ -47,4 +48,12 @@ export const triggerProperties: INodeProperties[] = [
 		default: [...EVENTS],
 		description: 'What to fire for; each event fires once',
 	},
+	optionsCollection([
+		booleanProperty(
+			'Slack Buttons',
+			'slackButtons',
+			false,
+			"Whether an exception's Slack message carries Mark processed, Replay and Discard buttons, as the Exception Router's Route option does (answered by a workflow with the Resolve From Slack Action). Needs Interactivity in your Slack app.",
+		),
+	]),
 ];

@@ -77,10 +77,11 @@ function stuckClaimItem(ctx: IPollFunctions, record: KeyRecord): INodeExecutionD
 	};
 }
 
-function exceptionItem(ctx: IPollFunctions, exception: ExceptionRecord, from: FeedPosition): INodeExecutionData {
+function exceptionItem(ctx: IPollFunctions, exception: ExceptionRecord, from: FeedPosition, buttons: boolean): INodeExecutionData {
 	const fields = exceptionFields(exception, {
 		attempt: null,
 		executionUrl: executionUrlOf(ctx, exception.workflowId, exception.executionId),
+		buttons,
 	});
 	// Opened since the last poll: its first occurrence is after the position this poll read from.
 	(fields.exception as IDataObject).opened = isAfter(from, exception.firstSeenAt, [exception.id]);
@@ -91,6 +92,8 @@ interface Settings {
 	kind: StoreKind;
 	namespace: string | null;
 	events: EventKind[];
+	/** The Resolve from Slack buttons on the exceptions' messages. */
+	slackButtons: boolean;
 }
 
 function settingsOf(ctx: IPollFunctions): Settings {
@@ -110,7 +113,8 @@ function settingsOf(ctx: IPollFunctions): Settings {
 			throw nodeError(ctx, error, 'Namespace', "Use the Guard's namespace, or leave it empty for every namespace.");
 		}
 	}
-	return { kind: ctx.getNodeParameter('store', 'postgres') as StoreKind, namespace, events: events as EventKind[] };
+	const options = (ctx.getNodeParameter('options', {}) ?? {}) as { slackButtons?: boolean };
+	return { kind: ctx.getNodeParameter('store', 'postgres') as StoreKind, namespace, events: events as EventKind[], slackButtons: options.slackButtons === true };
 }
 
 /** The feeds' next positions and the events between; a feed that is off moves along empty. */
@@ -139,7 +143,7 @@ async function readFeeds(
 			next.stuckClaims = page.next;
 		} else {
 			const page = await store.exceptionsSeen(query);
-			items.push(...page.events.map((exception) => exceptionItem(ctx, exception, from)));
+			items.push(...page.events.map((exception) => exceptionItem(ctx, exception, from, settings.slackButtons)));
 			next.exceptions = page.next;
 		}
 	}

@@ -6,6 +6,7 @@ import { cpus, loadavg, totalmem } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
+import { auditConsoleTable, auditMarkdown, runAuditBench, writeAuditMarkdown } from './auditBench';
 import { runClusterBench } from './cluster';
 import { runReplicaBench } from './replica';
 import { runEmbedded } from './embedded';
@@ -30,6 +31,9 @@ const HELP = `npm run bench [-- options]
   --no-write            print only; leave BENCHMARKS.md and the chart alone
   --redis-cluster       only: one hot namespace on a 3-master cluster, one slot vs spread
                         (with --keys, default 20000, and --runs, default 3; prints only)
+  --audit               only: the idempotency audit over ../shared/corpus/ (workflows per
+                        second) and FlowLint side by side (with --runs, default 5); a full run
+                        ends with it too. Writes its section of BENCHMARKS.md unless --no-write
   --redis-replica       only: claims/s on a Redis alone, with a replica (the store waits for it),
                         and with a replica but Wait for Replicas: None, same run (--keys, --runs; prints only)
   POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test), REDIS_URL (redis://127.0.0.1:6379)`;
@@ -93,6 +97,10 @@ async function main(): Promise<void> {
 		return;
 	}
 	const root = process.env.BENCH_ROOT ?? process.cwd();
+	if (args.has('audit')) {
+		await auditBench(root, count(setting(args, 'runs', 'BENCH_RUNS', '5')), !args.has('no-write'));
+		return;
+	}
 	const started = Number(process.env.BENCH_STARTED ?? Date.now());
 	const postgresUrl = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 	const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -179,6 +187,28 @@ async function main(): Promise<void> {
 		),
 	);
 	console.log(`Wrote BENCHMARKS.md and ${CHART_PATH}.`);
+	await auditBench(root, runs, write);
+}
+
+async function auditBench(root: string, runs: number, write: boolean): Promise<void> {
+	const loadBefore = loadavg()[0];
+	const results = await runAuditBench({ root, runs, log: (line) => console.log(line) });
+	if (!results.length) return;
+	console.log(`\n${auditConsoleTable(results)}\n`);
+	if (!write) return;
+	const cpu = cpus();
+	writeAuditMarkdown(
+		join(root, 'BENCHMARKS.md'),
+		auditMarkdown(results, {
+			date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+			machine: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}`,
+			node: `Node ${process.version}`,
+			runs,
+			load: `${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
+			command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+		}),
+	);
+	console.log('Wrote the audit section of BENCHMARKS.md.');
 }
 
 main().catch((error) => {

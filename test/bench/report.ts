@@ -164,10 +164,16 @@ ${END}
 
 /** Replaces the generated block of BENCHMARKS.md, keeping whatever is written around it. */
 export function writeMarkdown(path: string, generated: string): void {
-	const current = existsSync(path) ? readFileSync(path, 'utf8') : SKELETON;
+	writeBetweenMarkers(path, generated, { start: START, end: END, skeleton: SKELETON });
+}
+
+/** Replaces what is between `start` and `end` in the file (appending both, after `heading`, when missing). */
+export function writeBetweenMarkers(path: string, generated: string, markers: { start: string; end: string; skeleton: string; heading?: string }): void {
+	const { start: START, end: END } = markers;
+	const current = existsSync(path) ? readFileSync(path, 'utf8') : markers.skeleton;
 	const start = current.indexOf(START);
 	const end = current.indexOf(END);
-	const base = start >= 0 && end > start ? current : `${current.trimEnd()}\n\n${START}\n${END}\n`;
+	const base = start >= 0 && end > start ? current : `${current.trimEnd()}\n\n${markers.heading ? `${markers.heading}\n\n` : ''}${START}\n${END}\n`;
 	const s = base.indexOf(START);
 	const e = base.indexOf(END);
 	writeFileSync(path, `${base.slice(0, s + START.length)}\n${generated}\n${base.slice(e)}`);

@@ -115,7 +115,7 @@ function createCrm() {
 			let c = contacts.get(key);
 			const created = !c;
 			if (!c) {
-				c = { id: `crm_${++seq}`, writes: 0 };
+				c = { id: `crm_${++seq}`, writes: 0, createdAt: Date.now() };
 				contacts.set(key, c);
 			}
 			c.writes++;
@@ -125,14 +125,30 @@ function createCrm() {
 		if (method === 'GET' && url.pathname === '/contacts') {
 			return { body: [...contacts.entries()].map(([key, c]) => ({ key, ...c })) };
 		}
+		// A CRM search by a field of the contact (e.g. the idempotency key the write sent), as
+		// Reconcile looks a write up. A contact is found only `searchLagMs` after its first write:
+		// a search index that lags behind the writes.
+		if (method === 'GET' && url.pathname === '/contacts/search') {
+			const [[field, value] = []] = [...url.searchParams.entries()];
+			const now = Date.now();
+			const results = [...contacts.values()]
+				.filter((c) => field && c.data && String(c.data[field]) === value && now - c.createdAt >= svc.searchLagMs)
+				.map((c) => ({ id: c.id, ...c.data }));
+			svc.searches.push({ field, value, at: now, found: results.length });
+			return { body: { total: results.length, results } };
+		}
 		return null;
 	});
+	svc.searchLagMs = 0;
+	svc.searches = [];
 	svc.contacts = contacts;
 	svc.writeCount = (key) => (key === undefined ? sum(contacts) : contacts.get(key)?.writes || 0);
 	svc.contactId = (key) => contacts.get(key)?.id;
 	svc.reset = () => {
 		contacts.clear();
 		svc.state.requests.length = 0;
+		svc.searches.length = 0;
+		svc.searchLagMs = 0;
 	};
 	return svc;
 }

@@ -52,6 +52,9 @@ export function blockKitProblems(message: { text?: unknown; blocks?: unknown }):
 				else elements.forEach((e, j) => textObject(e, `${path}.elements[${j}]`, 3000, ['mrkdwn', 'plain_text'], problems));
 				break;
 			}
+			case 'divider':
+				if (Object.keys(block).some((k) => k !== 'type' && k !== 'block_id')) problems.push(`${path}: a divider has no content`);
+				break;
 			default:
 				problems.push(`${path}: unexpected block type ${String(block.type)}`);
 		}

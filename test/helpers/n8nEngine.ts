@@ -28,6 +28,7 @@ import {
 	type WorkflowExecuteMode,
 } from 'n8n-workflow';
 import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.node';
+import { IdempotencyAudit } from '../../nodes/IdempotencyAudit/IdempotencyAudit.node';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { IdempotencyTrigger } from '../../nodes/IdempotencyTrigger/IdempotencyTrigger.node';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
@@ -42,6 +43,7 @@ export const TYPES = {
 	ledger: 'n8n-nodes-idempotency.stateLedger',
 	router: 'n8n-nodes-idempotency.exceptionRouter',
 	trigger: 'n8n-nodes-idempotency.idempotencyTrigger',
+	audit: 'n8n-nodes-idempotency.idempotencyAudit',
 	source: 'test.source',
 	write: 'test.write',
 } as const;
@@ -113,6 +115,7 @@ const registry: Record<string, INodeType> = {
 	[TYPES.ledger]: new StateLedger(),
 	[TYPES.router]: new ExceptionRouter(),
 	[TYPES.trigger]: new IdempotencyTrigger(),
+	[TYPES.audit]: new IdempotencyAudit(),
 	[TYPES.source]: new Source(),
 	[TYPES.write]: new Write(),
 };

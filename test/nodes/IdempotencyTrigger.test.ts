@@ -119,6 +119,24 @@ describe.each(CREDENTIAL_KINDS)('Idempotency Trigger node on %s', (storeKind) =>
 		for (let i = 0; i < 3; i++) expect(await t.poll()).toEqual([]);
 	});
 
+	it('puts the Resolve from Slack buttons on an exception message when asked', async () => {
+		const t = trigger({ store: kind, namespace, events: ['exceptions'], options: { slackButtons: true } });
+		await t.poll();
+		const context = mockContext({
+			items: [{ json: {} }],
+			nodeName: 'Router',
+			parameters: { store: kind, operation: 'route', keySource: 'explicit', namespace, key: 'INV-8', reason: 'write_timeout', rules: { rule: [] }, fallbackOwner: 'U024BE7LH', options: {} },
+			credentials,
+		});
+		const id = ((await new ExceptionRouter().execute.call(context))[0][0].json.exception as IDataObject).id;
+		await horizonPast(await storeNow());
+		const [item] = await t.poll();
+		const slack = item.json.slack as { blocks: Array<{ type: string; elements?: Array<{ action_id: string; value?: string }> }> };
+		expect(blockKitProblems(slack as never)).toEqual([]);
+		const buttons = slack.blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []).filter((e) => e.action_id.startsWith('idempotency.resolve.'));
+		expect(buttons.map((b) => b.value)).toEqual([`markProcessed:${id}`, `replay:${id}`, `discard:${id}`]);
+	});
+
 	it('fires for an exception when opened and when it occurs again, with exception and slack like the Router', async () => {
 		const t = trigger({ store: kind, namespace: '', events: ['exceptions'] });
 		await t.poll();

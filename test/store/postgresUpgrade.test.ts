@@ -33,12 +33,24 @@ describe('Postgres schema 006 → current', () => {
 		await oldMarkProcessed('a', a.claim_token, T0 + 1);
 		for (let i = 0; i < 3; i++) expect((await oldClaim('a', T0 + 2 + i)).rows[0].decision).toBe('duplicate:already_processed');
 		expect((await sql(`SELECT count(*)::int AS n FROM "${schema}".history WHERE key = 'a' AND event = 'duplicate_seen'`))[0]).toEqual({ n: 3 });
+		// An exception a person resolved before resolved_via existed, and one still open (migration 009).
+		const [{ id: resolvedBefore }] = await sql<{ id: string }>(
+			`INSERT INTO "${schema}".exceptions (namespace, key, reason, reasons, owner, severity, route, status, first_seen_at, last_seen_at, resolution, resolved_by, resolved_at)
+			 VALUES ('ns', 'x', 'write_timeout', ARRAY['write_timeout'], 'ops', 'high', 'Finance', 'resolved', $1, $1, 'discard', 'jane', $1) RETURNING id`,
+			[T0],
+		);
+		const [{ id: openBefore }] = await sql<{ id: string }>(
+			`INSERT INTO "${schema}".exceptions (namespace, key, reason, reasons, owner, severity, route, first_seen_at, last_seen_at)
+			 VALUES ('ns', 'b', 'write_timeout', ARRAY['write_timeout'], 'ops', 'high', 'Finance', $1, $1) RETURNING id`,
+			[T0],
+		);
 
 		const store = postgresTestStore(schema, 2);
 		try {
 			expect((await store.health()).ok).toBe(true); // migrates
 			const versions = await sql<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
-			expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+			expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+			expect(await store.getException(resolvedBefore)).toMatchObject({ resolution: 'discard', resolvedBy: 'jane', resolvedVia: 'person' });
 
 			const runOf = async (key: string) =>
 				(await store.history('ns', key)).map((h) => [h.event, h.reason, h.at, h.lastAt ?? null, h.count ?? null, h.workflowId]);
@@ -57,6 +69,9 @@ describe('Postgres schema 006 → current', () => {
 			expect(settled).toMatchObject({ applied: true, record: { state: 'processed', result: { id: 2 } } });
 			expect((await store.list('ns', { state: 'processed', limit: 10 }, T0 + 7)).records.map((r) => r.key).sort()).toEqual(['a', 'b']);
 			expect(await store.stats('ns', 3_600_000, T0 + 10)).toMatchObject({ new: 2, duplicate: 4, processed: 2 });
+			// The resolution CHECK of migration 004 now allows `reconciled`.
+			const reconciled = await store.resolveException({ id: openBefore, namespace: null, key: null, resolution: 'reconciled', resolvedBy: 'Reconcile', resolvedVia: 'reconcile', note: null, resultJson: '{"id":2}' }, actor, T0 + 8);
+			expect(reconciled.exceptions).toMatchObject([{ id: openBefore, resolution: 'reconciled', resolvedVia: 'reconcile' }]);
 		} finally {
 			await store.close();
 		}
@@ -124,7 +139,7 @@ describe('Postgres functions, one definition each', () => {
 	// says `SELECT 1` is enough), so that code of the same version never puts back another set
 	// (migrate.ts applyFunctions). When this fails: add the migration, then pin the new hash here.
 	it('pins the function set to the latest migration', () => {
-		const pinned: Record<number, string> = { 8: 'c3c560b20b433e7c56f75a8ac4a4e169aad68f53644aad3a898646028b084dcc' };
+		const pinned: Record<number, string> = { 8: 'c3c560b20b433e7c56f75a8ac4a4e169aad68f53644aad3a898646028b084dcc', 9: '8af5846acfc0d924a53270e8327ef4e32c829dca04e3a1ba245bcba65edef43e' };
 		expect({ version: latest, hash: loadFunctions('pin').hash }).toEqual({ version: latest, hash: pinned[latest] });
 	});
 

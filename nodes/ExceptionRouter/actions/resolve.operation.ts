@@ -11,7 +11,7 @@ import { resolutionOptions } from '../../shared/n8n/options';
 import { presentRecord, resultJsonOf } from '../../shared/n8n/records';
 import { InvalidInputError } from '../../shared/store/errors';
 import { validateNamespace } from '../../shared/store/identifiers';
-import { RESOLUTIONS, type IdempotencyStore, type Resolution } from '../../shared/store/types';
+import { PERSON_RESOLUTIONS, type IdempotencyStore, type Resolution } from '../../shared/store/types';
 import { exceptionById } from '../helpers/exceptionId';
 
 const show = { operation: ['resolve'] };
@@ -72,8 +72,8 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore) 
 		const pairedItem = { item: i };
 		const id = text(this.getNodeParameter('exceptionId', i, ''));
 		const resolution = this.getNodeParameter('resolution', i, 'replay') as Resolution;
-		if (!RESOLUTIONS.includes(resolution)) {
-			throw new InvalidInputError(`Resolution "${resolution}" is not one of ${RESOLUTIONS.join(', ')}`);
+		if (!(PERSON_RESOLUTIONS as readonly string[]).includes(resolution)) {
+			throw new InvalidInputError(`Resolution "${resolution}" is not one of ${PERSON_RESOLUTIONS.join(', ')}`);
 		}
 		let namespace: string | null = null;
 		let key: string | null = null;

@@ -126,7 +126,7 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 	const rules = new Rules(rulesOf(this), parameters);
 	const outputs: INodeExecutionData[][] = Array.from({ length: rules.unrouted + 1 }, () => []);
 	const fixedReason = this.getNodeParameter('reason', 0, 'fromItem') as string;
-	const options = this.getNodeParameter('options', 0, {}) as { persist?: boolean; groupBy?: string };
+	const options = this.getNodeParameter('options', 0, {}) as { persist?: boolean; groupBy?: string; slackButtons?: boolean };
 	const persist = options.persist !== false;
 	const grouping = groupingOption(this, options.groupBy);
 	const keys = new ItemKeys(this, parameters, {
@@ -165,7 +165,8 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 		const exception = stored.get(r.index) ?? unsavedException(r, grouping, actor, now);
 		// The owner and route are this routing's, even when an open exception was counted.
 		const shown = { ...exception, owner: r.owner, severity: r.severity, route: r.route };
-		const fields = exceptionFields(shown, { attempt: r.attempt, executionUrl });
+		// Buttons need a stored exception: its id is what a click resolves.
+		const fields = exceptionFields(shown, { attempt: r.attempt, executionUrl, buttons: options.slackButtons === true && persist });
 		(fields.exception as IDataObject).opened = !persist || opened.has(r.index);
 		outputs[r.output].push(outputItem(items, r.index, { ...items[r.index].json, ...fields }));
 	}

@@ -12,6 +12,14 @@ import { operations } from './router';
 // Evaluated by n8n in the editor; must be self-contained (no imports, no outer names).
 export const configuredOutputs = (parameters: INodeParameters): Array<{ type: string; displayName?: string }> => {
 	const operation = (parameters.operation as string) ?? 'route';
+	if (operation === 'resolveFromSlack') return [{ type: 'main', displayName: 'Handled' }, { type: 'main', displayName: 'Ignored' }];
+	if (operation === 'reconcile') {
+		return [
+			{ type: 'main', displayName: 'Processed' },
+			{ type: 'main', displayName: 'Replayed' },
+			{ type: 'main', displayName: 'Left Open' },
+		];
+	}
 	if (operation !== 'route') return [{ type: 'main' }];
 	const rules = (((parameters.rules as { rule?: Array<{ outputName?: string }> }) ?? {}).rule ?? []) as Array<{
 		outputName?: string;
@@ -28,6 +36,18 @@ const operation = operationProperty(
 	[
 		{ name: 'Route', value: 'route', action: 'Route exceptions to owners', description: 'Give each item an owner and a reason, remember it, and prepare a Slack message' },
 		{ name: 'Resolve', value: 'resolve', action: 'Resolve an exception', description: 'Close an exception as replay, mark processed or discard' },
+		{
+			name: 'Resolve From Slack Action',
+			value: 'resolveFromSlack',
+			action: 'Resolve an exception from a Slack button',
+			description: "Check and act on a click of the Router message's buttons, posted by Slack to a Webhook",
+		},
+		{
+			name: 'Reconcile',
+			value: 'reconcile',
+			action: 'Reconcile an unknown outcome',
+			description: 'After looking the key up in the target system: found → processed, not found → replayed once that is safe',
+		},
 		{ name: 'List Open', value: 'listOpen', action: 'List open exceptions', description: 'Open exceptions by owner, reason and age, e.g. for a daily digest' },
 		{ name: 'Get', value: 'get', action: 'Get an exception', description: 'One exception by its ID' },
 	],
@@ -48,6 +68,13 @@ const options: INodeProperties = {
 			false,
 			'Whether Replay may release a key that is still being processed (its lease has not run out), e.g. when you know that run is dead. Off, such a replay is refused and the exception stays open, because the next delivery would write while the first run may still be writing. A forced replay is recorded as forced.',
 			{ show: { '/operation': ['resolve'] } },
+		),
+		booleanProperty(
+			'Slack Buttons',
+			'slackButtons',
+			false,
+			"Whether the Slack message carries Mark processed, Replay and Discard buttons, answered by a workflow with a Webhook and the Resolve From Slack Action operation. Needs Interactivity turned on in your Slack app (see the README's Resolve from Slack); without it the buttons do nothing.",
+			{ show: { '/operation': ['route'] } },
 		),
 		booleanProperty(
 			'Persist',

@@ -65,6 +65,7 @@ export function unsavedException(r: Routed, grouping: ExceptionGrouping, actor: 
 		executionId: actor.executionId,
 		resolution: null,
 		resolvedBy: null,
+		resolvedVia: null,
 		resolvedAt: null,
 		note: null,
 	};

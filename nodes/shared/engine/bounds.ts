@@ -28,6 +28,8 @@ export const RANGES = {
 	olderThanMinutes: { label: 'Older Than (Minutes)', min: 0, max: 10 * YEAR_DAYS * DAY_MINUTES },
 	limit: { label: 'Limit', min: 1, max: 1000, integer: true },
 	sinceHours: { label: 'Since (Hours)', min: 0, max: 10 * YEAR_DAYS * 24 },
+	// How long a write may land after its claim ended, or a search index lag: a week is a broken system.
+	settleSeconds: { label: 'Settle Delay (Seconds)', min: 0, max: 7 * 86_400 },
 } as const satisfies Record<string, NumberRange>;
 
 export type BoundedOption = keyof typeof RANGES;

@@ -1,5 +1,6 @@
 // A ready Slack message (Block Kit) for an exception: reason in words, owner mention, key,
-// attempt, when, a link to the execution and the suggested next action. Pure.
+// attempt, when, a link to the execution and the suggested next action, and — as an option — the
+// buttons that resolve it from Slack (slackActions.ts reads their clicks). Pure.
 
 import type { ExceptionRecord } from '../store/types';
 import { reasonText } from './reasonTexts';
@@ -30,13 +31,56 @@ export function ownerMention(owner: string): string {
 	return escapeMrkdwn(id || 'nobody');
 }
 
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
-const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+/** Every action_id of ours starts so; other apps' buttons posting to the same URL do not. */
+export const ACTION_PREFIX = 'idempotency.resolve.';
+/** A button's value holds at most 2000 characters (Block Kit). */
+const MAX_VALUE = 2000;
+
+/** The resolutions a button offers, in the order shown. */
+export const BUTTON_RESOLUTIONS = ['markProcessed', 'replay', 'discard'] as const;
+export type ButtonResolution = (typeof BUTTON_RESOLUTIONS)[number];
+
+const BUTTON_LABEL: Record<ButtonResolution, string> = { markProcessed: 'Mark processed', replay: 'Replay', discard: 'Discard' };
+
+/** The three buttons for an exception, or none when its id is unknown or would not fit a value. */
+export function resolveButtons(exceptionId: string): Array<Record<string, unknown>> {
+	if (!exceptionId || exceptionId.length + 20 > MAX_VALUE) return [];
+	return BUTTON_RESOLUTIONS.map((resolution) => {
+		const button: Record<string, unknown> = {
+			type: 'button',
+			text: { type: 'plain_text', text: BUTTON_LABEL[resolution], emoji: false },
+			action_id: `${ACTION_PREFIX}${resolution}`,
+			value: `${resolution}:${exceptionId}`,
+		};
+		if (resolution === 'markProcessed') button.style = 'primary';
+		if (resolution !== 'markProcessed') {
+			// Replay writes again; Discard leaves a write undone: both are asked twice.
+			button.confirm = {
+				title: { type: 'plain_text', text: `${BUTTON_LABEL[resolution]}?` },
+				text: {
+					type: 'plain_text',
+					text:
+						resolution === 'replay'
+							? 'The key is released and the next delivery writes again. Only if the write did not happen.'
+							: 'The exception is closed and the key left as it is.',
+				},
+				confirm: { type: 'plain_text', text: BUTTON_LABEL[resolution] },
+				deny: { type: 'plain_text', text: 'Cancel' },
+			};
+		}
+		return button;
+	});
+}
+
+/** Text cut to Slack's limit, with an ellipsis. */
+export const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+/** A time as the messages show it: `2026-12-06 22:31:45 UTC`. */
+export const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 
 export function slackMessage(
 	exception: Pick<ExceptionRecord, 'id' | 'namespace' | 'key' | 'reason' | 'owner' | 'severity' | 'occurrences' | 'firstSeenAt' | 'lastSeenAt'> &
 		Partial<Pick<ExceptionRecord, 'reasons'>>,
-	context: { attempt: number | null; executionUrl: string | null; route: string },
+	context: { attempt: number | null; executionUrl: string | null; route: string; buttons?: boolean },
 ): SlackMessage {
 	const reason = reasonText(exception.reason);
 	const mark = SEVERITY_MARK[exception.severity] ?? '';
@@ -71,14 +115,11 @@ export function slackMessage(
 		{ type: 'section', fields },
 		{ type: 'section', text: { type: 'mrkdwn', text: clip(`*Suggested next action:* ${escapeMrkdwn(reason.nextAction)}`, 3000) } },
 	];
+	const elements: Array<Record<string, unknown>> = context.buttons ? resolveButtons(exception.id) : [];
 	if (context.executionUrl && /^https?:\/\//.test(context.executionUrl) && context.executionUrl.length <= 3000) {
-		blocks.push({
-			type: 'actions',
-			elements: [
-				{ type: 'button', text: { type: 'plain_text', text: 'Open execution', emoji: false }, url: context.executionUrl, action_id: 'open_execution' },
-			],
-		});
+		elements.push({ type: 'button', text: { type: 'plain_text', text: 'Open execution', emoji: false }, url: context.executionUrl, action_id: 'open_execution' });
 	}
+	if (elements.length > 0) blocks.push({ type: 'actions', elements });
 	blocks.push({
 		type: 'context',
 		elements: [{ type: 'mrkdwn', text: clip(`Exception ${exception.id ?? '(not stored)'} · route ${escapeMrkdwn(context.route)}`, 3000) }],

@@ -10,3 +10,8 @@ import type { CredentialKind } from '../store/backends';
 export function shownForStore(store: CredentialKind): Pick<INodeCredentialDescription, 'required' | 'displayOptions'> {
 	return { required: true, displayOptions: { show: { store: [store] } } };
 }
+
+/** A credential only one operation needs (the Router's Slack app for Resolve From Slack Action). */
+export function shownForOperation(operation: string): Pick<INodeCredentialDescription, 'required' | 'displayOptions'> {
+	return { required: true, displayOptions: { show: { operation: [operation] } } };
+}

@@ -56,3 +56,19 @@ export const credentialTest: Record<string, ICredentialTestFunction> = Object.fr
 		return [`${credential.type}Test`, test];
 	}),
 );
+
+/**
+ * The Idempotency Slack App credential: Slack has no call that checks a signing secret, so this
+ * checks its form only (Slack's are 32 hexadecimal characters); a real button click is the test.
+ */
+export const slackCredentialTest: Record<string, ICredentialTestFunction> = {
+	idempotencySlackApiTest: async function (this: ICredentialTestFunctions, decrypted: ICredentialsDecrypted) {
+		const secret = String(decrypted.data?.signingSecret ?? '');
+		if (!secret.trim()) return { status: 'Error', message: 'The signing secret is empty' };
+		if (secret !== secret.trim()) return { status: 'Error', message: 'The signing secret starts or ends with a space: copy it again without' };
+		if (!/^[0-9a-f]{32}$/i.test(secret)) {
+			return { status: 'Error', message: 'Warning: a Slack signing secret is 32 hexadecimal characters; this one is not. Check it is the Signing Secret, not the bot token or the verification token.' };
+		}
+		return { status: 'OK', message: 'The signing secret has the form Slack uses; a button click checks it for real' };
+	},
+};

@@ -46,6 +46,13 @@ export function booleanProperty(
 	return property;
 }
 
+/** The Options collection of a node: `options` behind "Add option". */
+export function optionsCollection(options: INodeProperties[], displayOptions?: DisplayOptions): INodeProperties {
+	const property: INodeProperties = { displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add option', default: {}, options };
+	if (displayOptions) property.displayOptions = displayOptions;
+	return property;
+}
+
 /** A choice among `options`, e.g. one of the Guard's "On …" options. */
 export function choiceProperty(
 	displayName: string,

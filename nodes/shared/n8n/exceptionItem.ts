@@ -27,6 +27,7 @@ export function presentException(exception: ExceptionRecord, executionUrl: strin
 		executionUrl,
 		resolution: exception.resolution,
 		resolvedBy: exception.resolvedBy,
+		resolvedVia: exception.resolvedVia,
 		resolvedAt: iso(exception.resolvedAt),
 		note: exception.note,
 	};
@@ -43,10 +44,10 @@ export function executionUrlOf(ctx: Pick<FunctionsBase, 'getInstanceBaseUrl'>, w
 	}
 }
 
-/** `exception` and `slack` for an item; `attempt` is the key's attempt when known. */
-export function exceptionFields(exception: ExceptionRecord, context: { attempt: number | null; executionUrl: string | null }): IDataObject {
+/** `exception` and `slack` for an item; `attempt` is the key's attempt when known; `buttons`: the Resolve from Slack buttons. */
+export function exceptionFields(exception: ExceptionRecord, context: { attempt: number | null; executionUrl: string | null; buttons?: boolean }): IDataObject {
 	return {
 		exception: { ...presentException(exception, context.executionUrl), id: exception.id || null, attempt: context.attempt },
-		slack: slackMessage(exception, { attempt: context.attempt, executionUrl: context.executionUrl, route: exception.route }) as unknown as IDataObject,
+		slack: slackMessage(exception, { attempt: context.attempt, executionUrl: context.executionUrl, route: exception.route, buttons: context.buttons === true }) as unknown as IDataObject,
 	};
 }

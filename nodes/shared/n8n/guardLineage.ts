@@ -37,27 +37,33 @@ function parse(value: unknown, source: string): FoundMetadata | null {
 }
 
 /**
- * Upstream Guards, nearest first. n8n's getParentNodes lists the farthest ancestors first, so
- * the order is made here: a Guard upstream of another Guard comes after it. With Guards in a
- * row (an order Guard, then a contact Guard), the Ledger after the write marks the nearest one.
+ * Upstream nodes of these types, nearest first. n8n's getParentNodes lists the farthest ancestors
+ * first, so the order is made here: a node upstream of another one found comes after it. With
+ * Guards in a row (an order Guard, then a contact Guard), the Ledger after the write marks the
+ * nearest one.
  */
-export function upstreamGuards(ctx: IExecuteFunctions): string[] {
+export function upstreamOfTypes(ctx: IExecuteFunctions, types: readonly string[]): string[] {
 	try {
 		const parents = ctx.getParentNodes(ctx.getNode().name) ?? [];
-		const guards = parents.filter((parent) => parent.type === GUARD_TYPE).map((parent) => parent.name);
-		if (guards.length < 2) return guards;
-		// For each Guard, how many of the others lie downstream of it.
-		const below = new Map(guards.map((guard) => [guard, 0]));
-		for (const guard of guards) {
-			for (const ancestor of ctx.getParentNodes(guard) ?? []) {
+		const found = parents.filter((parent) => types.includes(parent.type)).map((parent) => parent.name);
+		if (found.length < 2) return found;
+		// For each node found, how many of the others lie downstream of it.
+		const below = new Map(found.map((name) => [name, 0]));
+		for (const name of found) {
+			for (const ancestor of ctx.getParentNodes(name) ?? []) {
 				const count = below.get(ancestor.name);
 				if (count !== undefined) below.set(ancestor.name, count + 1);
 			}
 		}
-		return [...guards].sort((a, b) => below.get(a)! - below.get(b)!);
+		return [...found].sort((a, b) => below.get(a)! - below.get(b)!);
 	} catch {
 		return [];
 	}
+}
+
+/** Upstream Guards, nearest first. */
+export function upstreamGuards(ctx: IExecuteFunctions): string[] {
+	return upstreamOfTypes(ctx, [GUARD_TYPE]);
 }
 
 /**
@@ -65,22 +71,35 @@ export function upstreamGuards(ctx: IExecuteFunctions): string[] {
  * `guards` is upstreamGuards(ctx), computed once per execution.
  */
 export function findMetadata(ctx: IExecuteFunctions, itemIndex: number, guards: readonly string[]): FoundMetadata | null {
-	const own = parse(ctx.getInputData()[itemIndex]?.json?._idempotency, 'item');
+	return findOnLineage(ctx, itemIndex, guards, (json, source) => parse(json?._idempotency, source));
+}
+
+/**
+ * What `read` finds on item `itemIndex`'s own json, or else on the item it pairs to in each of
+ * `nodes` (nearest first); null when none has it.
+ */
+export function findOnLineage<T>(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	nodes: readonly string[],
+	read: (json: IDataObject | undefined, source: string) => T | null,
+): T | null {
+	const own = read(ctx.getInputData()[itemIndex]?.json, 'item');
 	if (own) return own;
-	if (guards.length === 0) return null;
+	if (nodes.length === 0) return null;
 	let proxy: ReturnType<IExecuteFunctions['getWorkflowDataProxy']>;
 	try {
 		proxy = ctx.getWorkflowDataProxy(itemIndex);
 	} catch {
 		return null;
 	}
-	for (const guard of guards) {
+	for (const node of nodes) {
 		try {
-			const paired = proxy.$(guard).item as { json?: IDataObject } | undefined;
-			const found = parse(paired?.json?._idempotency, guard);
+			const paired = proxy.$(node).item as { json?: IDataObject } | undefined;
+			const found = read(paired?.json, node);
 			if (found) return found;
 		} catch {
-			// This Guard is not on this item's lineage (another branch); try the next one.
+			// This node is not on this item's lineage (another branch); try the next one.
 		}
 	}
 	return null;

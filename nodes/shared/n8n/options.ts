@@ -7,12 +7,11 @@ import { REASONS, ROUTABLE_REASONS } from '../engine/reasonTexts';
 import {
 	EXCEPTION_GROUPINGS,
 	RECORD_STATES,
-	RESOLUTIONS,
+	PERSON_RESOLUTIONS,
 	SEVERITIES,
 	TRANSITION_KINDS,
 	type ExceptionGrouping,
 	type RecordState,
-	type Resolution,
 	type Severity,
 	type TransitionKind,
 } from '../store/types';
@@ -38,13 +37,14 @@ const SEVERITY_NAMES: Record<Severity, string> = { low: 'Low', medium: 'Medium',
 
 export const severityOptions: INodePropertyOptions[] = SEVERITIES.map((value) => ({ name: SEVERITY_NAMES[value], value }));
 
-const RESOLUTION_OPTIONS: Record<Resolution, Omit<INodePropertyOptions, 'value'>> = {
+const RESOLUTION_OPTIONS: Record<(typeof PERSON_RESOLUTIONS)[number], Omit<INodePropertyOptions, 'value'>> = {
 	replay: { name: 'Replay', description: 'Release the key, so the next delivery is New and writes again' },
 	markProcessed: { name: 'Mark Processed', description: 'The write did happen: set the key processed, with an optional result' },
 	discard: { name: 'Discard', description: 'Leave the key as it is and close the exception' },
 };
 
-export const resolutionOptions: INodePropertyOptions[] = RESOLUTIONS.map((value) => ({ ...RESOLUTION_OPTIONS[value], value }));
+/** What a person picks; `reconciled` is only a Reconcile's. */
+export const resolutionOptions: INodePropertyOptions[] = PERSON_RESOLUTIONS.map((value) => ({ ...RESOLUTION_OPTIONS[value], value }));
 
 const GROUPING_OPTIONS: Record<ExceptionGrouping, Omit<INodePropertyOptions, 'value'>> = {
 	keyAndReason: {

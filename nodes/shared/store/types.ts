@@ -268,8 +268,18 @@ export interface PurgeResult {
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
-export const RESOLUTIONS = ['replay', 'markProcessed', 'discard'] as const;
+/**
+ * How an exception was closed (docs/CONTRACT.md §7, §13): the three a person chooses, and
+ * `reconciled` — a Reconcile found the write in the target system (the key forced processed with
+ * what it found, like `markProcessed`; a key already processed is left as it is).
+ */
+export const RESOLUTIONS = ['replay', 'markProcessed', 'discard', 'reconciled'] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
+/** The resolutions a person picks (Resolve, the Slack buttons). */
+export const PERSON_RESOLUTIONS = ['replay', 'markProcessed', 'discard'] as const satisfies readonly Resolution[];
+/** Who or what resolved an exception (docs/CONTRACT.md §13): the Resolve operation, a Slack button, a Reconcile. */
+export const RESOLVED_VIA = ['person', 'slack', 'reconcile'] as const;
+export type ResolvedVia = (typeof RESOLVED_VIA)[number];
 /**
  * How the Router counts open exceptions (docs/CONTRACT.md §12): `keyAndReason` — one open exception per
  * (namespace, key, reason), as §7; `key` — one open incident per (namespace, key), its reasons listed.
@@ -298,6 +308,8 @@ export interface ExceptionRecord {
 	executionId: string | null;
 	resolution: Resolution | null;
 	resolvedBy: string | null;
+	/** Null while open; exceptions resolved before `resolvedVia` existed read as `person`. */
+	resolvedVia: ResolvedVia | null;
 	resolvedAt: number | null;
 	note: string | null;
 }
@@ -324,6 +336,23 @@ export interface ResolveExceptionRequest {
 	resultJson: string | null;
 	/** Replay even a live claim (`processing`, lease valid); recorded as `forced`. */
 	force?: boolean;
+	/** Default `person`. Stored on the exceptions and in the key's history. */
+	resolvedVia?: ResolvedVia;
+	/**
+	 * A Reconcile's replay (the write was not found): release only while the key still carries
+	 * this claim token (a `processing` or `failed` key with another token is refused
+	 * `claim_changed`). Null: not checked.
+	 */
+	claimToken?: string | null;
+	/**
+	 * A Reconcile's replay: release only when the key's claim ended (lease end, or the last update of
+	 * a failed key) at or before this time — the lookup's time minus the settle delay — else refused
+	 * `lookup_too_early`. A claim taken after the lookup always ends later, so it is never released
+	 * on a lookup that could not have seen its write. Null: not checked.
+	 */
+	endedBy?: number | null;
+	/** With (namespace, key): act on the key even when none of its exceptions is open (a stuck claim the Trigger reported has none). */
+	actOnKey?: boolean;
 }
 
 export interface ResolveExceptionResult {
@@ -337,6 +366,15 @@ export interface ResolveExceptionResult {
 	 */
 	refused?: ResolveRefusal | null;
 }
+
+/**
+ * Why a resolution changed nothing: `live_claim` — a replay of a key whose claim is still live;
+ * `claim_changed` — a Reconcile's replay, but the key no longer carries the claim that was looked
+ * up (claimed again, or settled meanwhile); `lookup_too_early` — a Reconcile's replay on a lookup
+ * made before the claim's end plus the settle delay.
+ */
+export const RESOLVE_REFUSALS = ['live_claim', 'claim_changed', 'lookup_too_early'] as const;
+export type ResolveRefusal = (typeof RESOLVE_REFUSALS)[number];
 
 export interface ExceptionQuery {
 	namespace?: string | null;

@@ -24,6 +24,8 @@ const PLACEHOLDERS = {
 const CREDENTIAL_IDS = { postgres: 'idemStorePostgres', redis: 'idemStoreRedis' };
 const CREDENTIAL_TYPES = { postgres: 'idempotencyPostgresApi', redis: 'idempotencyRedisApi' };
 const CREDENTIAL_NAMES = { postgres: 'Idempotency Store (Postgres)', redis: 'Idempotency Store (Redis)' };
+// The Slack app whose button clicks the fake Slack signs (scenarios/resolve-from-slack.js).
+const SLACK_APP = { id: 'idemSlackApp', name: 'Idempotency Slack App', type: 'idempotencySlackApi', signingSecret: '5b1e9c3a7d2f4e6a8b0c1d2e3f4a5b6c' };
 
 function loadExample(name) {
 	return JSON.parse(fs.readFileSync(path.join(EXAMPLES, `${name}.json`), 'utf8'));
@@ -60,10 +62,21 @@ function prepareWorkflow(example, { services = {}, store = 'postgres', pathSuffi
 				node.parameters.namespace = `${node.parameters.namespace}-${namespaceSuffix}`;
 			}
 			node.credentials = { [CREDENTIAL_TYPES[store]]: { id: CREDENTIAL_IDS[store], name: CREDENTIAL_NAMES[store] } };
+			if (node.parameters.operation === 'resolveFromSlack') node.credentials[SLACK_APP.type] = { id: SLACK_APP.id, name: SLACK_APP.name };
 		}
 		if (tweak) tweak(node);
 	}
 	return wf;
+}
+
+/**
+ * Workflows that work together (e.g. the workflow that writes and the one that reconciles its
+ * writes), per store: `examples` maps a role to an example's name; all of one store share the
+ * path suffix `<store>-<suffix>` and the namespace suffix `suffix`; `tweak(node)` as above.
+ */
+function variantsPerStore({ services, examples, suffix, tweak, stores = ['postgres', 'redis'] }) {
+	const one = (store, example) => prepareWorkflow(example, { services, store, pathSuffix: `${store}-${suffix}`, namespaceSuffix: suffix, tweak });
+	return Object.fromEntries(stores.map((store) => [store, Object.fromEntries(Object.entries(examples).map(([role, example]) => [role, one(store, example)]))]));
 }
 
 // The path of the workflow's webhook; `name` picks one when the workflow has several.
@@ -116,8 +129,9 @@ function makeStoreCredentials() {
 				type: CREDENTIAL_TYPES.redis,
 				data: { host: '127.0.0.1', port: 6379, username: '', password: '', database: 0, tls: false, keyPrefix, mode: 'standalone', allowNoPersistence: true },
 			},
+			{ id: SLACK_APP.id, name: SLACK_APP.name, type: SLACK_APP.type, data: { signingSecret: SLACK_APP.signingSecret } },
 		],
 	};
 }
 
-module.exports = { loadExample, prepareWorkflow, webhookPath, guardNamespace, makeStoreCredentials, PLACEHOLDERS, shortId, PACKAGE };
+module.exports = { loadExample, prepareWorkflow, variantsPerStore, webhookPath, guardNamespace, makeStoreCredentials, PLACEHOLDERS, shortId, PACKAGE, SLACK_APP };

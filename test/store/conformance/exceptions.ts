@@ -170,7 +170,7 @@ export function describeExceptionConformance(name: string, open: FixtureFactory)
 			await store.resolveException(resolution({ id: replayed.id, resolution: 'replay', resolvedBy: 'jane' }), actor, T0 + 2);
 			expect((await store.history(ns, 'r')).pop()).toEqual<HistoryEntry>({
 				at: T0 + 2, event: 'released', reason: 'replay', workflowId: 'wf-1', executionId: 'ex-1', node: 'Guard',
-				detail: { resolution: 'replay', exceptionIds: [replayed.id], resolvedBy: 'jane', note: null },
+				detail: { resolution: 'replay', exceptionIds: [replayed.id], resolvedBy: 'jane', resolvedVia: 'person', note: null },
 			});
 
 			await claim('m', T0, { retentionMs: DAY });
@@ -180,12 +180,12 @@ export function describeExceptionConformance(name: string, open: FixtureFactory)
 			expect(done.record).toMatchObject({ state: 'processed', attempt: 1, result: { id: 9 }, expiresAt: T0 + 3 + DAY, leaseUntil: null });
 			const forced = (await store.history(ns, 'm')).pop();
 			expect(forced).toMatchObject({ event: 'forced', reason: 'markProcessed' });
-			expect(forced?.detail).toEqual({ from: 'processing', to: 'processed', kind: 'markProcessed', resolution: 'markProcessed', exceptionIds: done.exceptions.map((e) => e.id), resolvedBy: null, note: 'posted by hand' });
+			expect(forced?.detail).toEqual({ from: 'processing', to: 'processed', kind: 'markProcessed', resolution: 'markProcessed', exceptionIds: done.exceptions.map((e) => e.id), resolvedBy: null, resolvedVia: 'person', note: 'posted by hand' });
 
 			const [discarded] = await store.recordExceptions(ns, [request('m')], actor, T0 + 4);
 			const left = await store.resolveException(resolution({ id: discarded.id, resolution: 'discard', resolvedBy: 'ops' }), actor, T0 + 5);
 			expect(left.record).toEqual(await store.get(ns, 'm'));
-			expect((await store.history(ns, 'm')).pop()?.detail).toEqual({ from: 'processed', to: 'processed', kind: 'discard', resolution: 'discard', exceptionIds: [discarded.id], resolvedBy: 'ops', note: null });
+			expect((await store.history(ns, 'm')).pop()?.detail).toEqual({ from: 'processed', to: 'processed', kind: 'discard', resolution: 'discard', exceptionIds: [discarded.id], resolvedBy: 'ops', resolvedVia: 'person', note: null });
 		});
 
 		it('acts on a key without a record: markProcessed creates it (attempt 0, 30 days), replay finds nothing to release', async () => {

@@ -4,6 +4,7 @@
 // truly its own (key layout, TTLs, SQL plans, migrations).
 
 import { describeClaimConformance } from './claim';
+import { describeClosingLoopConformance } from './closingLoop';
 import { describeDuplicateRunConformance } from './duplicateRuns';
 import { describeEngineConformance } from './engine';
 import { describeExceptionConformance } from './exceptions';
@@ -35,6 +36,7 @@ export function describeStoreConformance(name: string, open: FixtureFactory, opt
 	describeDuplicateRunConformance(name, open);
 	describePurgeConformance(name, open);
 	describeExceptionConformance(name, open);
+	describeClosingLoopConformance(name, open);
 	describeFeedConformance(name, open);
 	describeReliabilityConformance(name, open);
 	describeInputConformance(name, open);

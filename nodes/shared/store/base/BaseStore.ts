@@ -50,6 +50,7 @@ import {
 	checkNow,
 	checkPolicy,
 	checkResolution,
+	checkResolvedVia,
 	checkResultJson,
 	checkState,
 	checkTransitionKind,
@@ -308,6 +309,10 @@ export abstract class BaseStore implements IdempotencyStore {
 			note: textOrNull('note', request.note),
 			resultJson: checkResultJson(request.resultJson),
 			force: request.force === true,
+			resolvedVia: checkResolvedVia(request.resolvedVia),
+			claimToken: textOrNull('claim token', request.claimToken),
+			endedBy: request.endedBy === undefined || request.endedBy === null ? null : Math.round(requireNumber('endedBy', request.endedBy)),
+			actOnKey: request.actOnKey === true && (request.id ?? null) === null,
 		};
 		const who = checkActor(actor);
 		const at = checkNow(now);

@@ -10,12 +10,14 @@ import {
 	POLICY_CHOICES,
 	RECORD_STATES,
 	RESOLUTIONS,
+	RESOLVED_VIA,
 	SEVERITIES,
 	TRANSITION_KINDS,
 	type Actor,
 	type ClaimPolicy,
 	type OpenExceptionRequest,
 	type RecordState,
+	type ResolvedVia,
 } from '../types';
 
 /** The longest lease or retention (1000 years); the Redis scripts refuse longer ones too. */
@@ -98,6 +100,15 @@ export function checkResolution(resolution: unknown): void {
 	if (!(RESOLUTIONS as readonly unknown[]).includes(resolution)) {
 		throw new InvalidInputError(`Resolution "${String(resolution)}" is not one of ${RESOLUTIONS.join(', ')}`);
 	}
+}
+
+/** Who resolved: `person` when absent. */
+export function checkResolvedVia(value: unknown): ResolvedVia {
+	if (value === undefined || value === null) return 'person';
+	if (!(RESOLVED_VIA as readonly unknown[]).includes(value)) {
+		throw new InvalidInputError(`resolvedVia "${String(value)}" is not one of ${RESOLVED_VIA.join(', ')}`);
+	}
+	return value as ResolvedVia;
 }
 
 export function checkExceptionRequest(request: OpenExceptionRequest): void {

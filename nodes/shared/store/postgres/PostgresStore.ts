@@ -276,7 +276,7 @@ export class PostgresStore extends BaseStore {
 		const rows = await this.query(
 			`SELECT r.exception_ids, r.refused, (r.rec).*
 			 FROM ${this.q}.resolve_exception($1, $2, $3, $4, $5, $6, $7::jsonb,
-				coalesce($8::bigint, ${SERVER_CLOCK}), $9, $10, $11, $12) r`,
+				coalesce($8::bigint, ${SERVER_CLOCK}), $9, $10, $11, $12, $13, $14, $15::bigint, $16) r`,
 			[
 				request.id,
 				request.namespace,
@@ -290,6 +290,10 @@ export class PostgresStore extends BaseStore {
 				actor.executionId,
 				actor.node,
 				request.force === true,
+				request.resolvedVia ?? 'person',
+				request.claimToken ?? null,
+				request.endedBy ?? null,
+				request.actOnKey === true,
 			],
 		);
 		const row = rows[0];

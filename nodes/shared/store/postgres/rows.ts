@@ -79,6 +79,8 @@ export function toException(row: QueryResultRow): ExceptionRecord {
 		executionId: row.execution_id ?? null,
 		resolution: row.resolution ?? null,
 		resolvedBy: row.resolved_by ?? null,
+		// Resolved before migration 009: only the Resolve operation resolved then.
+		resolvedVia: row.resolved_via ?? (row.status === 'resolved' ? 'person' : null),
 		resolvedAt: numOrNull(row.resolved_at),
 		note: row.note ?? null,
 	};

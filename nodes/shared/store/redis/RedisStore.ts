@@ -24,6 +24,7 @@ import type {
 	PurgeResult,
 	ResolveExceptionRequest,
 	ResolveExceptionResult,
+	ResolveRefusal,
 	RestoreRequest,
 	StoreHealth,
 	TransitionRequest,
@@ -367,6 +368,10 @@ export class RedisStore extends BaseStore {
 			nullableArg(request.note),
 			nullableArg(request.resultJson),
 			request.force === true ? '1' : '0',
+			request.resolvedVia ?? 'person',
+			nullableArg(request.claimToken ?? null),
+			request.endedBy === null || request.endedBy === undefined ? '' : String(request.endedBy),
+			request.actOnKey === true ? '1' : '0',
 		];
 		const [resolved, record, refused] = (await this.settled(keys, 'resolving the exception', (scripts) => scripts.resolve_exception(scriptKeys, args))) as [
 			string[],

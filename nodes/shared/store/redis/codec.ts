@@ -13,6 +13,7 @@ import type {
 	Reason,
 	RecordState,
 	Resolution,
+	ResolvedVia,
 	Severity,
 	TransitionKind,
 	TransitionRequest,
@@ -194,7 +195,12 @@ export function toHistoryEntry(stored: Buffer | string): HistoryEntry {
 		detail: null,
 	};
 	const detail = next();
-	if (detail !== null) entry.detail = JSON.parse(detail) as Record<string, unknown>;
+	if (detail !== null) {
+		entry.detail = JSON.parse(detail) as Record<string, unknown>;
+		// cjson writes an empty table as {}: a Reconcile of a key with no open exception resolved none.
+		const ids = entry.detail.exceptionIds;
+		if (ids && typeof ids === 'object' && !Array.isArray(ids) && Object.keys(ids).length === 0) entry.detail.exceptionIds = [];
+	}
 	if (event === 'duplicate_seen') withRun(entry, header[2] ? Number(header[2]) : entry.at, header[3] ? Number(header[3]) : 1);
 	return entry;
 }
@@ -287,6 +293,8 @@ export function toException(json: string): ExceptionRecord {
 		executionId: text(raw.executionId),
 		resolution: text(raw.resolution) as Resolution | null,
 		resolvedBy: text(raw.resolvedBy),
+		// Resolved before resolvedVia existed: only the Resolve operation resolved then.
+		resolvedVia: (text(raw.resolvedVia) ?? (raw.status === 'resolved' ? 'person' : null)) as ResolvedVia | null,
 		resolvedAt: time(raw.resolvedAt),
 		note: text(raw.note),
 	};

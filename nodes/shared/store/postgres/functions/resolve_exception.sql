@@ -1,8 +1,13 @@
 -- resolve_exception(): closes a key's open exceptions (one by id, or all of a namespace and key)
 -- and acts on the key's record in the same transaction: `replay` releases it (refused as
 -- `live_claim` while a claim's lease runs, unless p_force: releasing would let the next delivery
--- write too), `markProcessed` forces it processed with p_result, `discard` leaves it. The event it
--- appends ends the key's duplicate run and is counted last, after every row lock.
+-- write too), `markProcessed` forces it processed with p_result, `reconciled` the same unless the
+-- key is already processed (then left as it is: its own result stays), `discard` leaves it. The
+-- event it appends ends the key's duplicate run and is counted last, after every row lock.
+-- A Reconcile's replay is conditional (migration 009): p_claim_token — the key must still carry
+-- the claim that was looked up (`claim_changed`); p_ended_by — that claim must have ended (lease
+-- end, or the last update of a failed key) by then (`lookup_too_early`); p_act_on_key — act on
+-- the key even when none of its exceptions is open (a stuck claim has none).
 -- Returns the resolved exception ids, the record after, and why nothing was done (refused).
 
 CREATE OR REPLACE FUNCTION {{schema}}.resolve_exception(
@@ -17,7 +22,11 @@ CREATE OR REPLACE FUNCTION {{schema}}.resolve_exception(
 	p_workflow_id text,
 	p_execution_id text,
 	p_node text,
-	p_force boolean
+	p_force boolean,
+	p_resolved_via text,
+	p_claim_token text,
+	p_ended_by bigint,
+	p_act_on_key boolean
 ) RETURNS TABLE (exception_ids uuid[], rec {{schema}}.records, refused text)
 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
@@ -48,7 +57,7 @@ BEGIN
 	END IF;
 	ids := coalesce(ids, ARRAY[]::uuid[]);
 
-	IF cardinality(ids) = 0 THEN
+	IF cardinality(ids) = 0 AND NOT (p_id IS NULL AND coalesce(p_act_on_key, false)) THEN
 		-- Nothing open: resolving again is a no-op that reports the key as it is.
 		exception_ids := ids;
 		SELECT * INTO rec FROM {{schema}}.records r WHERE r.namespace = ns AND r.key = k;
@@ -65,19 +74,34 @@ BEGIN
 			exception_ids := ARRAY[]::uuid[]; rec := cur; refused := 'live_claim';
 			RETURN NEXT; RETURN;
 		END IF;
+		IF FOUND AND (cur.expires_at IS NULL OR cur.expires_at > p_now) AND (p_claim_token IS NOT NULL OR p_ended_by IS NOT NULL) THEN
+			IF cur.state NOT IN ('processing', 'failed')
+				OR (p_claim_token IS NOT NULL AND cur.claim_token::text IS DISTINCT FROM p_claim_token) THEN
+				-- Claimed again or settled since the lookup: what was looked up is not the key's state now.
+				exception_ids := ARRAY[]::uuid[]; rec := cur; refused := 'claim_changed';
+				RETURN NEXT; RETURN;
+			END IF;
+			IF p_ended_by IS NOT NULL AND greatest(coalesce(cur.lease_until, 0), cur.updated_at) > p_ended_by THEN
+				-- The write may have landed after the lookup: not finding it proves nothing yet.
+				exception_ids := ARRAY[]::uuid[]; rec := cur; refused := 'lookup_too_early';
+				RETURN NEXT; RETURN;
+			END IF;
+		END IF;
+	ELSIF p_resolution = 'reconciled' THEN
+		SELECT * INTO cur FROM {{schema}}.records r WHERE r.namespace = ns AND r.key = k FOR UPDATE;
 	END IF;
 
 	UPDATE {{schema}}.exceptions e SET status = 'resolved', resolution = p_resolution,
-		resolved_by = p_resolved_by, resolved_at = p_now, note = p_note
+		resolved_by = p_resolved_by, resolved_via = p_resolved_via, resolved_at = p_now, note = p_note
 	WHERE e.id = ANY (ids);
 
 	fact := jsonb_build_object('resolution', p_resolution, 'exceptionIds', to_jsonb(ids),
-		'resolvedBy', p_resolved_by, 'note', p_note);
+		'resolvedBy', p_resolved_by, 'resolvedVia', p_resolved_via, 'note', p_note);
 	IF p_resolution = 'replay' THEN
 		SELECT * INTO t FROM {{schema}}.apply_transition(ns, k, 'release', NULL, false, coalesce(p_force, false),
 			NULL, NULL, 0, p_now, p_workflow_id, p_execution_id, p_node, fact);
 		rec := t.rec; ev := t.event;
-	ELSIF p_resolution = 'markProcessed' THEN
+	ELSIF p_resolution = 'markProcessed' OR (p_resolution = 'reconciled' AND (cur.state IS DISTINCT FROM 'processed' OR cur.expires_at <= p_now)) THEN
 		SELECT * INTO t FROM {{schema}}.apply_transition(ns, k, 'markProcessed', NULL, false, true, p_result, NULL,
 			2592000000, p_now, p_workflow_id, p_execution_id, p_node, fact);
 		rec := t.rec; ev := t.event;
@@ -92,8 +116,8 @@ BEGIN
 			RETURNING * INTO rec;
 		END IF;
 		INSERT INTO {{schema}}.history (namespace, key, at, event, reason, workflow_id, execution_id, node, detail)
-		VALUES (ns, k, p_now, 'forced', 'discard', p_workflow_id, p_execution_id, p_node,
-			jsonb_build_object('from', rec.state, 'to', rec.state, 'kind', 'discard') || fact);
+		VALUES (ns, k, p_now, 'forced', p_resolution, p_workflow_id, p_execution_id, p_node,
+			jsonb_build_object('from', rec.state, 'to', rec.state, 'kind', p_resolution) || fact);
 	END IF;
 	-- Counted last, after every row lock (migration 007): a replay counts as released.
 	IF ev IS NOT NULL THEN

@@ -6,9 +6,14 @@ in the same step (docs/CONTRACT.md §7; the Postgres twin is resolve_exception()
                  nothing changes, the exceptions stay open — unless forced (recorded as forced);
   markProcessed  forces the key to processed with the result (a key without a record gets one:
                  attempt 0, 30 days' retention);
+  reconciled     the same, unless the key is already processed (then left as it is);
   discard        leaves the key as it is.
+A Reconcile's replay is conditional: with a claim token, a processing or failed key must still
+carry it, and any other state is refused `claim_changed`; with endedBy, the claim must have
+ended (lease end, or the last update of a failed key) by then, else `lookup_too_early`. With
+actOnKey the key is acted on even when none of its exceptions is open.
 The key's history records it: `released` (replay) or `forced` with the resolution as reason and
-{ resolution, exceptionIds, resolvedBy, note } in the detail (with from / to / kind when forced).
+{ resolution, exceptionIds, resolvedBy, resolvedVia, note } in the detail (with from / to / kind when forced).
 When nothing is open, nothing changes.
 
 KEYS[1..10] the namespace's indexes and stats (see includes/common.lua)
@@ -26,10 +31,14 @@ ARGV[8]  resolvedBy (nullable)
 ARGV[9]  note (nullable)
 ARGV[10] result JSON for markProcessed (nullable)
 ARGV[11] force a replay of a live claim: '1' | '0'
+ARGV[12] resolvedVia: person | slack | reconcile
+ARGV[13] claim token the key must still carry for a replay (nullable)
+ARGV[14] endedBy, epoch ms, for a replay ('' = not checked)
+ARGV[15] act on the key even when none of its exceptions is open: '1' | '0' (only without uuid)
 
 Returns { { exception JSON, ... } resolved now (oldest first; empty when none was open or refused),
           the key's record after as HGETALL pairs (empty when there is none),
-          'live_claim' when a replay was refused | nil }
+          'live_claim' | 'claim_changed' | 'lookup_too_early' when a replay was refused | nil }
 ]]
 
 --@include "common.lua"
@@ -40,7 +49,8 @@ Returns { { exception JSON, ... } resolved now (oldest first; empty when none wa
 
 -- What Postgres' resolve_exception() gives a record that markProcessed creates.
 local CREATED_RETENTION_MS = 30 * 24 * HOUR_MS
-local RESOLUTIONS = { replay = true, markProcessed = true, discard = true }
+local RESOLUTIONS = { replay = true, markProcessed = true, discard = true, reconciled = true }
+local RESOLVED_VIA = { person = true, slack = true, reconcile = true }
 
 local now = clock(ARGV[1])
 local actor = readActor(2)
@@ -51,10 +61,17 @@ local resolvedBy = nullable(ARGV[8])
 local note = nullable(ARGV[9])
 local resultJson = nullable(ARGV[10])
 local force = ARGV[11] == '1'
+local resolvedVia = ARGV[12]
+local claimToken = nullable(ARGV[13])
+local endedBy = tonumber(ARGV[14])
+local actOnKey = ARGV[15] == '1' and uuid == ''
 local rk, hk, xk, xok = KEYS[FIRST_ITEM_KEY], KEYS[FIRST_ITEM_KEY + 1], KEYS[FIRST_ITEM_KEY + 2], KEYS[FIRST_ITEM_KEY + 3]
 
 if not RESOLUTIONS[resolution] then
 	error({ err = 'ERR unknown resolution' })
+end
+if not RESOLVED_VIA[resolvedVia] or (ARGV[14] ~= '' and endedBy == nil) then
+	error({ err = 'ERR bad resolvedVia or endedBy' })
 end
 expectNamespaceKeys()
 expectItemKeys(rk, hk)
@@ -75,7 +92,7 @@ else
 		end
 	end
 end
-if #open == 0 then
+if #open == 0 and not actOnKey then
 	flushCounts()
 	return { {}, redis.call('HGETALL', rk) }
 end
@@ -87,6 +104,23 @@ if resolution == 'replay' and not force then
 		-- A worker may be writing right now: releasing would let the next delivery write too.
 		flushCounts()
 		return { {}, redis.call('HGETALL', rk), 'live_claim' }
+	end
+end
+if resolution == 'replay' and (claimToken ~= nil or endedBy ~= nil) then
+	local record = loadRecord(rk)
+	if record and not isExpired(record, now) then
+		local refused = nil
+		if (record.state ~= 'processing' and record.state ~= 'failed') or (claimToken ~= nil and record.claimToken ~= claimToken) then
+			-- Claimed again or settled since the lookup: what was looked up is not the key's state now.
+			refused = 'claim_changed'
+		elseif endedBy ~= nil and math.max(tonumber(record.leaseUntil) or 0, tonumber(record.updatedAt) or 0) > endedBy then
+			-- The write may have landed after the lookup: not finding it proves nothing yet.
+			refused = 'lookup_too_early'
+		end
+		if refused then
+			flushCounts()
+			return { {}, redis.call('HGETALL', rk), refused }
+		end
 	end
 end
 
@@ -102,6 +136,7 @@ for i, exception in ipairs(open) do
 	exception.status = 'resolved'
 	exception.resolution = resolution
 	exception.resolvedBy = resolvedBy
+	exception.resolvedVia = resolvedVia
 	exception.resolvedAt = int(now)
 	exception.note = note
 	resolved[i] = saveException(xk, exception)
@@ -117,17 +152,19 @@ for i, exception in ipairs(open) do
 	redis.call('ZREM', OPEN_EXCEPTIONS, uuidOf(exception.id))
 end
 
-local fact = { resolution = resolution, exceptionIds = ids, resolvedBy = resolvedBy or cjson.null, note = note or cjson.null }
-if resolution == 'discard' then
+local fact = { resolution = resolution, exceptionIds = ids, resolvedBy = resolvedBy or cjson.null, resolvedVia = resolvedVia, note = note or cjson.null }
+local current = loadRecord(rk)
+local alreadyProcessed = current ~= nil and not isExpired(current, now) and current.state == 'processed'
+if resolution == 'discard' or (resolution == 'reconciled' and alreadyProcessed) then
 	-- The record as it is, even past retention: the key is left alone.
-	local record = loadRecord(rk)
+	local record = current
 	local state = (record and record.state) or cjson.null
-	local detail = { from = state, to = state, kind = 'discard' }
+	local detail = { from = state, to = state, kind = resolution }
 	for name, value in pairs(fact) do
 		detail[name] = value
 	end
 	local newHistory = redis.call('EXISTS', hk) == 0
-	recordEvent(hk, now, 'forced', 'discard', actor, detail)
+	recordEvent(hk, now, 'forced', resolution, actor, detail)
 	if record == nil and newHistory then
 		-- The history of a key without a record would otherwise stay for good.
 		expireAfter(hk, CREATED_RETENTION_MS)
@@ -137,7 +174,7 @@ if resolution == 'discard' then
 end
 
 local request = { kind = 'release', verifyClaim = false, force = force, retentionMs = 0 }
-if resolution == 'markProcessed' then
+if resolution == 'markProcessed' or resolution == 'reconciled' then
 	request = { kind = 'markProcessed', verifyClaim = false, force = true, resultJson = resultJson, retentionMs = CREATED_RETENTION_MS }
 end
 local _, _, after = applyTransition(rk, hk, key, request, now, actor, fact)
