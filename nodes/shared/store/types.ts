@@ -67,8 +67,14 @@ export const ROUTABLE_REASONS: readonly ReasonCode[] = [
 export const REJECT_REASONS = ['claim_lost', 'invalid_transition', 'not_found'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-/** Why the Router's Resolve changed nothing (docs/CONTRACT.md §7, contract): the key has a live claim. */
-export type ResolveRefusal = 'live_claim';
+/**
+ * Why the Router's Resolve changed nothing (docs/CONTRACT.md §7, contract): `live_claim` — a replay of a key whose claim is still live;
+ * `claim_changed` — a Reconcile's replay, but the key no longer carries the claim that was looked
+ * up (claimed again, or settled meanwhile); `lookup_too_early` — a Reconcile's replay on a lookup
+ * made before the claim's end plus the settle delay.
+ */
+export const RESOLVE_REFUSALS = ['live_claim', 'claim_changed', 'lookup_too_early'] as const;
+export type ResolveRefusal = (typeof RESOLVE_REFUSALS)[number];
 
 /** Events of a key's history (docs/CONTRACT.md §6, contract). */
 export const HistoryEvent = {
@@ -366,15 +372,6 @@ export interface ResolveExceptionResult {
 	 */
 	refused?: ResolveRefusal | null;
 }
-
-/**
- * Why a resolution changed nothing: `live_claim` — a replay of a key whose claim is still live;
- * `claim_changed` — a Reconcile's replay, but the key no longer carries the claim that was looked
- * up (claimed again, or settled meanwhile); `lookup_too_early` — a Reconcile's replay on a lookup
- * made before the claim's end plus the settle delay.
- */
-export const RESOLVE_REFUSALS = ['live_claim', 'claim_changed', 'lookup_too_early'] as const;
-export type ResolveRefusal = (typeof RESOLVE_REFUSALS)[number];
 
 export interface ExceptionQuery {
 	namespace?: string | null;

@@ -29,7 +29,6 @@ import type {
 	StoreHealth,
 	TransitionRequest,
 	TransitionResult,
-	ResolveRefusal,
 } from '../types';
 import { claimPolicyArgs, Reason } from '../types';
 import { countBuckets, pageBuckets, purgeBuckets } from './bucketReads';
