@@ -3,12 +3,12 @@
 // into round trips of at most MAX_CHUNK, limits are clamped, a bad cursor is one hinted error.
 
 import { randomUUID } from 'crypto';
-import { InvalidInputError } from '../../nodes/shared/store/errors';
-import { RedisStore } from '../../nodes/shared/store/redis/RedisStore';
-import { MAX_CHUNK, type ClaimPolicy, type IdempotencyStore, type OpenExceptionRequest } from '../../nodes/shared/store/types';
-import { dropSchema, postgresTestStore, uniqueSchema } from '../helpers/postgres';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
-import { actor, basePolicy, transitionRequest } from './conformance';
+import { InvalidInputError } from '../../../nodes/shared/store/errors';
+import { RedisStore } from '../../../nodes/shared/store/redis/RedisStore';
+import { MAX_CHUNK, type ClaimPolicy, type IdempotencyStore, type OpenExceptionRequest } from '../../../nodes/shared/store/types';
+import { dropSchema, postgresTestStore, uniqueSchema } from '../../helpers/postgres';
+import { deletePrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis';
+import { actor, basePolicy, transitionRequest } from '../conformance';
 
 const T0 = 1_700_000_000_000;
 const MINUTE = 60_000;

@@ -9,12 +9,12 @@
 
 import { randomUUID } from 'crypto';
 import { Redis } from 'ioredis';
-import { NamespaceKeys } from '../../nodes/shared/store/redis/keys';
-import { createRedisStore, type RedisStore } from '../../nodes/shared/store/redis/RedisStore';
-import { SCRIPT_NAMES, READ_ONLY_SCRIPTS, requestKey, type ScriptArg, type ScriptName, type ScriptRunner } from '../../nodes/shared/store/redis/scripts';
-import type { Actor, ClaimPolicy, ClaimRequest, HistoryEntry, TransitionRequest } from '../../nodes/shared/store/types';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
-import { releasedFile } from '../helpers/releasedStore';
+import { NamespaceKeys } from '../../../nodes/shared/store/redis/keys';
+import { createRedisStore, type RedisStore } from '../../../nodes/shared/store/redis/RedisStore';
+import { SCRIPT_NAMES, READ_ONLY_SCRIPTS, requestKey, type ScriptArg, type ScriptName, type ScriptRunner } from '../../../nodes/shared/store/redis/scripts';
+import type { Actor, ClaimPolicy, ClaimRequest, HistoryEntry, TransitionRequest } from '../../../nodes/shared/store/types';
+import { deletePrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis';
+import { releasedFile } from '../../helpers/releasedStore';
 
 const T0 = 1_800_000_000_000;
 const DAY = 86_400_000;

@@ -6,12 +6,12 @@
 
 import { randomUUID } from 'crypto';
 import { Redis } from 'ioredis';
-import { InvalidInputError } from '../../nodes/shared/store/errors';
-import { NamespaceKeys } from '../../nodes/shared/store/redis/keys';
-import { createRedisStore, MAX_DURATION_MS } from '../../nodes/shared/store/redis/RedisStore';
-import { defineScripts } from '../../nodes/shared/store/redis/scripts';
-import type { ClaimPolicy } from '../../nodes/shared/store/types';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
+import { InvalidInputError } from '../../../nodes/shared/store/errors';
+import { NamespaceKeys } from '../../../nodes/shared/store/redis/keys';
+import { createRedisStore, MAX_DURATION_MS } from '../../../nodes/shared/store/redis/RedisStore';
+import { defineScripts } from '../../../nodes/shared/store/redis/scripts';
+import type { ClaimPolicy } from '../../../nodes/shared/store/types';
+import { deletePrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis';
 
 const DAY_MS = 86_400_000;
 const HUGE_RETENTION_MS = 2e11 * DAY_MS;

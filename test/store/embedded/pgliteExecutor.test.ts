@@ -4,8 +4,8 @@
 
 import * as pglite from '@electric-sql/pglite';
 import { PGlite } from '@electric-sql/pglite';
-import { pgliteExecutor, type PGliteLike, type PGliteProtocol } from '../../nodes/shared/store/embedded/pgliteExecutor';
-import type { SqlExecutor } from '../../nodes/shared/store/postgres/executor';
+import { pgliteExecutor, type PGliteLike, type PGliteProtocol } from '../../../nodes/shared/store/embedded/pgliteExecutor';
+import type { SqlExecutor } from '../../../nodes/shared/store/postgres/executor';
 
 const INSERT = `INSERT INTO t (k, n, doc, at)
 	SELECT k, $2::integer, $3::jsonb, coalesce($4::bigint, 7) FROM unnest($1::text[]) k

@@ -3,11 +3,11 @@
 // tokens differ by design and are compared through the pairs the two stores hand out.
 
 import { randomUUID } from 'crypto';
-import type { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
-import { RedisStore } from '../../nodes/shared/store/redis/RedisStore';
-import type { Actor, ClaimPolicy, ExceptionRecord, HistoryEntry, KeyRecord, OpenExceptionRequest, ResolveExceptionRequest } from '../../nodes/shared/store/types';
-import { dropSchema, postgresTestStore, uniqueSchema } from '../helpers/postgres';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
+import type { PostgresStore } from '../../../nodes/shared/store/postgres/PostgresStore';
+import { RedisStore } from '../../../nodes/shared/store/redis/RedisStore';
+import type { Actor, ClaimPolicy, ExceptionRecord, HistoryEntry, KeyRecord, OpenExceptionRequest, ResolveExceptionRequest } from '../../../nodes/shared/store/types';
+import { dropSchema, postgresTestStore, uniqueSchema } from '../../helpers/postgres';
+import { deletePrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis';
 
 const prefix = uniquePrefix('redis_twin');
 const url = new URL(REDIS_URL);

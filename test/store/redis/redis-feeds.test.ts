@@ -3,11 +3,11 @@
 // the feed index of exceptions shrinking as exceptions are resolved.
 
 import Redis from 'ioredis';
-import { readIndex } from '../../nodes/shared/store/redis/feeds';
-import { namespacesEverywhere, NamespaceKeys } from '../../nodes/shared/store/redis/keys';
-import { RedisStore } from '../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy } from '../../nodes/shared/store/types';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
+import { readIndex } from '../../../nodes/shared/store/redis/feeds';
+import { namespacesEverywhere, NamespaceKeys } from '../../../nodes/shared/store/redis/keys';
+import { RedisStore } from '../../../nodes/shared/store/redis/RedisStore';
+import type { ClaimPolicy } from '../../../nodes/shared/store/types';
+import { deletePrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis';
 
 const prefix = uniquePrefix('redis_feeds');
 const url = new URL(REDIS_URL);

@@ -5,12 +5,12 @@
 
 import { randomBytes } from 'crypto';
 import { Cluster, Redis } from 'ioredis';
-import { spreadLayout } from '../../nodes/shared/store/redis/buckets';
-import { RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
-import type { Actor, ClaimPolicy } from '../../nodes/shared/store/types';
-import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
-import { describeStoreConformance } from './conformance';
-import { HOSTILE_NAMESPACES } from './conformance/keys';
+import { spreadLayout } from '../../../nodes/shared/store/redis/buckets';
+import { RedisStore, type RedisStoreConfig } from '../../../nodes/shared/store/redis/RedisStore';
+import type { Actor, ClaimPolicy } from '../../../nodes/shared/store/types';
+import { startLocalCluster, type LocalCluster } from '../../helpers/redisCluster';
+import { describeStoreConformance } from '../conformance';
+import { HOSTILE_NAMESPACES } from '../conformance/keys';
 
 // Redis Cluster's own slot function (a dependency of ioredis, which routes cluster calls with it).
 // eslint-disable-next-line @typescript-eslint/no-require-imports

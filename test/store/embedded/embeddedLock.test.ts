@@ -5,8 +5,8 @@
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { createEmbeddedStore } from '../../nodes/shared/store/embedded/EmbeddedStore';
-import { startEmbeddedProcess, type EmbeddedProcess } from '../helpers/embeddedProcess';
+import { createEmbeddedStore } from '../../../nodes/shared/store/embedded/EmbeddedStore';
+import { startEmbeddedProcess, type EmbeddedProcess } from '../../helpers/embeddedProcess';
 
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 const outcomesOf = (reply: { outcomes?: Record<string, string> }) => [...new Set(Object.values(reply.outcomes ?? {}))];

@@ -8,12 +8,12 @@
 
 import { randomUUID } from 'crypto';
 import { Redis } from 'ioredis';
-import { credentialTest } from '../../nodes/shared/n8n/credentialTests';
-import { IdempotencyError, messageWithHint, StoreUnavailableError } from '../../nodes/shared/store/errors';
-import { translateError } from '../../nodes/shared/store/redis/errors';
-import { createRedisStore, type RedisStore } from '../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy } from '../../nodes/shared/store/types';
-import { freePort, startRedis, type PrivateRedis } from '../helpers/redisServer';
+import { credentialTest } from '../../../nodes/shared/n8n/credentialTests';
+import { IdempotencyError, messageWithHint, StoreUnavailableError } from '../../../nodes/shared/store/errors';
+import { translateError } from '../../../nodes/shared/store/redis/errors';
+import { createRedisStore, type RedisStore } from '../../../nodes/shared/store/redis/RedisStore';
+import type { ClaimPolicy } from '../../../nodes/shared/store/types';
+import { freePort, startRedis, type PrivateRedis } from '../../helpers/redisServer';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ReplyError } = require('redis-errors') as { ReplyError: new (message: string) => Error };

@@ -5,11 +5,11 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { Pool } from 'pg';
-import { loadFunctions, loadMigrations } from '../../nodes/shared/store/postgres/migrate';
-import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
-import { catalogOf } from '../helpers/postgresCatalog';
-import { actor, basePolicy } from './conformance';
-import { createShippedSchema, shippedStatement as oldStatement } from './fixtures/postgres-006/shipped';
+import { loadFunctions, loadMigrations } from '../../../nodes/shared/store/postgres/migrate';
+import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../../helpers/postgres';
+import { catalogOf } from '../../helpers/postgresCatalog';
+import { actor, basePolicy } from '../conformance';
+import { createShippedSchema, shippedStatement as oldStatement } from '../fixtures/postgres-006/shipped';
 
 describe('Postgres schema 006 → current', () => {
 	const schema = uniqueSchema('upgrade_006');
@@ -81,7 +81,7 @@ describe('Postgres schema 006 → current', () => {
 // Each Postgres function is defined once, in functions/, and applied after the migrations; the
 // migrations hold only tables, indexes, backfills and the drops of signatures that changed.
 describe('Postgres functions, one definition each', () => {
-	const FUNCTIONS = join(__dirname, '..', '..', 'nodes', 'shared', 'store', 'postgres', 'functions');
+	const FUNCTIONS = join(__dirname, '..', '..', '..', 'nodes', 'shared', 'store', 'postgres', 'functions');
 	const latest = Math.max(...loadMigrations('x').map((m) => m.version));
 	const schemas: string[] = [];
 	const pool = new Pool({ connectionString: POSTGRES_URL, max: 1 });

@@ -7,14 +7,14 @@
 
 import { randomBytes, randomUUID } from 'crypto';
 import { Redis } from 'ioredis';
-import { IdempotencyError, InvalidInputError, StoreUnavailableError } from '../../nodes/shared/store/errors';
-import { NamespaceKeys, namespaceTag, openExceptionsEverywhere } from '../../nodes/shared/store/redis/keys';
-import { RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy, TransitionKind, TransitionRequest } from '../../nodes/shared/store/types';
-import { startTcpProxy } from '../helpers/tcpProxy';
-import { actor, basePolicy as conformancePolicy, DAY, describeStoreConformance, MINUTE, raceRounds, transitionRequest } from './conformance';
-import { HOSTILE_NAMESPACES } from './conformance/keys';
-import { exceptionRequest, resolutionRequest } from './conformance/fixture';
+import { IdempotencyError, InvalidInputError, StoreUnavailableError } from '../../../nodes/shared/store/errors';
+import { NamespaceKeys, namespaceTag, openExceptionsEverywhere } from '../../../nodes/shared/store/redis/keys';
+import { RedisStore, type RedisStoreConfig } from '../../../nodes/shared/store/redis/RedisStore';
+import type { ClaimPolicy, TransitionKind, TransitionRequest } from '../../../nodes/shared/store/types';
+import { startTcpProxy } from '../../helpers/tcpProxy';
+import { actor, basePolicy as conformancePolicy, DAY, describeStoreConformance, MINUTE, raceRounds, transitionRequest } from '../conformance';
+import { HOSTILE_NAMESPACES } from '../conformance/keys';
+import { exceptionRequest, resolutionRequest } from '../conformance/fixture';
 
 // Redis Cluster's own slot function (a dependency of ioredis, which routes cluster calls with it).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -404,7 +404,7 @@ describe('Redis store specifics', () => {
 			expect(health.message).toContain(`${config.host}:${config.port}`);
 			const [, appendonly] = (await admin.config('GET', 'appendonly')) as string[];
 			const [, save] = (await admin.config('GET', 'save')) as string[];
-			// test/store/redisDurability.test.ts covers each persistence setting on private servers.
+			// test/store/redis/redisDurability.test.ts covers each persistence setting on private servers.
 			if (appendonly === 'no' && save === '') expect(health.message).toMatch(/Accepted in the credential: .*keeps nothing on disk/);
 		});
 

@@ -10,10 +10,10 @@
 
 import { randomUUID } from 'crypto';
 import { Redis } from 'ioredis';
-import { NamespaceKeys } from '../../nodes/shared/store/redis/keys';
-import { createRedisStore } from '../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy } from '../../nodes/shared/store/types';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
+import { NamespaceKeys } from '../../../nodes/shared/store/redis/keys';
+import { createRedisStore } from '../../../nodes/shared/store/redis/RedisStore';
+import type { ClaimPolicy } from '../../../nodes/shared/store/types';
+import { deletePrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis';
 
 const GRACE_MS = 24 * 3_600_000;
 const policy: ClaimPolicy = {

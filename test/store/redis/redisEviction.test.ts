@@ -5,11 +5,11 @@
 // accepts the risk. Each case runs on a private redis-server the test starts.
 
 import { randomUUID } from 'crypto';
-import { credentialTest } from '../../nodes/shared/n8n/credentialTests';
-import { StoreMisconfiguredError } from '../../nodes/shared/store/errors';
-import { createRedisStore, type RedisStore } from '../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy } from '../../nodes/shared/store/types';
-import { startRedis, type PrivateRedis } from '../helpers/redisServer';
+import { credentialTest } from '../../../nodes/shared/n8n/credentialTests';
+import { StoreMisconfiguredError } from '../../../nodes/shared/store/errors';
+import { createRedisStore, type RedisStore } from '../../../nodes/shared/store/redis/RedisStore';
+import type { ClaimPolicy } from '../../../nodes/shared/store/types';
+import { startRedis, type PrivateRedis } from '../../helpers/redisServer';
 
 const policy: ClaimPolicy = {
 	leaseMs: 60_000,

@@ -4,13 +4,13 @@
 // read-then-write claim.
 
 import { Pool } from 'pg';
-import { InvalidInputError } from '../../nodes/shared/store/errors';
-import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
-import { loadFunctions, loadMigrations } from '../../nodes/shared/store/postgres/migrate';
-import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
-import { startTcpProxy } from '../helpers/tcpProxy';
-import { createShippedSchema } from './fixtures/postgres-006/shipped';
-import { describeStoreConformance, raceRounds } from './conformance';
+import { InvalidInputError } from '../../../nodes/shared/store/errors';
+import { PostgresStore } from '../../../nodes/shared/store/postgres/PostgresStore';
+import { loadFunctions, loadMigrations } from '../../../nodes/shared/store/postgres/migrate';
+import { dropSchema, POSTGRES_URL, postgresTestStore, sql, uniqueSchema } from '../../helpers/postgres';
+import { startTcpProxy } from '../../helpers/tcpProxy';
+import { createShippedSchema } from '../fixtures/postgres-006/shipped';
+import { describeStoreConformance, raceRounds } from '../conformance';
 
 // One schema for every suite of this file (each test has its own namespace), dropped at the end.
 const schema = uniqueSchema('conformance');

@@ -14,12 +14,12 @@ import {
 	CLUSTER_BUCKETS,
 	slotOfTag,
 	spreadLayout,
-} from '../../nodes/shared/store/redis/buckets';
-import { NamespaceKeys, namespaceTag, openExceptionsEverywhere, parseExceptionId } from '../../nodes/shared/store/redis/keys';
-import { RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
-import type { Actor, ClaimPolicy, KeyRecord, OpenExceptionRequest, TransitionRequest } from '../../nodes/shared/store/types';
-import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
-import { releasedTree } from '../helpers/releasedStore';
+} from '../../../nodes/shared/store/redis/buckets';
+import { NamespaceKeys, namespaceTag, openExceptionsEverywhere, parseExceptionId } from '../../../nodes/shared/store/redis/keys';
+import { RedisStore, type RedisStoreConfig } from '../../../nodes/shared/store/redis/RedisStore';
+import type { Actor, ClaimPolicy, KeyRecord, OpenExceptionRequest, TransitionRequest } from '../../../nodes/shared/store/types';
+import { startLocalCluster, type LocalCluster } from '../../helpers/redisCluster';
+import { releasedTree } from '../../helpers/releasedStore';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const clusterKeySlot = require('cluster-key-slot') as (key: string) => number;

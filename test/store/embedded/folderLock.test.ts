@@ -6,8 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'fs';
 import { createServer } from 'net';
 import { hostname, tmpdir } from 'os';
 import { join } from 'path';
-import { LOCK_FILE, lockFolder } from '../../nodes/shared/store/embedded/folderLock';
-import { StoreUnavailableError } from '../../nodes/shared/store/errors';
+import { LOCK_FILE, lockFolder } from '../../../nodes/shared/store/embedded/folderLock';
+import { StoreUnavailableError } from '../../../nodes/shared/store/errors';
 
 let dir: string;
 beforeEach(() => {

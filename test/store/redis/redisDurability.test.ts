@@ -13,16 +13,16 @@
 //   confirm failed; without the wait the acknowledged keys come back New.
 
 import { randomUUID } from 'crypto';
-import { credentialTest } from '../../nodes/shared/n8n/credentialTests';
-import { hintDurability } from '../../nodes/shared/n8n/hints';
-import { StoreMisconfiguredError, StoreUnavailableError } from '../../nodes/shared/store/errors';
-import { createRedisStore, type RedisStore, type RedisStoreConfig } from '../../nodes/shared/store/redis/RedisStore';
-import type { ClaimDecision, ClaimPolicy } from '../../nodes/shared/store/types';
-import { actor, basePolicy, transitionRequest } from './conformance/fixture';
-import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
-import { startRedis, type PrivateRedis } from '../helpers/redisServer';
+import { credentialTest } from '../../../nodes/shared/n8n/credentialTests';
+import { hintDurability } from '../../../nodes/shared/n8n/hints';
+import { StoreMisconfiguredError, StoreUnavailableError } from '../../../nodes/shared/store/errors';
+import { createRedisStore, type RedisStore, type RedisStoreConfig } from '../../../nodes/shared/store/redis/RedisStore';
+import type { ClaimDecision, ClaimPolicy } from '../../../nodes/shared/store/types';
+import { actor, basePolicy, transitionRequest } from '../conformance/fixture';
+import { startLocalCluster, type LocalCluster } from '../../helpers/redisCluster';
+import { startRedis, type PrivateRedis } from '../../helpers/redisServer';
 import { Redis } from 'ioredis';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy';
+import { startTcpProxy, type TcpProxy } from '../../helpers/tcpProxy';
 
 jest.setTimeout(60_000);
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statfsSync, unlinkSync, writeSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { startEmbeddedProcess, type EmbeddedProcess, type Reply } from '../helpers/embeddedProcess';
+import { startEmbeddedProcess, type EmbeddedProcess, type Reply } from '../../helpers/embeddedProcess';
 
 const MB = 1024 * 1024;
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);

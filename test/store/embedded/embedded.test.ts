@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { assertNotQueueMode, createEmbeddedStore, defaultDataDir } from '../../nodes/shared/store/embedded/EmbeddedStore';
-import { InvalidInputError } from '../../nodes/shared/store/errors';
-import type { SqlExecutor } from '../../nodes/shared/store/postgres/executor';
-import type { IdempotencyStore } from '../../nodes/shared/store/types';
-import { describeStoreConformance } from './conformance';
+import { assertNotQueueMode, createEmbeddedStore, defaultDataDir } from '../../../nodes/shared/store/embedded/EmbeddedStore';
+import { InvalidInputError } from '../../../nodes/shared/store/errors';
+import type { SqlExecutor } from '../../../nodes/shared/store/postgres/executor';
+import type { IdempotencyStore } from '../../../nodes/shared/store/types';
+import { describeStoreConformance } from '../conformance';
 
 const dir = mkdtempSync(join(tmpdir(), 'idem-embedded-conformance-'));
 const shared = createEmbeddedStore(dir);
