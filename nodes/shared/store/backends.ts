@@ -57,6 +57,7 @@ function postgresFromCredential(data: CredentialData): PostgresStoreConfig {
 		ssl: (data.ssl as PostgresStoreConfig['ssl']) ?? 'disable',
 		schema: text(data.schema, 'n8n_idempotency'),
 		maxConnections: Number(data.maxConnections ?? 10),
+		requireSynchronousStandby: data.requireSynchronousStandby === true,
 	};
 }
 

@@ -339,20 +339,20 @@ describe('Redis store specifics', () => {
 			}
 		});
 
-		it('stores a key with a NUL character apart from the same key without it', async () => {
-			const decisions = await store.claim(ns, ['a\u0000b', 'ab', '\u0000'].map((key) => ({ key, fingerprint: null })), basePolicy, actor, T0);
-			expect(decisions.map((d) => d.outcome)).toEqual(['new', 'new', 'new']);
-			expect((await store.get(ns, 'a\u0000b'))?.claimToken).toBe(decisions[0].claimToken);
+		it('refuses a key with a NUL character or over 1,024 bytes, as every store does (Redis could hold them; Postgres cannot)', async () => {
+			await expect(store.claim(ns, ['ab', 'a\u0000b'].map((key) => ({ key, fingerprint: null })), basePolicy, actor, T0)).rejects.toThrow(InvalidInputError);
+			await expect(claimOne('k'.repeat(1025), T0)).rejects.toThrow(/1025 bytes long; a store takes at most 1024/);
+			expect(await store.get(ns, 'ab')).toBeNull();
 		});
 
-		it('handles a 1 MB key and a result with every JSON escape', async () => {
-			const key = 'k'.repeat(1024 * 1024);
+		it('handles the longest key (1,024 bytes) and a result with every JSON escape', async () => {
+			const key = 'k'.repeat(1024);
 			const result = JSON.stringify({ s: '"\\/\b\f\n\r\t\u0000\u2028 ünïcødé 🧾', n: [1.5, -0, 1e21], nested: { a: null } });
 			const d = await claimOne(key, T0);
 			expect(d.outcome).toBe('new');
 			await transitionOne(request('markProcessed', key, { claimToken: d.claimToken, resultJson: result }), T0 + 1);
 			expect((await claimOne(key, T0 + 2)).result).toEqual(JSON.parse(result));
-			expect((await store.get(ns, key))?.key).toHaveLength(1024 * 1024);
+			expect((await store.get(ns, key))?.key).toHaveLength(1024);
 			await admin.del(keysOf(ns).record(key), keysOf(ns).history(key));
 		});
 

@@ -1,8 +1,10 @@
 // What a failed Postgres (or embedded) call means: a connection that could not be made or broke
 // is StoreUnavailableError, in words — n8n replaces messages that carry raw socket codes with a
-// generic text —; anything else Postgres refused is IdempotencyError with its message.
+// generic text —; a value Postgres cannot store (NUL in text or JSON, an index entry too long) is
+// InvalidInputError saying which and what to do; anything else Postgres refused is
+// IdempotencyError with its message.
 
-import { IdempotencyError, StoreUnavailableError } from '../errors';
+import { IdempotencyError, InvalidInputError, StoreUnavailableError } from '../errors';
 
 // Connection-level failures: the store could not be reached or the connection broke mid-call.
 const UNAVAILABLE_CODES = new Set([
@@ -37,7 +39,31 @@ export function translatePostgresError(error: unknown, name: string, where: stri
 			{ cause: error },
 		);
 	}
+	const unstorable = unstorableValue(err?.code, message);
+	if (unstorable) {
+		return Object.assign(new InvalidInputError(`${name} cannot store a value while ${doing}: ${unstorable.what} (${message})`, unstorable.fix), {
+			cause: error,
+		});
+	}
 	return new IdempotencyError(`${name} failed while ${doing}: ${message}`, { cause: error });
+}
+
+/**
+ * The values the checks of base/checks.ts cannot see coming: a NUL character in a text (an error
+ * message, an owner) or in a result's JSON — Postgres text and jsonb cannot hold U+0000 —, and an
+ * index entry over Postgres's limit (a long exception reason with a long key).
+ */
+function unstorableValue(code: string | undefined, message: string): { what: string; fix: string } | null {
+	if (code === '22021' && /0x00/.test(message)) {
+		return { what: 'a text contains a NUL character (\\u0000), which Postgres text cannot hold', fix: 'Remove NUL characters from the texts you pass (error message, owner, route, note).' };
+	}
+	if (code === '22P05' || (code === '22P02' && /\\u0000/.test(message))) {
+		return { what: 'the result contains a NUL character (\\u0000), which Postgres JSON cannot hold', fix: 'Remove NUL characters from the result, or store only the fields a duplicate needs (an ID, a status).' };
+	}
+	if (code === '54000' && /index row/i.test(message)) {
+		return { what: 'a name is too long for an index entry', fix: 'Use shorter keys, namespaces and exception reasons.' };
+	}
+	return null;
 }
 
 function describeConnectionFailure(code: string | undefined, message: string): string {
