@@ -6,13 +6,13 @@
 // beforehand what the failover then does.
 
 import type { ICredentialTestFunctions } from 'n8n-workflow';
-import { credentialTest } from '../../nodes/shared/n8n/credentialTests';
-import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
-import { poolExecutor } from '../../nodes/shared/store/postgres/executor';
-import { StoreMisconfiguredError } from '../../nodes/shared/store/errors';
-import { startCluster, type PgCluster, type PgServer } from '../helpers/postgresCluster';
-import { POSTGRES_URL } from '../helpers/postgres';
-import { actor, basePolicy, rejectionOf, transitionRequest } from './conformance';
+import { credentialTest } from '../../../nodes/shared/n8n/credentialTests';
+import { PostgresStore } from '../../../nodes/shared/store/postgres/PostgresStore';
+import { poolExecutor } from '../../../nodes/shared/store/postgres/executor';
+import { StoreMisconfiguredError } from '../../../nodes/shared/store/errors';
+import { startCluster, type PgCluster, type PgServer } from '../../helpers/postgresCluster';
+import { POSTGRES_URL } from '../../helpers/postgres';
+import { actor, basePolicy, rejectionOf, transitionRequest } from '../conformance';
 
 const BATCH = 300;
 const NS = 'crm-leads';

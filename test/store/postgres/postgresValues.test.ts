@@ -2,9 +2,9 @@
 // a NUL character in a text or in a result's JSON, an index entry over Postgres's limit. Each is
 // our InvalidInputError saying what and what to do, not Postgres's raw error, and nothing is written.
 
-import { InvalidInputError } from '../../nodes/shared/store/errors';
-import { dropSchema, postgresTestStore, uniqueSchema } from '../helpers/postgres';
-import { actor, basePolicy, exceptionRequest, rejectionOf, transitionRequest } from './conformance';
+import { InvalidInputError } from '../../../nodes/shared/store/errors';
+import { dropSchema, postgresTestStore, uniqueSchema } from '../../helpers/postgres';
+import { actor, basePolicy, exceptionRequest, rejectionOf, transitionRequest } from '../conformance';
 
 const schema = uniqueSchema('values');
 const store = postgresTestStore(schema, 2);

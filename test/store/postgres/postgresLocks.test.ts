@@ -4,10 +4,10 @@
 // sent again, because it was rolled back whole.
 
 import { Client } from 'pg';
-import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
-import { poolExecutor } from '../../nodes/shared/store/postgres/executor';
-import { dropSchema, POSTGRES_URL, uniqueSchema } from '../helpers/postgres';
-import { actor, basePolicy, mixedOperationRounds, transitionRequest } from './conformance';
+import { PostgresStore } from '../../../nodes/shared/store/postgres/PostgresStore';
+import { poolExecutor } from '../../../nodes/shared/store/postgres/executor';
+import { dropSchema, POSTGRES_URL, uniqueSchema } from '../../helpers/postgres';
+import { actor, basePolicy, mixedOperationRounds, transitionRequest } from '../conformance';
 
 const schema = uniqueSchema('locks');
 const opened: PostgresStore[] = [];
