@@ -12,9 +12,10 @@ import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { blockKitProblems } from '../helpers/blockKit';
 import { mockContext, type ParameterValue } from '../helpers/n8nContext';
 import { nodeTestStores } from '../helpers/nodeStores';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 let namespace = '';
-let store: 'postgres' | 'redis' = 'postgres';
+let store: CredentialKind = 'postgres';
 const SECRET = 'e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6';
 const { credentials: storeCredentials } = nodeTestStores('loop_node', 'loop', (ns) => {
 	namespace = ns;
@@ -81,7 +82,7 @@ const fromSlack = (items: INodeExecutionData[], parameters: Record<string, Param
 	router(items, { operation: 'resolveFromSlack', ...parameters }, more);
 const exceptionById = async (id: string) => (await router([{ json: {} }], { operation: 'get', exceptionId: id }))[0][0].json;
 
-describe.each(['postgres', 'redis'] as const)('Resolve From Slack Action on %s', (kind) => {
+describe.each(CREDENTIAL_KINDS)('Resolve From Slack Action on %s', (kind) => {
 	beforeAll(() => {
 		store = kind;
 	});
@@ -198,7 +199,7 @@ const stuckClaimItem = (key: string): INodeExecutionData => ({
 const reconcile = (items: INodeExecutionData[], parameters: Record<string, ParameterValue>, more = {}) =>
 	router(items, { operation: 'reconcile', settleSeconds: 0, ...parameters }, more);
 
-describe.each(['postgres', 'redis'] as const)('Reconcile on %s', (kind) => {
+describe.each(CREDENTIAL_KINDS)('Reconcile on %s', (kind) => {
 	beforeAll(() => {
 		store = kind;
 	});

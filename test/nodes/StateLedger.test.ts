@@ -7,9 +7,10 @@ import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { mockContext, type ParameterValue } from '../helpers/n8nContext';
 import { nodeTestStores } from '../helpers/nodeStores';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 let namespace = '';
-let store: 'postgres' | 'redis' = 'postgres';
+let store: CredentialKind = 'postgres';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const { credentials } = nodeTestStores('ledger_node', 'ledger', (ns) => {
@@ -58,7 +59,7 @@ async function ledger(
 
 const crmResponse = (id: string, from: number): INodeExecutionData => ({ json: { id, created: true }, pairedItem: { item: from } });
 
-describe.each(['postgres', 'redis'] as const)('State Ledger node on %s', (kind) => {
+describe.each(CREDENTIAL_KINDS)('State Ledger node on %s', (kind) => {
 	beforeAll(() => {
 		store = kind;
 	});

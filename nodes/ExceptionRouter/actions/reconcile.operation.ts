@@ -14,7 +14,7 @@ import { itemError } from '../../shared/n8n/errors';
 import { presentException } from '../../shared/n8n/exceptionItem';
 import { errorItem } from '../../shared/n8n/items';
 import { storedKeyAsWritten } from '../../shared/n8n/keyReference';
-import { findOnLineage, GUARD_TYPE, upstreamOfTypes } from '../../shared/n8n/metadata';
+import { findOnLineage, GUARD_TYPE, upstreamOfTypes } from '../../shared/n8n/guardLineage';
 import { presentRecord, resultJsonOf } from '../../shared/n8n/records';
 import { InvalidInputError } from '../../shared/store/errors';
 import { validateNamespace } from '../../shared/store/identifiers';
@@ -242,7 +242,7 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 		} catch (error) {
 			const problem = itemError(this, error, i);
 			if (!this.continueOnFail()) throw problem;
-			outputs[2].push(errorItem(items, i, problem.message));
+			outputs[2].push(errorItem(items, i, problem));
 		}
 	}
 	return outputs;

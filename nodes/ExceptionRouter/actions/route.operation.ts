@@ -8,7 +8,7 @@ import { itemError } from '../../shared/n8n/errors';
 import { exceptionFields, executionUrlOf } from '../../shared/n8n/exceptionItem';
 import { errorItem, inInputOrder, outputItem, prepareItems } from '../../shared/n8n/items';
 import { ItemKeys } from '../../shared/n8n/keyReference';
-import type { FoundMetadata } from '../../shared/n8n/metadata';
+import type { FoundMetadata } from '../../shared/n8n/guardLineage';
 import { oneOf, reasonOptions, severityOptions } from '../../shared/n8n/options';
 import { ParameterReader } from '../../shared/n8n/parameters';
 import { InvalidInputError } from '../../shared/store/errors';
@@ -177,7 +177,7 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 		(fields.exception as IDataObject).opened = !persist || opened.has(r.index);
 		outputs[r.output].push(outputItem(items, r.index, { ...items[r.index].json, ...fields }));
 	}
-	for (const [index, error] of failed) outputs[rules.unrouted].push(errorItem(items, index, error.message));
+	for (const [index, error] of failed) outputs[rules.unrouted].push(errorItem(items, index, error));
 	// Keep input order within each output.
 	return inInputOrder(outputs);
 }

@@ -17,6 +17,7 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 import { actorOf } from '../../shared/n8n/actor';
 import type { ClaimJob } from '../../shared/claims';
 import { groupBy } from '../../shared/util/lists';
+import { restoreRequestsOf } from '../../shared/store/restoreRequests';
 import type { Actor, ClaimDecision, IdempotencyStore } from '../../shared/store/types';
 
 const TEST_RUN = ' (test run)';
@@ -58,14 +59,10 @@ async function holderOf(store: IdempotencyStore, namespace: string, key: string,
  * Undoes the `new`s of the first claim round when the take-over fails (all or nothing, as
  * claimAll): each key gets back the record its claim found, where it still carries that token.
  */
-export async function restoreNews(store: IdempotencyStore, jobs: readonly ClaimJob[], decided: Map<ClaimJob, ClaimDecision>, actor: Actor): Promise<void> {
-	const taken = jobs.filter((job) => decided.get(job)?.outcome === 'new' && decided.get(job)?.claimToken);
-	for (const [namespace, list] of groupBy(taken, (job) => job.namespace)) {
-		const requests = list.map((job) => {
-			const decision = decided.get(job)!;
-			return { key: decision.key, claimToken: decision.claimToken!, prior: decision.prior ?? null };
-		});
-		await store.restore(namespace, requests, actor).catch(() => undefined);
+export async function restoreNews<J extends ClaimJob>(store: IdempotencyStore, jobs: readonly J[], decided: Map<J, ClaimDecision>, actor: Actor): Promise<void> {
+	for (const [namespace, list] of groupBy(jobs, (job) => job.namespace)) {
+		const requests = restoreRequestsOf(list.flatMap((job) => decided.get(job) ?? []));
+		if (requests.length > 0) await store.restore(namespace, requests, actor).catch(() => undefined);
 	}
 }
 
@@ -74,17 +71,17 @@ export async function restoreNews(store: IdempotencyStore, jobs: readonly ClaimJ
  * workflow is released with that run's token and claimed again. Returns who holds the keys still
  * held (for the item's metadata and the Router's Slack text). With `takeOver` off it only looks.
  */
-export async function takeOverTestRunClaims(
+export async function takeOverTestRunClaims<J extends ClaimJob>(
 	store: IdempotencyStore,
-	jobs: readonly ClaimJob[],
-	decided: Map<ClaimJob, ClaimDecision>,
+	jobs: readonly J[],
+	decided: Map<J, ClaimDecision>,
 	actor: Actor,
 	takeOver: boolean,
 	claimAgain: (jobs: ClaimJob[]) => Promise<Map<ClaimJob, ClaimDecision>>,
-): Promise<Map<ClaimJob, Holder>> {
-	const holders = new Map<ClaimJob, Holder>();
+): Promise<Map<J, Holder>> {
+	const holders = new Map<J, Holder>();
 	const held = jobs.filter((job) => decided.get(job)?.reason === 'in_progress');
-	const released: ClaimJob[] = [];
+	const released: J[] = [];
 	for (const [namespace, list] of groupBy(held, (job) => job.namespace)) {
 		const found = await Promise.all(list.map((job) => holderOf(store, namespace, job.request.key, actor)));
 		const mine = list.flatMap((job, n) => {
@@ -104,7 +101,7 @@ export async function takeOverTestRunClaims(
 	}
 	if (released.length === 0) return holders;
 	// In-batch repeats were recorded by the first claim; the second must not record them again.
-	const again = released.map((job) => ({ ...job, request: { key: job.request.key, fingerprint: job.request.fingerprint } }));
+	const again: ClaimJob[] = released.map((job) => ({ namespace: job.namespace, request: { key: job.request.key, fingerprint: job.request.fingerprint } }));
 	const redecided = await claimAgain(again);
 	again.forEach((job, n) => {
 		const decision = redecided.get(job)!;

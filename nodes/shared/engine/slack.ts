@@ -3,7 +3,7 @@
 // buttons that resolve it from Slack (slackActions.ts reads their clicks). Pure.
 
 import type { ExceptionRecord } from '../store/types';
-import { reasonText, reasonTextFor } from './reasons';
+import { reasonText, reasonTextFor } from './reasonTexts';
 
 export interface SlackMessage {
 	text: string;

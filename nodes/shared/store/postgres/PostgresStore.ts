@@ -10,7 +10,7 @@ import { join } from 'path';
 import type { QueryResultRow } from 'pg';
 import { BaseStore, type EventTally, type IndexPage, type IndexQuery, type OpenExceptionsQuery } from '../base/BaseStore';
 import type { DistinctException } from '../exceptions';
-import { IdempotencyError, StoreMisconfiguredError, StoreUnavailableError } from '../errors';
+import { IdempotencyError, messageWithHint, StoreMisconfiguredError, StoreUnavailableError } from '../errors';
 import { quoteIdentifier, validateSchemaName } from '../identifiers';
 import { counterOf } from '../stats';
 import { compactRuns } from '../historyRuns';
@@ -52,6 +52,8 @@ const DURABILITY_RECHECK_MS = 5 * 60_000;
 
 export interface PostgresStoreOptions {
 	kind: 'postgres' | 'embedded';
+	/** What the user calls this store, in messages: "Postgres", "The embedded store". */
+	name: string;
 	schema: string;
 	executor: SqlExecutor;
 	/** Where the data is, for error messages: "host:port" or a folder. */
@@ -65,6 +67,7 @@ export class PostgresStore extends BaseStore {
 	readonly schema: string;
 	private readonly executor: SqlExecutor;
 	private readonly where: string;
+	private readonly name: string;
 	private ready: Promise<void> | null = null;
 	private readonly sql: Record<(typeof SQL_FILES)[number], string>;
 	private readonly q: string;
@@ -84,12 +87,14 @@ export class PostgresStore extends BaseStore {
 				? options
 				: {
 						kind: 'postgres',
+						name: 'Postgres',
 						schema: options.schema,
 						executor: poolExecutor(poolConfigOf(options), { sessionSetup: sessionSetupSql(require), onConnect: () => (this.durabilityStale = true) }),
 						where: describeServer(options),
 					};
 		this.requireSynchronousStandby = require;
 		this.kind = resolved.kind;
+		this.name = resolved.name;
 		this.q = quoteIdentifier(this.schema);
 		this.executor = resolved.executor;
 		this.where = resolved.where;
@@ -118,7 +123,7 @@ export class PostgresStore extends BaseStore {
 	}
 
 	protected translateError(error: unknown, doing: string): Error {
-		const translated = translatePostgresError(error, this.kind, this.where, doing);
+		const translated = translatePostgresError(error, this.name, this.where, doing);
 		// The connection broke: the next one may reach another server (a failover).
 		if (translated instanceof StoreUnavailableError) this.durabilityStale = true;
 		return translated;
@@ -430,8 +435,7 @@ export class PostgresStore extends BaseStore {
 			if (!rows[0]?.can_write) {
 				return { ok: false, message: `User may not write to ${this.schema}.records` };
 			}
-			const label = this.kind === 'embedded' ? 'Opened the embedded store' : 'Connected to Postgres';
-			const message = `${label} at ${this.where}; schema ${this.schema} is ready`;
+			const message = `${this.name} at ${this.where}: schema ${this.schema} is ready`;
 			if (this.kind !== 'postgres') return { ok: true, message };
 			const { report, summary } = await this.run('reading the server’s durability settings', () => this.readDurability());
 			const said = report.findings.map(findingText);
@@ -440,7 +444,7 @@ export class PostgresStore extends BaseStore {
 			}
 			return { ok: true, message: `${message} (${summary})`, ...(said.length ? { warning: said.join('\n') } : {}) };
 		} catch (error) {
-			return { ok: false, message: (error as Error).message };
+			return { ok: false, message: messageWithHint(error) };
 		}
 	}
 

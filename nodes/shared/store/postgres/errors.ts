@@ -28,25 +28,24 @@ const UNAVAILABLE_CODES = new Set([
 const CONNECTION_LOST =
 	/Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i;
 
-/** `label`: "Postgres" or "The embedded store"; `where`: "host:port" or the data folder. */
-export function translatePostgresError(error: unknown, kind: 'postgres' | 'embedded', where: string, doing: string): Error {
+/** `name`: "Postgres" or "The embedded store"; `where`: "host:port" or the data folder. */
+export function translatePostgresError(error: unknown, name: string, where: string, doing: string): Error {
 	if (error instanceof IdempotencyError) return error;
 	const err = error as { code?: string; message?: string };
 	const message = err?.message ?? String(error);
 	if ((err?.code && UNAVAILABLE_CODES.has(err.code)) || CONNECTION_LOST.test(message)) {
 		return new StoreUnavailableError(
-			`${kind === 'embedded' ? 'The embedded store' : 'Postgres'} at ${where} is unavailable while ${doing} (${describeConnectionFailure(err?.code, message)})`,
+			`${name} at ${where} is unavailable while ${doing} (${describeConnectionFailure(err?.code, message)})`,
 			{ cause: error },
 		);
 	}
-	const label = kind === 'embedded' ? 'Embedded store' : 'Postgres';
 	const unstorable = unstorableValue(err?.code, message);
 	if (unstorable) {
-		return Object.assign(new InvalidInputError(`${label} cannot store a value while ${doing}: ${unstorable.what} (${message})`, unstorable.fix), {
+		return Object.assign(new InvalidInputError(`${name} cannot store a value while ${doing}: ${unstorable.what} (${message})`, unstorable.fix), {
 			cause: error,
 		});
 	}
-	return new IdempotencyError(`${label} error while ${doing}: ${message}`, { cause: error });
+	return new IdempotencyError(`${name} failed while ${doing}: ${message}`, { cause: error });
 }
 
 /**

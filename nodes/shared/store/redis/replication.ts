@@ -110,7 +110,7 @@ export function notReplicatedError(target: string, doing: string, result: Replic
 		'The change is on the primary; it is safe once the replicas have it. Check the replicas (INFO replication on the primary: connected? how far behind?). ' +
 		'If they are known to be slow, raise "Replica Timeout" (or lower "Wait for Replicas") in the Idempotency Store (Redis) credential.';
 	return new StoreUnavailableError(
-		`${target} applied ${doing}, but only ${result.acked} of ${result.required} replica(s) confirmed it within ${timeoutMs} ms, twice: a failover now could lose it (not_replicated). ${hint}`,
+		`${target} applied ${doing}, but only ${result.acked} of ${result.required} replica(s) confirmed it within ${timeoutMs} ms, twice: a failover now could lose it (not_replicated).`,
 		{ kind: 'not_replicated', hint },
 	);
 }
