@@ -247,6 +247,23 @@ describe.each(CREDENTIAL_KINDS)('Reconcile on %s', (kind) => {
 		expect(fresh).toHaveLength(1);
 	});
 
+	it("reads Looked Up At on the store's clock: a lookup made during the lease by an n8n whose clock runs ahead is not late enough", async () => {
+		const claimedAt = Date.now();
+		await guard(['C-6'], { leaseSeconds: 1 });
+		await sleep(1100);
+		// n8n's clock runs 170 s ahead of the store's: its $now at the lookup — made while the claim
+		// was live — reads 170 s late, more than the settle delay.
+		const realNow = Date.now.bind(Date);
+		const ahead = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 170_000);
+		try {
+			const [, replayed, open] = await reconcile([stuckClaimItem('C-6')], { found: false, lookedUpAt: String(claimedAt + 170_000), settleSeconds: 120 });
+			expect(replayed).toEqual([]);
+			expect(open[0].json.reconcile).toMatchObject({ outcome: 'left_open', refused: 'lookup_too_early' });
+		} finally {
+			ahead.mockRestore();
+		}
+	});
+
 	it("not found with the Guard's claim token: a key claimed again since the lookup is left open", async () => {
 		const [[first]] = await guard(['C-3'], { leaseSeconds: 1 });
 		await sleep(1100);
