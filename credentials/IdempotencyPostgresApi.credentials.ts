@@ -51,5 +51,13 @@ export class IdempotencyPostgresApi implements ICredentialType {
 			default: 10,
 			description: 'Size of the connection pool this credential shares across all executions of this n8n process',
 		},
+		{
+			displayName: 'Require Synchronous Standby',
+			name: 'requireSynchronousStandby',
+			type: 'boolean',
+			default: false,
+			description:
+				"Whether to refuse claims unless a standby confirms every commit (synchronous_standby_names set on the primary), so that a failover to a standby cannot lose a claim or a processed mark. Turn on when your Postgres fails over to standbys (Patroni, a managed HA service). Off: asynchronous standbys are a warning in the credential test and on the nodes.",
+		},
 	];
 }

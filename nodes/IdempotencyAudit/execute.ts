@@ -48,7 +48,7 @@ export function runAudit(ctx: IExecuteFunctions): INodeExecutionData[] {
 			const problem = itemError(ctx, error instanceof InvalidInputError ? error : new InvalidInputError(String((error as Error)?.message ?? error), NOT_A_WORKFLOW_HINT), index);
 			if (!ctx.continueOnFail()) throw problem;
 			errors.push({ file: `item ${index}`, message: problem.message });
-			failed.push(errorItem(items, index, problem.message));
+			failed.push(errorItem(items, index, problem));
 		}
 	});
 

@@ -9,17 +9,12 @@
 // A window polled again (after a restart, see README "Idempotency Trigger") finds only what it
 // found the first time. Times are the store's (epoch ms), never n8n's.
 
-import {
-	NodeOperationError,
-	type IDataObject,
-	type INodeExecutionData,
-	type IPollFunctions,
-} from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, IPollFunctions } from 'n8n-workflow';
 import { iso } from '../shared/n8n/actor';
+import { nodeError, operationError } from '../shared/n8n/errors';
 import { exceptionFields, executionUrlOf } from '../shared/n8n/exceptionItem';
 import { storeOfKind, type StoreKind } from '../shared/n8n/resolveStore';
-import { InvalidInputError } from '../shared/store/errors';
-import { isAfter } from '../shared/store/feed';
+import { isAfter } from '../shared/store/feedOrder';
 import { validateNamespace } from '../shared/store/identifiers';
 import { MAX_LIMIT, type ExceptionRecord, type FeedPosition, type IdempotencyStore, type KeyRecord } from '../shared/store/types';
 import { EVENTS, type EventKind } from './description';
@@ -105,8 +100,8 @@ function settingsOf(ctx: IPollFunctions): Settings {
 	const node = ctx.getNode();
 	const events = (ctx.getNodeParameter('events', []) as string[]) ?? [];
 	if (!Array.isArray(events) || events.length === 0 || events.some((e) => !EVENTS.includes(e as EventKind))) {
-		throw new NodeOperationError(node, `Events must be one or both of Stuck Claims and Exceptions, got ${JSON.stringify(events)}`, {
-			description: 'Pick at least one event under Events.',
+		throw operationError(node, `Events must be one or both of Stuck Claims and Exceptions, got ${JSON.stringify(events)}`, {
+			hint: 'Pick at least one event under Events.',
 		});
 	}
 	const text = String(ctx.getNodeParameter('namespace', '') ?? '').trim();
@@ -115,9 +110,7 @@ function settingsOf(ctx: IPollFunctions): Settings {
 		try {
 			namespace = validateNamespace(text);
 		} catch (error) {
-			throw new NodeOperationError(node, `Namespace: ${(error as Error).message}`, {
-				description: (error as InvalidInputError).hint ?? "Use the Guard's namespace, or leave it empty for every namespace.",
-			});
+			throw nodeError(ctx, error, 'Namespace', "Use the Guard's namespace, or leave it empty for every namespace.");
 		}
 	}
 	const options = (ctx.getNodeParameter('options', {}) ?? {}) as { slackButtons?: boolean };
@@ -163,9 +156,7 @@ export async function pollTrigger(this: IPollFunctions): Promise<INodeExecutionD
 	try {
 		store = await storeOfKind(this, settings.kind);
 	} catch (error) {
-		throw new NodeOperationError(this.getNode(), `The store is not set up: ${(error as Error).message}`, {
-			description: (error as InvalidInputError).hint ?? 'Check the credential of the store.',
-		});
+		throw nodeError(this, error, 'The store is not set up', 'Check the credential of the store.');
 	}
 	try {
 		const now = await store.clock();
@@ -188,8 +179,12 @@ export async function pollTrigger(this: IPollFunctions): Promise<INodeExecutionD
 		staticData.cursor = next as unknown as IDataObject;
 		return items.length ? [items] : null;
 	} catch (error) {
-		throw new NodeOperationError(this.getNode(), `The Idempotency Trigger could not read the store: ${(error as Error).message}`, {
-			description: 'Check that the store is reachable with this credential. The next poll starts where the last good one stopped.',
-		});
+		throw nodeError(
+			this,
+			error,
+			'The Idempotency Trigger could not read the store',
+			'Check that the store is reachable with this credential.',
+			'The next poll starts where the last good one stopped.',
+		);
 	}
 }

@@ -13,8 +13,9 @@ export class StateLedger implements INodeType {
 		icon: 'file:stateLedger.svg',
 		group: ['transform'],
 		// 1.1: admin namespaces start empty (storeParameters.ts adminNamespaceProperties)
-		version: [1, 1.1],
-		defaultVersion: 1.1,
+		// 2: Mark Processed's Result starts empty, not {} (markProcessed.operation.ts)
+		version: [1, 1.1, 2],
+		defaultVersion: 2,
 		subtitle:
 			'={{ ({ markProcessed: "Mark processed", markFailed: "Mark failed", markReceived: "Mark received", release: "Release", get: "Get", history: "History", list: "List", stats: "Stats", report: "Report", purge: "Purge" })[$parameter["operation"]] ?? $parameter["operation"] }}',
 		description:

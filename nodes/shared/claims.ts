@@ -2,13 +2,26 @@
 // per namespace, polling for the `wait` mode, and — when a later chunk fails — undoing every claim
 // the input took, so each key is back to exactly the record it had before (store.restore).
 
-import { chunk, groupBy } from './engine/batch';
+import { restoreRequestsOf } from './store/restoreRequests';
 import type { Actor, ClaimDecision, ClaimPolicy, ClaimRequest, IdempotencyStore } from './store/types';
 import { MAX_CHUNK } from './store/types';
+import { chunk, groupBy } from './util/lists';
 
+/**
+ * What a claim needs here: its namespace, its request, and — for a key with the hashed form — the
+ * key as earlier versions stored it. The Guard passes its own records (engine/batch.ts `Claim`)
+ * and gets the answers keyed by the same objects.
+ */
 export interface ClaimJob {
 	namespace: string;
 	request: ClaimRequest;
+	legacyKey?: string;
+}
+
+/** The decisions of one successful store call: what a failure later in the input undoes. */
+interface Committed {
+	namespace: string;
+	decisions: ClaimDecision[];
 }
 
 export interface WaitOptions {
@@ -24,15 +37,15 @@ export interface WaitOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function claimOnce(
+async function claimOnce<J extends ClaimJob>(
 	store: IdempotencyStore,
-	jobs: readonly ClaimJob[],
+	jobs: readonly J[],
 	policy: ClaimPolicy,
 	actor: Actor,
 	now: number | undefined,
-	done: ClaimDecision[][],
-): Promise<Map<ClaimJob, ClaimDecision>> {
-	const decided = new Map<ClaimJob, ClaimDecision>();
+	done: Committed[],
+): Promise<Map<J, ClaimDecision>> {
+	const decided = new Map<J, ClaimDecision>();
 	for (const [namespace, list] of groupBy(jobs, (job) => job.namespace)) {
 		for (const part of chunk(list, MAX_CHUNK)) {
 			const decisions = await store.claim(
@@ -42,7 +55,7 @@ async function claimOnce(
 				actor,
 				now,
 			);
-			done.push(decisions.map((d) => ({ ...d, namespace }) as ClaimDecision & { namespace: string }));
+			done.push({ namespace, decisions });
 			part.forEach((job, i) => decided.set(job, decisions[i]));
 		}
 	}
@@ -50,7 +63,7 @@ async function claimOnce(
 }
 
 /**
- * Keys whose text has the hashed form (`sha256:<hex>`) are hashed again since issue 11; earlier
+ * Keys whose text has the hashed form (`sha256:<hex>`) are hashed again now; earlier
  * versions stored them as written. While no record exists under the new form but one exists
  * under the old, that record is either this event, delivered before the upgrade (claiming would
  * write a second time), or another event whose hashed key is this text (taking it as a duplicate
@@ -59,13 +72,12 @@ async function claimOnce(
  * for them. Any record under the old form counts, even one past retention not yet purged.
  * Returns the jobs that must not be claimed.
  */
-export async function legacyConflicts(
-	store: IdempotencyStore,
-	candidates: ReadonlyArray<{ job: ClaimJob; legacyKey: string }>,
-): Promise<Set<ClaimJob>> {
-	const conflicts = new Set<ClaimJob>();
+export async function legacyConflicts<J extends ClaimJob>(store: IdempotencyStore, jobs: readonly J[]): Promise<Set<J>> {
+	const conflicts = new Set<J>();
 	await Promise.all(
-		candidates.map(async ({ job, legacyKey }) => {
+		jobs.map(async (job) => {
+			const { legacyKey } = job;
+			if (legacyKey === undefined) return;
 			const [current, legacy] = await Promise.all([
 				store.get(job.namespace, job.request.key),
 				store.get(job.namespace, legacyKey),
@@ -76,18 +88,18 @@ export async function legacyConflicts(
 	return conflicts;
 }
 
-export async function claimAll(
+export async function claimAll<J extends ClaimJob>(
 	store: IdempotencyStore,
-	jobs: readonly ClaimJob[],
+	jobs: readonly J[],
 	policy: ClaimPolicy,
 	actor: Actor,
 	wait: WaitOptions,
 	now?: number,
-): Promise<Map<ClaimJob, ClaimDecision>> {
+): Promise<Map<J, ClaimDecision>> {
 	const sleep = wait.sleep ?? defaultSleep;
 	const waiting = wait.waitMs > 0;
 	const pollPolicy: ClaimPolicy = waiting ? { ...policy, onInProgress: 'pending' } : policy;
-	const committed: ClaimDecision[][] = [];
+	const committed: Committed[] = [];
 	try {
 		const decided = await claimOnce(store, jobs, pollPolicy, actor, now, committed);
 		if (!waiting) return decided;
@@ -100,7 +112,7 @@ export async function claimAll(
 			if (!last) await sleep(pollMs);
 			else await sleep(Math.max(0, deadline - Date.now()));
 			// In-batch repeats were recorded by the first call; polls must not record them again.
-			const polls = pending.map((job) => ({ ...job, request: { key: job.request.key, fingerprint: job.request.fingerprint } }));
+			const polls: ClaimJob[] = pending.map((job) => ({ namespace: job.namespace, request: { key: job.request.key, fingerprint: job.request.fingerprint } }));
 			// The last poll decides for good: still in progress → policy.onInProgress (ambiguous).
 			const again = await claimOnce(store, polls, last ? policy : pollPolicy, actor, now, committed);
 			polls.forEach((poll, i) => decided.set(pending[i], again.get(poll)!));
@@ -121,19 +133,9 @@ export async function claimAll(
  * taken or settled since is left alone. Best effort: when the store is down too, the leases run
  * out as they would after a crash.
  */
-async function undoClaims(store: IdempotencyStore, committed: ClaimDecision[][], actor: Actor): Promise<void> {
-	for (const decisions of committed) {
-		const taken = (decisions as Array<ClaimDecision & { namespace: string }>).filter(
-			(d) => d.outcome === 'new' && d.claimToken,
-		);
-		for (const [namespace, list] of groupBy(taken, (d) => d.namespace)) {
-			await store
-				.restore(
-					namespace,
-					list.map((d) => ({ key: d.key, claimToken: d.claimToken!, prior: d.prior ?? null })),
-					actor,
-				)
-				.catch(() => undefined);
-		}
+async function undoClaims(store: IdempotencyStore, committed: readonly Committed[], actor: Actor): Promise<void> {
+	for (const { namespace, decisions } of committed) {
+		const taken = restoreRequestsOf(decisions);
+		if (taken.length > 0) await store.restore(namespace, taken, actor).catch(() => undefined);
 	}
 }

@@ -53,8 +53,8 @@ export async function runEmbedded(options: EmbeddedBenchOptions): Promise<SuiteR
 		const schema = 'n8n_idempotency';
 		const q = `"${schema}"`;
 		const namespace = 'bench';
-		const store = new PostgresStore({ kind: 'embedded', schema, executor: workerExec, where: inWorker });
-		const threadStore = new PostgresStore({ kind: 'embedded', schema, executor: threadExec, where: inThread });
+		const store = new PostgresStore({ kind: 'embedded', name: 'The embedded store', schema, executor: workerExec, where: inWorker });
+		const threadStore = new PostgresStore({ kind: 'embedded', name: 'The embedded store', schema, executor: threadExec, where: inThread });
 		for (const each of [store, threadStore]) {
 			const health = await each.health();
 			if (!health.ok) throw new Error(`Embedded store not ready: ${health.message}`);

@@ -173,6 +173,8 @@ export interface FlowNode {
 	binary?: INodeExecutionData['binary'][];
 	continueOnFail?: boolean;
 	onError?: INode['onError'];
+	/** The node's version as saved; 1 unless given. */
+	typeVersion?: number;
 }
 
 export interface Flow {
@@ -191,7 +193,7 @@ function buildWorkflow(flow: Flow): Workflow {
 			id: `node-${i}`,
 			name: n.name,
 			type: n.type,
-			typeVersion: 1,
+			typeVersion: n.typeVersion ?? 1,
 			position: [i * 200, 0],
 			parameters: n.parameters ?? {},
 			credentials: {

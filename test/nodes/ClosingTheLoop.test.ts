@@ -12,9 +12,10 @@ import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { blockKitProblems } from '../helpers/blockKit';
 import { mockContext, type ParameterValue } from '../helpers/n8nContext';
 import { nodeTestStores } from '../helpers/nodeStores';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 let namespace = '';
-let store: 'postgres' | 'redis' = 'postgres';
+let store: CredentialKind = 'postgres';
 const SECRET = 'e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6';
 const { credentials: storeCredentials } = nodeTestStores('loop_node', 'loop', (ns) => {
 	namespace = ns;
@@ -81,7 +82,7 @@ const fromSlack = (items: INodeExecutionData[], parameters: Record<string, Param
 	router(items, { operation: 'resolveFromSlack', ...parameters }, more);
 const exceptionById = async (id: string) => (await router([{ json: {} }], { operation: 'get', exceptionId: id }))[0][0].json;
 
-describe.each(['postgres', 'redis'] as const)('Resolve From Slack Action on %s', (kind) => {
+describe.each(CREDENTIAL_KINDS)('Resolve From Slack Action on %s', (kind) => {
 	beforeAll(() => {
 		store = kind;
 	});
@@ -198,7 +199,7 @@ const stuckClaimItem = (key: string): INodeExecutionData => ({
 const reconcile = (items: INodeExecutionData[], parameters: Record<string, ParameterValue>, more = {}) =>
 	router(items, { operation: 'reconcile', settleSeconds: 0, ...parameters }, more);
 
-describe.each(['postgres', 'redis'] as const)('Reconcile on %s', (kind) => {
+describe.each(CREDENTIAL_KINDS)('Reconcile on %s', (kind) => {
 	beforeAll(() => {
 		store = kind;
 	});
@@ -244,6 +245,23 @@ describe.each(['postgres', 'redis'] as const)('Reconcile on %s', (kind) => {
 		expect(replayed[0].json.reconcile).toMatchObject({ outcome: 'replayed', record: null });
 		const [fresh] = await guard(['C-2']);
 		expect(fresh).toHaveLength(1);
+	});
+
+	it("reads Looked Up At on the store's clock: a lookup made during the lease by an n8n whose clock runs ahead is not late enough", async () => {
+		const claimedAt = Date.now();
+		await guard(['C-6'], { leaseSeconds: 1 });
+		await sleep(1100);
+		// n8n's clock runs 170 s ahead of the store's: its $now at the lookup — made while the claim
+		// was live — reads 170 s late, more than the settle delay.
+		const realNow = Date.now.bind(Date);
+		const ahead = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 170_000);
+		try {
+			const [, replayed, open] = await reconcile([stuckClaimItem('C-6')], { found: false, lookedUpAt: String(claimedAt + 170_000), settleSeconds: 120 });
+			expect(replayed).toEqual([]);
+			expect(open[0].json.reconcile).toMatchObject({ outcome: 'left_open', refused: 'lookup_too_early' });
+		} finally {
+			ahead.mockRestore();
+		}
 	});
 
 	it("not found with the Guard's claim token: a key claimed again since the lookup is left open", async () => {

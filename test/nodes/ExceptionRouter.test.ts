@@ -8,9 +8,10 @@ import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { blockKitProblems } from '../helpers/blockKit';
 import { mockContext, type ParameterValue } from '../helpers/n8nContext';
 import { nodeTestStores } from '../helpers/nodeStores';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 let namespace = '';
-let store: 'postgres' | 'redis' = 'postgres';
+let store: CredentialKind = 'postgres';
 
 const { credentials } = nodeTestStores('router_node', 'router', (ns) => {
 	namespace = ns;
@@ -48,7 +49,7 @@ async function router(items: INodeExecutionData[], parameters: Record<string, Pa
 
 const exceptionOf = (item: INodeExecutionData) => item.json.exception as IDataObject;
 
-describe.each(['postgres', 'redis'] as const)('Exception Router node on %s', (kind) => {
+describe.each(CREDENTIAL_KINDS)('Exception Router node on %s', (kind) => {
 	beforeAll(() => {
 		store = kind;
 	});

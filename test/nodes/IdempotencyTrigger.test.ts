@@ -13,6 +13,7 @@ import { blockKitProblems } from '../helpers/blockKit';
 import { mockContext, postgresCredential, redisCredential } from '../helpers/n8nContext';
 import { dropSchema, uniqueSchema } from '../helpers/postgres';
 import { deletePrefix, uniquePrefix } from '../helpers/redis';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 const schema = uniqueSchema('trigger_node');
 const prefix = uniquePrefix('trigger_node');
@@ -33,7 +34,7 @@ const actor = { workflowId: 'wf-7', executionId: 'ex-41', node: 'Guard' };
 const policy = (leaseMs: number): ClaimPolicy => ({ leaseMs, retentionMs: 0, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let kind: 'postgres' | 'redis' = 'postgres';
+let kind: CredentialKind = 'postgres';
 let n = 0;
 
 afterAll(async () => {
@@ -85,7 +86,7 @@ const keysOf = (items: INodeExecutionData[], namespace?: string) =>
 		.filter((item) => !namespace || ((item.json._idempotency ?? item.json.exception) as IDataObject).namespace === namespace)
 		.map((item) => `${item.json.event}:${((item.json._idempotency ?? item.json.exception) as IDataObject).key}`);
 
-describe.each(['postgres', 'redis'] as const)('Idempotency Trigger node on %s', (storeKind) => {
+describe.each(CREDENTIAL_KINDS)('Idempotency Trigger node on %s', (storeKind) => {
 	let namespace: string;
 	beforeAll(() => {
 		kind = storeKind;

@@ -7,9 +7,10 @@ import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { mockContext, type ParameterValue } from '../helpers/n8nContext';
 import { nodeTestStores } from '../helpers/nodeStores';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 let namespace = '';
-let store: 'postgres' | 'redis' = 'postgres';
+let store: CredentialKind = 'postgres';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const { credentials } = nodeTestStores('ledger_node', 'ledger', (ns) => {
@@ -58,7 +59,7 @@ async function ledger(
 
 const crmResponse = (id: string, from: number): INodeExecutionData => ({ json: { id, created: true }, pairedItem: { item: from } });
 
-describe.each(['postgres', 'redis'] as const)('State Ledger node on %s', (kind) => {
+describe.each(CREDENTIAL_KINDS)('State Ledger node on %s', (kind) => {
 	beforeAll(() => {
 		store = kind;
 	});
@@ -97,13 +98,17 @@ describe.each(['postgres', 'redis'] as const)('State Ledger node on %s', (kind) 
 		expect(ok[0].json.ledger).toMatchObject({ applied: true, state: 'processed' });
 	});
 
-	it('marks failed with the error of the write, so the Guard retries it', async () => {
+	// An error that quotes a binary body holds NUL, which Postgres text cannot: it is kept as U+FFFD.
+	it.each([
+		['the error of the write', 'CRM answered 503', 'CRM answered 503'],
+		['an error that quotes a NUL character (a binary body)', 'CRM answered 500: \u0000\u0001PK', 'CRM answered 500: \ufffd\u0001PK'],
+	])('marks failed with %s, so the Guard retries it', async (_what, message, stored) => {
 		const [fresh] = await guard(['a@x']);
-		const errorItem: INodeExecutionData = { json: { error: { message: 'CRM answered 503' } }, pairedItem: { item: 0 } };
+		const errorItem: INodeExecutionData = { json: { error: { message } }, pairedItem: { item: 0 } };
 		const [applied] = await ledger([errorItem], { operation: 'markFailed' }, fresh);
 		expect(applied[0].json.ledger).toMatchObject({ applied: true, state: 'failed' });
 		const [get] = await ledger(fresh, { operation: 'get' });
-		expect(get[0].json).toMatchObject({ state: 'failed', lastError: 'CRM answered 503', attempt: 1 });
+		expect(get[0].json).toMatchObject({ state: 'failed', lastError: stored, attempt: 1 });
 		const [retry] = await guard(['a@x']);
 		expect(retry[0].json._idempotency).toMatchObject({ reason: 'retry_after_failure', attempt: 2 });
 	});

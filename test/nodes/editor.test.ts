@@ -3,7 +3,7 @@
 // run, the credential test's warnings, the store's durability warning as an execution hint, the
 // Ledger's _idempotency.state, and tool mode.
 
-import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData, NodeExecutionHint } from 'n8n-workflow';
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INode, type INodeExecutionData, type NodeExecutionHint } from 'n8n-workflow';
 import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.node';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
@@ -13,6 +13,7 @@ import { mockContext, redisCredential, type ParameterValue } from '../helpers/n8
 import { nodeTestStores } from '../helpers/nodeStores';
 import Redis from 'ioredis';
 import { REDIS_URL } from '../helpers/redis';
+import { CREDENTIAL_KINDS } from '../../nodes/shared/store/backends';
 import { startRedis, type PrivateRedis } from '../helpers/redisServer';
 
 let namespace = '';
@@ -81,7 +82,7 @@ describe('the store credential', () => {
 	const lead = [{ json: { email: 'a@b.c' } }];
 	const errorOf = (p: Promise<unknown>) => p.then(() => null, (e: Error & { description?: string }) => e);
 
-	it.each(['postgres', 'redis'] as const)('not selected (%s): the error says which credential to select', async (store) => {
+	it.each(CREDENTIAL_KINDS)('not selected (%s): the error says which credential to select', async (store) => {
 		const label = store === 'postgres' ? 'Idempotency Store (Postgres)' : 'Idempotency Store (Redis)';
 		// After switching Store, n8n keeps the other store's credential and leaves this one empty.
 		const other: INode['credentials'] =
@@ -122,23 +123,81 @@ describe('the store credential', () => {
 	});
 });
 
+describe('an unknown Store (a workflow from a newer version of this package)', () => {
+	const lead = [{ json: { email: 'a@b.c' } }];
+	const CHOOSE = 'Choose Postgres, Redis or Embedded as the Store.';
+	const errorOf = (p: Promise<unknown>) => p.then(() => null, (e: Error & { description?: string }) => e);
+
+	it('fails the Guard with the store\'s own hint, not "check that the store is reachable"', async () => {
+		const error = await errorOf(new IdempotencyGuard().execute.call(guardContext(lead, { store: 'mongo', keyFields: 'email' })));
+		expect(error).toBeInstanceOf(NodeOperationError);
+		expect(error?.message).toBe('The idempotency store failed: Unknown store "mongo"');
+		expect(error?.description).toBe(`${CHOOSE} Nothing was routed as New.`);
+		expect(error?.message).not.toContain(CHOOSE);
+	});
+
+	it('is not routed as store_unavailable under On Store Error: Ambiguous — the store is not down, the setting is wrong', async () => {
+		const error = await errorOf(
+			new IdempotencyGuard().execute.call(guardContext(lead, { store: 'mongo', keyFields: 'email', options: { onStoreError: 'ambiguous' } })),
+		);
+		expect(error?.description).toContain(CHOOSE);
+	});
+
+	it('reaches the item under continue-on-fail: error, errorHint and _idempotency.hint', async () => {
+		const context = mockContext({
+			items: lead,
+			parameters: { store: 'mongo', namespace, keySource: 'fields', keyFields: 'email', fingerprint: 'none', options: {} },
+			credentials,
+			continueOnFail: true,
+		});
+		const [fresh, duplicate, ambiguous] = await new IdempotencyGuard().execute.call(context);
+		expect([fresh.length, duplicate.length]).toEqual([0, 0]);
+		expect(ambiguous[0].json).toMatchObject({ error: 'The idempotency store failed: Unknown store "mongo"', errorHint: `${CHOOSE} Nothing was routed as New.` });
+		expect(meta(ambiguous[0])).toMatchObject({ reason: 'store_unavailable', detail: 'Unknown store "mongo"', hint: `${CHOOSE} Nothing was routed as New.` });
+	});
+
+	it('fails the State Ledger with the same hint', async () => {
+		const error = await errorOf(
+			new StateLedger().execute.call(mockContext({ items: lead, parameters: { store: 'mongo', operation: 'stats', namespace, sinceHours: 1 }, credentials })),
+		);
+		expect(error?.message).toBe('The store is not set up: Unknown store "mongo"');
+		expect(error?.description).toBe(CHOOSE);
+	});
+});
+
 describe('a test run held by an earlier test run', () => {
-	it('gets a hint naming the cause and the fix, in manual runs only', async () => {
-		const lead = [{ json: { email: 'held@b.c' } }];
+	const lead = [{ json: { email: 'held@b.c' } }];
+	let executions = 0;
+	const run = (mode: string, hints: NodeExecutionHint[], options: IDataObject = {}) =>
+		new IdempotencyGuard().execute.call(
+			guardContext(lead, { keyFields: 'email', options }, {
+				getMode: () => mode,
+				getExecutionId: () => `ex-${++executions}`,
+				addExecutionHints: (...h: NodeExecutionHint[]) => hints.push(...h),
+			}),
+		);
+
+	it('takes the key back: a second test run is New again, with no hint', async () => {
 		const hints: NodeExecutionHint[] = [];
-		const run = (mode: string) =>
-			new IdempotencyGuard().execute.call(
-				guardContext(lead, { keyFields: 'email' }, { getMode: () => mode, addExecutionHints: (...h: NodeExecutionHint[]) => hints.push(...h) }),
-			);
-		const [first] = await run('manual');
+		await run('manual', hints);
+		const [again, , held] = await run('manual', hints);
+		expect(held).toHaveLength(0);
+		expect(meta(again[0])).toMatchObject({ outcome: 'new', reason: 'first_seen' });
+		expect(hints).toHaveLength(0);
+	});
+
+	it('with the option off: held, with a hint naming the cause and the fix, in manual runs only', async () => {
+		const hints: NodeExecutionHint[] = [];
+		const off = { testRunsTakeOver: false };
+		const [first] = await run('manual', hints, off);
 		expect(first).toHaveLength(1);
 		expect(hints).toHaveLength(0);
-		const [, , held] = await run('manual');
+		const [, , held] = await run('manual', hints, off);
 		expect(meta(held[0]).reason).toBe('in_progress');
 		expect(hints).toHaveLength(1);
 		expect(hints[0].message).toMatch(/earlier test run.*nothing marked it processed/);
-		expect(hints[0].message).toMatch(/Mark Processed.*Release/);
-		await run('webhook');
+		expect(hints[0].message).toMatch(/Test Runs Take Over Their Own Claims.*Mark Processed/);
+		await run('webhook', hints, off);
 		expect(hints).toHaveLength(1);
 	});
 });

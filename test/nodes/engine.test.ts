@@ -9,9 +9,10 @@ import type { IDataObject, INodeExecutionData, NodeOperationError } from 'n8n-wo
 import { ENGINES, stopEngine, useEngine } from '../helpers/n8nEvaluator';
 import { runFlow, TYPES, type Flow, type FlowNode } from '../helpers/n8nEngine';
 import { nodeTestStores } from '../helpers/nodeStores';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 let namespace = '';
-let store: 'postgres' | 'redis' = 'postgres';
+let store: CredentialKind = 'postgres';
 
 const { credentials } = nodeTestStores('engine_node', 'engine', (ns) => {
 	namespace = ns;
@@ -45,7 +46,7 @@ const getRecord = (key: string, ns = namespace): Flow => ({
 });
 const meta = (item: INodeExecutionData) => item.json._idempotency as IDataObject;
 
-describe.each(['postgres', 'redis'] as const)('on n8n\'s engine, %s store', (kind) => {
+describe.each(CREDENTIAL_KINDS)('on n8n\'s engine, %s store', (kind) => {
 	beforeAll(() => {
 		store = kind;
 	});
@@ -77,10 +78,11 @@ describe.each(['postgres', 'redis'] as const)('on n8n\'s engine, %s store', (kin
 		const got = (await runFlow(getRecord('a@x'))).output('Get')[0].json;
 		// The record names the workflow and execution n8n ran, and the Ledger node by its name.
 		expect(got).toMatchObject({ state: 'processed', workflowId: 'wf-engine', executionId: first.executionId });
+		// A claim of a test run names its Guard "(test run)" (IdempotencyGuard/helpers/testRuns.ts).
 		expect((got.history as IDataObject[]).map((h) => [h.event, h.node])).toEqual([
-			['claimed', 'Guard'],
+			['claimed', 'Guard (test run)'],
 			['processed', 'Mark processed'],
-			['duplicate_seen', 'Guard'],
+			['duplicate_seen', 'Guard (test run)'],
 		]);
 	});
 
@@ -151,7 +153,7 @@ describe.each(['postgres', 'redis'] as const)('on n8n\'s engine, %s store', (kin
 		expect(data).toHaveLength(outputs);
 		expect(run.output('Guard', 0).map((i) => meta(i).key)).toEqual(['ok@x']);
 		const [bad] = run.output('Guard', 2);
-		expect(bad.json).toMatchObject({ name: 'no email', error: expect.stringMatching(/^Item 1 has no usable business key/) });
+		expect(bad.json).toMatchObject({ name: 'no email', error: expect.stringMatching(/^Item 1 has no usable business key/), errorHint: expect.stringMatching(/On Missing Key/) });
 		expect(bad.pairedItem).toEqual({ item: 1 });
 		// n8n moves to its error output only items that carry nothing but the error; ours keep the
 		// item (CONTRACT §8), so that output stays empty.
@@ -187,6 +189,22 @@ describe.each(['postgres', 'redis'] as const)('on n8n\'s engine, %s store', (kin
 			expect(item.binary?.invoice).toMatchObject({ mimeType: 'application/pdf', fileName: 'invoice.pdf' });
 			expect(Buffer.from(item.binary!.invoice.data, 'base64').equals(pdf)).toBe(true);
 		}
+	});
+});
+
+describe('an unknown Store on n8n\'s engine (a workflow from a newer version of this package)', () => {
+	it('fails the run with the store\'s own hint as the description, and under continueOnFail the item carries it', async () => {
+		const nodes = (more: Partial<FlowNode>) => [source([{ email: 'a@x' }]), guard('Guard', { store: 'mongo' }, more)];
+		const failing = await runFlow({ credentials, nodes: nodes({}), edges: [['Webhook', 'Guard']] });
+		const error = failing.run.data.resultData.error as NodeOperationError;
+		expect(error.message).toBe('The idempotency store failed: Unknown store "mongo"');
+		expect(error.description).toMatch(/^Choose Postgres, Redis or Embedded as the Store\./);
+		const going = await runFlow({ credentials, nodes: nodes({ continueOnFail: true }), edges: [['Webhook', 'Guard']] });
+		expect(going.output('Guard', 0)).toEqual([]);
+		expect(going.output('Guard', 2)[0].json).toMatchObject({
+			error: 'The idempotency store failed: Unknown store "mongo"',
+			errorHint: expect.stringMatching(/^Choose Postgres, Redis or Embedded as the Store\./),
+		});
 	});
 });
 

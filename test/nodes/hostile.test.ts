@@ -13,6 +13,7 @@ import { validateKeyPrefix, validateSchemaName } from '../../nodes/shared/store/
 import { closeAllStores } from '../../nodes/shared/store/registry';
 import { mockContext, postgresCredential, redisCredential, type ParameterValue } from '../helpers/n8nContext';
 import { dropSchema, sql, uniqueSchema } from '../helpers/postgres';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 const schema = uniqueSchema('hostile');
 const prefix = `test:hostile:${randomUUID().slice(0, 8)}:`;
@@ -86,7 +87,7 @@ const odd: Array<[string, unknown]> = [
 	['a deeply nested object', deep],
 ];
 
-type StoreName = 'postgres' | 'redis';
+type StoreName = CredentialKind;
 
 async function guard(store: StoreName, json: IDataObject, parameters: Record<string, ParameterValue> = {}) {
 	const context = mockContext({
@@ -102,7 +103,7 @@ async function canaryIntact(): Promise<void> {
 	expect(Number(rows[0].n)).toBeGreaterThanOrEqual(4);
 }
 
-describe.each<StoreName>(['postgres', 'redis'])('hostile input on %s', (store) => {
+describe.each(CREDENTIAL_KINDS)('hostile input on %s', (store) => {
 	describe('as key values', () => {
 		it.each([...injection, ...textual].map((v) => [JSON.stringify(v.slice(0, 40)), v]))('routes %s as data: New, then in_progress on a repeat', async (_label, value) => {
 			const [fresh] = await guard(store, { v: value });

@@ -8,9 +8,10 @@ import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { mockContext, type ParameterValue } from '../helpers/n8nContext';
 import { nodeTestStores } from '../helpers/nodeStores';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 let namespace = '';
-let store: 'postgres' | 'redis' = 'postgres';
+let store: CredentialKind = 'postgres';
 
 const { credentials } = nodeTestStores('provider_keys', 'provider', (ns) => {
 	namespace = ns;
@@ -242,7 +243,7 @@ const twilio = (token: string, signature: string) =>
 
 // ---- tests -------------------------------------------------------------------------------
 
-describe.each(['postgres', 'redis'] as const)('Guard keyed on a webhook provider, on %s', (kind) => {
+describe.each(CREDENTIAL_KINDS)('Guard keyed on a webhook provider, on %s', (kind) => {
 	beforeAll(() => {
 		store = kind;
 	});

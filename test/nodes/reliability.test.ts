@@ -10,9 +10,10 @@ import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
 import { mockContext, type ParameterValue } from '../helpers/n8nContext';
 import { nodeTestStores } from '../helpers/nodeStores';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 let namespace = '';
-let store: 'postgres' | 'redis' = 'postgres';
+let store: CredentialKind = 'postgres';
 
 const { credentials } = nodeTestStores('reliability_node', 'rel', (ns) => {
 	namespace = ns;
@@ -53,7 +54,7 @@ async function router(items: INodeExecutionData[], parameters: Record<string, Pa
 
 const getKey = async (key: string) => (await ledger([{ json: {} }], { operation: 'get', keySource: 'explicit', key }))[0][0].json;
 
-describe.each(['postgres', 'redis'] as const)('reliability through the nodes on %s', (kind) => {
+describe.each(CREDENTIAL_KINDS)('reliability through the nodes on %s', (kind) => {
 	beforeAll(() => {
 		store = kind;
 	});

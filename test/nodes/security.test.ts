@@ -12,6 +12,7 @@ import { closeAllStores } from '../../nodes/shared/store/registry';
 import { createRedisStore } from '../../nodes/shared/store/redis/RedisStore';
 import { mockContext, postgresCredential, redisCredential } from '../helpers/n8nContext';
 import { dropSchema, postgresTestStore, sql, uniqueSchema } from '../helpers/postgres';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../nodes/shared/store/backends';
 
 const schema = uniqueSchema('security');
 const prefix = `test:security:${randomUUID().slice(0, 8)}:`;
@@ -73,7 +74,7 @@ describe('secrets', () => {
 	});
 });
 
-describe.each(['postgres', 'redis'] as const)('hashKeys on %s', (store) => {
+describe.each(CREDENTIAL_KINDS)('hashKeys on %s', (store) => {
 	it('leaves the raw email nowhere in the store: records, history or exceptions', async () => {
 		const namespace = `pii-${store}`;
 		const items: INodeExecutionData[] = [{ json: { email: EMAIL } }];
@@ -121,12 +122,12 @@ describe.each(['postgres', 'redis'] as const)('hashKeys on %s', (store) => {
 describe('namespace boundaries', () => {
 	const policy = { leaseMs: 1000, retentionMs: 1, onInProgress: 'ambiguous', onLeaseExpired: 'ambiguous', onFailed: 'retry', maxAttempts: 3, onPayloadMismatch: 'ambiguous' } as const;
 	const actor = { workflowId: 'w', executionId: 'e', node: 'n' };
-	const open = (store: 'postgres' | 'redis') =>
+	const open = (store: CredentialKind) =>
 		store === 'postgres'
 			? postgresTestStore(schema, 2)
 			: createRedisStore({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
 
-	it.each(['postgres', 'redis'] as const)('on %s a namespace with wildcards or braces cannot purge or read another', async (kind) => {
+	it.each(CREDENTIAL_KINDS)('on %s a namespace with wildcards or braces cannot purge or read another', async (kind) => {
 		const store = open(kind);
 		const victim = `victim-${kind}`;
 		const past = Date.now() - 10_000;

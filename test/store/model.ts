@@ -2,8 +2,8 @@
 // planTransition() plus the effects every store documents. Tokens come from the store under
 // test (they are random), so the model records whatever token the store handed out.
 
-import { decide } from '../../nodes/shared/engine/decide';
-import { planTransition } from '../../nodes/shared/engine/transition';
+import { decide } from '../../nodes/shared/engine/model/decideClaim';
+import { planTransition } from '../../nodes/shared/engine/model/planTransition';
 import type { ClaimDecision, ClaimPolicy, RecordState, TransitionKind, TransitionResult } from '../../nodes/shared/store/types';
 
 export interface ModelRecord {

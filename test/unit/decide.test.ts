@@ -1,5 +1,5 @@
-import { decide, historyEventFor } from '../../nodes/shared/engine/decide';
-import { planTransition } from '../../nodes/shared/engine/transition';
+import { decide, historyEventFor } from '../../nodes/shared/engine/model/decideClaim';
+import { planTransition } from '../../nodes/shared/engine/model/planTransition';
 import { planBatch, chunk } from '../../nodes/shared/engine/batch';
 import type { ClaimPolicy, KeyRecord } from '../../nodes/shared/store/types';
 
@@ -99,6 +99,18 @@ describe('batch planning', () => {
 		expect(plan.claims[0].request.repeats).toEqual({ duplicates: 1, mismatches: 1 });
 		expect(plan.repeats.get(2)).toEqual({ firstIndex: 0, mismatch: false });
 		expect(plan.repeats.get(3)).toEqual({ firstIndex: 0, mismatch: true });
+	});
+
+	it('carries the key as earlier versions wrote it on the claim, the one record the Guard passes to the store call', () => {
+		const plan = planBatch([
+			{ index: 0, namespace: 'n', key: 'sha256:new', fingerprint: null, legacyKey: 'sha256:old' },
+			{ index: 1, namespace: 'n', key: 'b', fingerprint: null },
+			{ index: 2, namespace: 'n', key: 'sha256:new', fingerprint: null, legacyKey: 'sha256:old' },
+		]);
+		expect(plan.claims).toEqual([
+			{ namespace: 'n', request: { key: 'sha256:new', fingerprint: null, repeats: { duplicates: 1, mismatches: 0 } }, firstIndex: 0, legacyKey: 'sha256:old' },
+			{ namespace: 'n', request: { key: 'b', fingerprint: null }, firstIndex: 1 },
+		]);
 	});
 
 	it('does not confuse namespace and key boundaries', () => {

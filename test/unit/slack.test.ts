@@ -1,4 +1,4 @@
-import { REASONS, ROUTABLE_REASONS } from '../../nodes/shared/engine/reasons';
+import { REASONS, ROUTABLE_REASONS } from '../../nodes/shared/engine/reasonTexts';
 import { escapeMrkdwn, ownerMention, slackMessage } from '../../nodes/shared/engine/slack';
 import { blockKitProblems } from '../helpers/blockKit';
 

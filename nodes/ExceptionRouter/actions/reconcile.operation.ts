@@ -14,7 +14,7 @@ import { itemError } from '../../shared/n8n/errors';
 import { presentException } from '../../shared/n8n/exceptionItem';
 import { errorItem } from '../../shared/n8n/items';
 import { storedKeyAsWritten } from '../../shared/n8n/keyReference';
-import { findOnLineage, GUARD_TYPE, upstreamOfTypes } from '../../shared/n8n/metadata';
+import { findOnLineage, GUARD_TYPE, upstreamOfTypes } from '../../shared/n8n/guardLineage';
 import { presentRecord, resultJsonOf } from '../../shared/n8n/records';
 import { InvalidInputError } from '../../shared/store/errors';
 import { validateNamespace } from '../../shared/store/identifiers';
@@ -145,7 +145,26 @@ function timeOf(value: unknown, itemIndex: number): number {
 			'Give the time the lookup was made, with its time zone (ISO 8601 with Z or an offset), or epoch milliseconds. Nothing was changed for this item.',
 		);
 	}
-	return ms;
+	// Up to MAX_CLOCK_AHEAD_MS ahead is a clock difference, read as now: never later than now.
+	return Math.min(ms, Date.now());
+}
+
+/**
+ * Converts this process's clock to the store's. The claim's end is on the store's clock (leases
+ * are measured there), Looked Up At on n8n's: a skew between them larger than the settle delay
+ * would make a lookup made during the lease count as late enough to replay. Read once per
+ * execution, halfway through the store's answer.
+ */
+function storeClockOffset(store: IdempotencyStore): () => Promise<number> {
+	let offset: Promise<number> | null = null;
+	return () => {
+		offset ??= (async () => {
+			const before = Date.now();
+			const storeNow = await store.clock();
+			return storeNow - (before + Date.now()) / 2;
+		})();
+		return offset;
+	};
 }
 
 const REFUSAL_TEXT: Record<string, (record: KeyRecord | null, endedBy: number) => string> = {
@@ -169,6 +188,7 @@ function presented(result: ResolveExceptionResult): IDataObject {
 export async function execute(this: IExecuteFunctions, store: IdempotencyStore): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const outputs: INodeExecutionData[][] = [[], [], []];
+	const clockOffset = storeClockOffset(store);
 	const actor = actorOf(this);
 	const explicit = this.getNodeParameter('keySource', 0, 'metadata') === 'explicit';
 	const upstream = explicit ? [] : upstreamOfTypes(this, KEYED_NODES);
@@ -214,7 +234,8 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 			}
 			const lookedUpAt = timeOf(this.getNodeParameter('lookedUpAt', i, Date.now()), i);
 			const settleMs = boundedNumber('settleSeconds', this.getNodeParameter('settleSeconds', i, DEFAULT_SETTLE_SECONDS), DEFAULT_SETTLE_SECONDS, i) * 1000;
-			const endedBy = lookedUpAt - settleMs;
+			// On the store's clock, as the claim's end it is compared with.
+			const endedBy = lookedUpAt + (await clockOffset()) - settleMs;
 			const result = await store.resolveException(
 				{
 					id: null,
@@ -242,7 +263,7 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 		} catch (error) {
 			const problem = itemError(this, error, i);
 			if (!this.continueOnFail()) throw problem;
-			outputs[2].push(errorItem(items, i, problem.message));
+			outputs[2].push(errorItem(items, i, problem));
 		}
 	}
 	return outputs;

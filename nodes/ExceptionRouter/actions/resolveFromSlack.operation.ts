@@ -6,10 +6,10 @@
 // are not Slack's (bad or missing signature, too old) or not our buttons — nothing resolved, and
 // no response_url from an unverified request is passed on.
 
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { ephemeralReply, readInteraction, resolvedMessage, slackResolvedBy, userAllowed, verifySlackRequest, type Interaction } from '../../shared/engine/slackActions';
 import { actorOf, iso } from '../../shared/n8n/actor';
-import { itemError } from '../../shared/n8n/errors';
+import { itemError, operationError } from '../../shared/n8n/errors';
 import { presentException } from '../../shared/n8n/exceptionItem';
 import { errorItem } from '../../shared/n8n/items';
 import { presentRecord } from '../../shared/n8n/records';
@@ -122,8 +122,8 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 	const credentials = await this.getCredentials(SLACK_CREDENTIAL);
 	const signingSecret = String(credentials?.signingSecret ?? '').trim();
 	if (!signingSecret) {
-		throw new NodeOperationError(this.getNode(), 'The Idempotency Slack App credential has no signing secret', {
-			description: 'Copy it from your Slack app → Basic Information → App Credentials → Signing Secret.',
+		throw operationError(this.getNode(), 'The Idempotency Slack App credential has no signing secret', {
+			hint: 'Copy it from your Slack app → Basic Information → App Credentials → Signing Secret.',
 		});
 	}
 	const allowed = String(this.getNodeParameter('allowedUsers', 0, '') ?? '')
@@ -166,7 +166,7 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 		} catch (error) {
 			const problem = itemError(this, error, i);
 			if (!this.continueOnFail()) throw problem;
-			handled.push(errorItem(items, i, problem.message));
+			handled.push(errorItem(items, i, problem));
 		}
 	}
 	return [handled, ignored];

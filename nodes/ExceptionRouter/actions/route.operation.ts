@@ -8,7 +8,7 @@ import { itemError } from '../../shared/n8n/errors';
 import { exceptionFields, executionUrlOf } from '../../shared/n8n/exceptionItem';
 import { errorItem, inInputOrder, outputItem, prepareItems } from '../../shared/n8n/items';
 import { ItemKeys } from '../../shared/n8n/keyReference';
-import type { FoundMetadata } from '../../shared/n8n/metadata';
+import type { FoundMetadata } from '../../shared/n8n/guardLineage';
 import { oneOf, reasonOptions, severityOptions } from '../../shared/n8n/options';
 import { ParameterReader } from '../../shared/n8n/parameters';
 import { InvalidInputError } from '../../shared/store/errors';
@@ -155,7 +155,9 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 		if (!reason) {
 			throw new InvalidInputError('The item has no reason (its _idempotency.reason is empty)', 'Set Reason to a fixed code, e.g. write_failed or write_timeout.');
 		}
-		return { index: i, namespace, key, reason, ...rules.match(i, reason), attempt: meta ? meta.attempt : null };
+		const heldBy = meta?.raw.heldBy as { testRun?: unknown } | undefined;
+		const heldByTestRun = reason === 'in_progress' && heldBy?.testRun === true;
+		return { index: i, namespace, key, reason, ...rules.match(i, reason), attempt: meta ? meta.attempt : null, heldByTestRun };
 	});
 	const routed = prepared.map((entry) => entry.value);
 
@@ -166,11 +168,16 @@ export async function execute(this: IExecuteFunctions, store: IdempotencyStore):
 		// The owner and route are this routing's, even when an open exception was counted.
 		const shown = { ...exception, owner: r.owner, severity: r.severity, route: r.route };
 		// Buttons need a stored exception: its id is what a click resolves.
-		const fields = exceptionFields(shown, { attempt: r.attempt, executionUrl, buttons: options.slackButtons === true && persist });
+		const fields = exceptionFields(shown, {
+			attempt: r.attempt,
+			executionUrl,
+			buttons: options.slackButtons === true && persist,
+			heldByTestRun: r.heldByTestRun,
+		});
 		(fields.exception as IDataObject).opened = !persist || opened.has(r.index);
 		outputs[r.output].push(outputItem(items, r.index, { ...items[r.index].json, ...fields }));
 	}
-	for (const [index, error] of failed) outputs[rules.unrouted].push(errorItem(items, index, error.message));
+	for (const [index, error] of failed) outputs[rules.unrouted].push(errorItem(items, index, error));
 	// Keep input order within each output.
 	return inInputOrder(outputs);
 }

@@ -93,9 +93,27 @@ const options: INodeProperties = {
 	],
 };
 
+/**
+ * Shown under Operation while Route has rules. n8n's editor keeps only the parameters the chosen
+ * operation shows (on every change it rebuilds a node's parameters with getNodeParameters, which
+ * drops hidden ones, as its own Switch node loses its rules), so switching to another operation
+ * and back leaves Route without its rules, their outputs and the connections on them — a saved
+ * workflow cannot keep them. Hence: one Router per job (test/nodes/editorSwitch.test.ts shows
+ * what survives a switch).
+ */
+export const operationSwitchNotice: INodeProperties = {
+	displayName:
+		'Changing Operation deletes the rules below, the outputs built from them and what is connected to those outputs. To resolve, reconcile, list or get exceptions, add a second Exception Router (e.g. the action "Resolve an exception") instead of switching this one.',
+	name: 'operationSwitchNotice',
+	type: 'notice',
+	default: '',
+	displayOptions: { show: { operation: ['route'], 'rules.rule': [{ _cnd: { exists: true } }] } },
+};
+
 export const routerProperties: INodeProperties[] = [
 	storeProperty,
 	operation,
+	operationSwitchNotice,
 	// First on Resolve and Get: the usual way to name an exception.
 	{
 		displayName: 'Exception ID',

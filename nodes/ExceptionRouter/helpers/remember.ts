@@ -12,6 +12,8 @@ export interface Routed extends Omit<OpenExceptionRequest, 'groupBy'> {
 	namespace: string;
 	output: number;
 	attempt: number | null;
+	/** The Guard found the key held by a test run (its _idempotency.heldBy): the Slack text says so. */
+	heldByTestRun?: boolean;
 }
 
 export interface Remembered {

@@ -2,22 +2,23 @@
 // decide every distinct key in one round trip per chunk, and routes each item to New, Duplicate
 // or Ambiguous with its `_idempotency` metadata. The decisions themselves are made in the store.
 
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { claimAll, legacyConflicts, type ClaimJob } from '../../shared/claims';
-import { planBatch, type BatchPlan, type PreparedItem } from '../../shared/engine/batch';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, NodeOperationError } from 'n8n-workflow';
+import { claimAll, legacyConflicts } from '../../shared/claims';
+import { planBatch, type Claim, type PreparedItem } from '../../shared/engine/batch';
 import { fingerprintFields, fingerprintItem } from '../../shared/engine/fingerprint';
 import { buildKeyFromFields, buildKeyFromValue } from '../../shared/engine/keys';
 import { buildKeyFromProvider } from '../../shared/engine/providerKeys';
-import { actorOf } from '../../shared/n8n/actor';
+import { errorFields, hintOf, nodeError, operationError } from '../../shared/n8n/errors';
 import { hintDurability, hintHeldByEarlierRun } from '../../shared/n8n/hints';
 import { outputItem, prepareItems } from '../../shared/n8n/items';
 import { ParameterReader } from '../../shared/n8n/parameters';
 import { resolveStore } from '../../shared/n8n/resolveStore';
-import { IdempotencyError } from '../../shared/store/errors';
+import { StoreUnavailableError } from '../../shared/store/errors';
 import { validateNamespace } from '../../shared/store/identifiers';
-import type { Outcome } from '../../shared/store/types';
+import type { ClaimDecision, ClaimPolicy, Outcome } from '../../shared/store/types';
 import { metadataOf, repeatOf, undecided, type IdempotencyMetadata } from '../helpers/metadata';
 import { guardSettings, type GuardSettings } from '../helpers/settings';
+import { claimActorOf, isManualRun, restoreNews, takeOverTestRunClaims, type Holder } from '../helpers/testRuns';
 import { keyDescription } from './key.description';
 import { fingerprintDescription, optionsDescription } from './options.description';
 
@@ -26,7 +27,7 @@ export const description: INodeProperties[] = [...keyDescription, ...fingerprint
 const OUTPUT: Record<Outcome, number> = { new: 0, duplicate: 1, ambiguous: 2 };
 
 /** What reading one item gave: a key to claim, or metadata without a claim (no usable key). */
-type Read = { claim: PreparedItem; legacyKey?: string } | { meta: IdempotencyMetadata };
+type Read = { claim: PreparedItem } | { meta: IdempotencyMetadata };
 
 function readItem(ctx: IExecuteFunctions, settings: GuardSettings, parameters: ParameterReader, i: number): Read {
 	const json = ctx.getInputData()[i].json;
@@ -39,69 +40,99 @@ function readItem(ctx: IExecuteFunctions, settings: GuardSettings, parameters: P
 				? buildKeyFromProvider(json, providerSource, steps, hashKeys)
 				: buildKeyFromValue(parameters.get('key', i, ''), steps, hashKeys);
 	if (!keyResult.ok) {
-		if (settings.onMissingKey === 'ambiguous') return { meta: undecided(namespace, null, 'missing_key', keyResult.problem) };
-		throw new NodeOperationError(ctx.getNode(), `Item ${i} has no usable business key: ${keyResult.problem}`, {
-			itemIndex: i,
-			description: providerSource
-				? 'Check that this item is the provider\'s webhook request as the Webhook node outputs it (headers and body) and that Provider names the service that sent it, or set On Missing Key to Ambiguous to route such items to a person.'
-				: 'Check the Key Fields (or Key expression) against this item, or set On Missing Key to Ambiguous to route such items to a person.',
-		});
+		const hint = providerSource
+			? 'Check that this item is the provider\'s webhook request as the Webhook node outputs it (headers and body) and that Provider names the service that sent it, or set On Missing Key to Ambiguous to route such items to a person.'
+			: 'Check the Key Fields (or Key expression) against this item, or set On Missing Key to Ambiguous to route such items to a person.';
+		if (settings.onMissingKey === 'ambiguous') return { meta: undecided(namespace, null, 'missing_key', keyResult.problem, hint) };
+		throw operationError(ctx.getNode(), `Item ${i} has no usable business key: ${keyResult.problem}`, { itemIndex: i, hint });
 	}
 	let fingerprint: string | null = null;
 	if (settings.fingerprintMode === 'item') fingerprint = fingerprintItem(json);
 	else if (settings.fingerprintMode === 'fields') fingerprint = fingerprintFields(json, settings.fingerprintFields);
-	return { claim: { index: i, namespace, key: keyResult.key, fingerprint }, legacyKey: keyResult.legacyKey };
+	const claim: PreparedItem = { index: i, namespace, key: keyResult.key, fingerprint };
+	if (keyResult.legacyKey !== undefined) claim.legacyKey = keyResult.legacyKey;
+	return { claim };
 }
 
 /**
- * Claims the plan's keys and sets each first item's metadata. A store that fails routes every
- * claimed item to Ambiguous (On Store Error) or fails the node — or, under continueOnFail,
- * gives each of them the error.
+ * What the store said about the input: the metadata of each claim's first item — or, when the
+ * store failed and the items are to be routed anyway (On Store Error: Ambiguous, or
+ * continue-on-fail), why, for every item, and the error each carries under continue-on-fail.
  */
-async function decide(
-	ctx: IExecuteFunctions,
-	settings: GuardSettings,
-	plan: BatchPlan,
-	prepared: readonly PreparedItem[],
-	legacyKeys: ReadonlyMap<number, string>,
-	meta: Array<IdempotencyMetadata | null>,
-	errors: Array<NodeOperationError | null>,
-): Promise<void> {
-	const jobs: ClaimJob[] = plan.claims.map((claim) => ({ namespace: claim.namespace, request: claim.request }));
+type Decisions =
+	| { decided: Map<number, IdempotencyMetadata> }
+	| { failed: { detail: string; hint: string | undefined; error: NodeOperationError | null } };
+
+const STORE_FIX = 'Check that the store is reachable with this credential.';
+
+/**
+ * Claims the plan's keys. A store that fails routes every claimed item to Ambiguous (On Store
+ * Error, only when the store is unavailable), fails the node, or — under continueOnFail — gives
+ * each of them the error.
+ */
+async function decide(ctx: IExecuteFunctions, settings: GuardSettings, claims: readonly Claim[]): Promise<Decisions> {
+	// Set while a first claim round stands and a later step may still fail: undoes its news.
+	let undoFirstRound: (() => Promise<void>) | null = null;
 	try {
 		const store = await resolveStore(ctx);
-		const legacy = plan.claims.flatMap((claim, n) => {
-			const legacyKey = legacyKeys.get(claim.firstIndex);
-			return legacyKey === undefined ? [] : [{ job: jobs[n], legacyKey }];
+		const held = await legacyConflicts(store, claims);
+		const actor = claimActorOf(ctx);
+		const claimed = claims.filter((claim) => !held.has(claim));
+		// A test run takes back what an earlier test run of this workflow left claimed (testRuns.ts):
+		// it first only looks at keys in progress (policy `pending`: nothing written for them), so a
+		// key it takes back leaves no ambiguous event and no wait; the rest is decided as usual.
+		const takeOver = isManualRun(ctx) && settings.testRunsTakeOver;
+		const probe: ClaimPolicy = { ...settings.policy, onInProgress: 'pending' };
+		const decided: Map<Claim, ClaimDecision> = await claimAll(store, claimed, takeOver ? probe : settings.policy, actor, {
+			waitMs: takeOver ? 0 : settings.waitMs,
 		});
-		const held = legacy.length > 0 ? await legacyConflicts(store, legacy) : new Set<ClaimJob>();
-		const decided = await claimAll(store, jobs.filter((job) => !held.has(job)), settings.policy, actorOf(ctx), { waitMs: settings.waitMs });
-		plan.claims.forEach((claim, n) => {
-			meta[claim.firstIndex] = held.has(jobs[n])
-				? undecided(claim.namespace, claim.request.key, 'legacy_key', `a record exists under the key as written: ${legacyKeys.get(claim.firstIndex)}`)
-				: metadataOf(claim.namespace, decided.get(jobs[n])!);
-		});
+		let holders = new Map<Claim, Holder>();
+		if (isManualRun(ctx)) {
+			undoFirstRound = () => restoreNews(store, claimed, decided, actor);
+			holders = await takeOverTestRunClaims(store, claimed, decided, actor, takeOver, (again) => claimAll(store, again, probe, actor, { waitMs: 0 }));
+			const pending = claimed.filter((claim) => decided.get(claim)!.outcome === 'pending');
+			if (pending.length > 0) {
+				// In-batch repeats were recorded by the first call; this one must not record them again.
+				const polls = pending.map((claim) => ({ namespace: claim.namespace, request: { key: claim.request.key, fingerprint: claim.request.fingerprint } }));
+				const final = await claimAll(store, polls, settings.policy, actor, { waitMs: settings.waitMs });
+				polls.forEach((poll, n) => {
+					const decision = final.get(poll)!;
+					decided.set(pending[n], decision);
+					if (decision.reason !== 'in_progress') holders.delete(pending[n]);
+				});
+			}
+			undoFirstRound = null;
+		}
+		const meta = new Map<number, IdempotencyMetadata>();
+		for (const claim of claims) {
+			const holder = holders.get(claim);
+			meta.set(
+				claim.firstIndex,
+				held.has(claim)
+					? undecided(claim.namespace, claim.request.key, 'legacy_key', `a record exists under the key as written: ${claim.legacyKey}`)
+					: { ...metadataOf(claim.namespace, decided.get(claim)!), ...(holder ? { heldBy: holder } : {}) },
+			);
+		}
 		await hintDurability(ctx, store);
+		return { decided: meta };
 	} catch (error) {
-		const node = ctx.getNode();
-		// "No credential selected" and the like: the user's fix is in the node, not the store.
-		if (error instanceof NodeOperationError && !ctx.continueOnFail()) {
-			throw new NodeOperationError(node, error.message, { description: error.description ?? undefined });
+		if (undoFirstRound) await undoFirstRound();
+		const detail = String((error as Error)?.message ?? error);
+		// Only a store that could not serve the call is "unavailable"; a wrong setting is the user's to fix.
+		if (settings.onStoreError === 'ambiguous' && error instanceof StoreUnavailableError) {
+			return { failed: { detail, hint: hintOf(error) ?? STORE_FIX, error: null } };
 		}
-		const message = (error as Error).message;
-		if (settings.onStoreError === 'ambiguous' && error instanceof IdempotencyError) {
-			for (const item of prepared) meta[item.index] = undecided(item.namespace, item.key, 'store_unavailable', message);
-			return;
-		}
-		const nodeError = new NodeOperationError(node, `The idempotency store failed: ${message}`, {
-			description:
-				'Nothing was routed as New. Check that the store is reachable with this credential, or set On Store Error to Ambiguous to route items to a person while it is down.',
-		});
-		if (!ctx.continueOnFail()) throw nodeError;
-		for (const item of prepared) {
-			errors[item.index] = nodeError;
-			meta[item.index] = undecided(item.namespace, item.key, 'store_unavailable', message);
-		}
+		const problem = nodeError(
+			ctx,
+			error,
+			'The idempotency store failed',
+			STORE_FIX,
+			error instanceof StoreUnavailableError
+				? 'Nothing was routed as New; set On Store Error to Ambiguous to route items to a person while the store is down.'
+				: 'Nothing was routed as New.',
+		);
+		if (!ctx.continueOnFail()) throw problem;
+		return { failed: { detail, hint: hintOf(problem), error: problem } };
 	}
 }
 
@@ -115,20 +146,24 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const meta = new Array<IdempotencyMetadata | null>(items.length).fill(null);
 	const errors = new Array<NodeOperationError | null>(items.length).fill(null);
 	const prepared: PreparedItem[] = [];
-	const legacyKeys = new Map<number, string>();
 	const read = prepareItems(this, (i) => readItem(this, settings, parameters, i));
 	for (const { index, value } of read.prepared) {
-		if ('meta' in value) {
-			meta[index] = value.meta;
-			continue;
-		}
-		prepared.push(value.claim);
-		if (value.legacyKey !== undefined) legacyKeys.set(index, value.legacyKey);
+		if ('meta' in value) meta[index] = value.meta;
+		else prepared.push(value.claim);
 	}
 	for (const [index, error] of read.failed) errors[index] = error;
 
 	const plan = planBatch(prepared);
-	if (plan.claims.length > 0) await decide(this, settings, plan, prepared, legacyKeys, meta, errors);
+	const decisions: Decisions = plan.claims.length > 0 ? await decide(this, settings, plan.claims) : { decided: new Map() };
+	if ('failed' in decisions) {
+		const { detail, hint, error } = decisions.failed;
+		for (const item of prepared) {
+			meta[item.index] = undecided(item.namespace, item.key, 'store_unavailable', detail, hint);
+			errors[item.index] = error;
+		}
+	} else {
+		for (const [index, metadata] of decisions.decided) meta[index] = metadata;
+	}
 
 	for (const [index, repeat] of plan.repeats) {
 		const first = meta[repeat.firstIndex];
@@ -140,10 +175,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const metadata = meta[i];
 		const json: IDataObject = { ...items[i].json };
 		if (metadata) json._idempotency = metadata as unknown as IDataObject;
-		if (error) json.error = error.message;
+		if (error) Object.assign(json, errorFields(error));
 		// Errors under continueOnFail never go to New: a person looks at them.
 		outputs[error || !metadata ? OUTPUT.ambiguous : OUTPUT[metadata.outcome]].push(outputItem(items, i, json));
 	}
-	hintHeldByEarlierRun(this, meta.map((m) => m?.reason));
+	hintHeldByEarlierRun(this, meta.map((m) => (m ? { reason: m.reason, heldBy: m.heldBy } : null)), settings.testRunsTakeOver);
 	return outputs;
 }

@@ -146,6 +146,12 @@ export const optionsDescription: INodeProperties = {
 			30,
 			'How long a processed or failed key is remembered; after that the same key is New again. 0 keeps it forever.',
 		),
+		booleanProperty(
+			'Test Runs Take Over Their Own Claims',
+			'testRunsTakeOver',
+			true,
+			'Whether a test run in the editor may take back a key an earlier test run of this workflow claimed and never marked processed, so testing again gives New instead of Ambiguous (in_progress). Only manual runs do; a claim of a production execution or of another workflow is never taken over, and production executions never take over anything.',
+		),
 		numberProperty(
 			'waitSeconds',
 			30,

@@ -19,6 +19,10 @@ export interface IdempotencyMetadata {
 	result: unknown;
 	/** Only for missing_key, store_unavailable and legacy_key: what exactly was wrong. */
 	detail?: string;
+	/** With detail, when there is a fix to give: how to fix it (the hint the error would have had). */
+	hint?: string;
+	/** Only on an item held `in_progress` in a manual run: who holds the key (helpers/testRuns.ts). */
+	heldBy?: { workflowId: string | null; executionId: string | null; testRun: boolean };
 }
 
 export function metadataOf(namespace: string, decision: ClaimDecision): IdempotencyMetadata {
@@ -38,8 +42,8 @@ export function metadataOf(namespace: string, decision: ClaimDecision): Idempote
 }
 
 /** An item routed to Ambiguous without a decision of the store. */
-export function undecided(namespace: string | null, key: string | null, reason: Reason, detail: string): IdempotencyMetadata {
-	return {
+export function undecided(namespace: string | null, key: string | null, reason: Reason, detail: string, hint?: string): IdempotencyMetadata {
+	const metadata: IdempotencyMetadata = {
 		namespace,
 		key,
 		outcome: 'ambiguous',
@@ -53,6 +57,8 @@ export function undecided(namespace: string | null, key: string | null, reason: 
 		result: null,
 		detail,
 	};
+	if (hint) metadata.hint = hint;
+	return metadata;
 }
 
 /**

@@ -1,11 +1,11 @@
 // The Guard's settings for one execution, read once (at item 0) and checked before anything
 // touches the store: how keys and fingerprints are built, and the claim policy from its options.
 
-import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+import type { IExecuteFunctions } from 'n8n-workflow';
 import { boundedNumber } from '../../shared/engine/bounds';
 import { DEFAULT_NORMALIZE, type NormalizeStep } from '../../shared/engine/keys';
 import { isWebhookProvider, normalizeHeaderName, type ProviderKeySource } from '../../shared/engine/providerKeys';
-import { itemError } from '../../shared/n8n/errors';
+import { itemError, operationError } from '../../shared/n8n/errors';
 import { fieldPathsParameter } from '../../shared/n8n/fieldPaths';
 import type { ClaimPolicy } from '../../shared/store/types';
 
@@ -24,6 +24,7 @@ export interface GuardOptions {
 	onPayloadMismatch?: 'ambiguous' | 'duplicate';
 	onMissingKey?: 'ambiguous' | 'error';
 	onStoreError?: 'error' | 'ambiguous';
+	testRunsTakeOver?: boolean;
 }
 
 /** The claim policy from the Guard's options; every number in its range. */
@@ -43,15 +44,15 @@ function providerSourceOf(context: IExecuteFunctions): ProviderKeySource {
 	const node = context.getNode();
 	const provider = context.getNodeParameter('provider', 0, 'standardWebhooks');
 	if (!isWebhookProvider(provider)) {
-		throw new NodeOperationError(node, `Unknown webhook provider "${String(provider)}"`, {
-			description: 'Pick a provider from the Provider list, or Custom Header for one that is not listed.',
+		throw operationError(node, `Unknown webhook provider "${String(provider)}"`, {
+			hint: 'Pick a provider from the Provider list, or Custom Header for one that is not listed.',
 		});
 	}
 	if (provider !== 'customHeader') return { provider };
 	const headerName = normalizeHeaderName(context.getNodeParameter('headerName', 0, ''));
 	if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(headerName)) {
-		throw new NodeOperationError(node, headerName ? `"${headerName}" is not a header name` : 'No header name is set', {
-			description: 'Enter the request header that carries the delivery ID, e.g. x-request-id (letters, digits and dashes, no colon).',
+		throw operationError(node, headerName ? `"${headerName}" is not a header name` : 'No header name is set', {
+			hint: 'Enter the request header that carries the delivery ID, e.g. x-request-id (letters, digits and dashes, no colon).',
 		});
 	}
 	return { provider, headerName };
@@ -70,6 +71,8 @@ export interface GuardSettings {
 	policy: ClaimPolicy;
 	/** 0 unless On In-Progress Key is Wait. */
 	waitMs: number;
+	/** In a manual run, take back what an earlier test run of this workflow left claimed (helpers/testRuns.ts). */
+	testRunsTakeOver: boolean;
 }
 
 export function guardSettings(ctx: IExecuteFunctions): GuardSettings {
@@ -89,15 +92,15 @@ export function guardSettings(ctx: IExecuteFunctions): GuardSettings {
 
 	const keyFields = keySource === 'fields' ? fieldPathsParameter(ctx, 'keyFields') : [];
 	if (keySource === 'fields' && keyFields.length === 0) {
-		throw new NodeOperationError(node, 'No key fields are set', {
-			description: 'Enter the comma-separated field paths that identify a business event, e.g. body.email, body.source.',
+		throw operationError(node, 'No key fields are set', {
+			hint: 'Enter the comma-separated field paths that identify a business event, e.g. body.email, body.source.',
 		});
 	}
 	const providerSource = keySource === 'provider' ? providerSourceOf(ctx) : null;
 	const fingerprintFields = fingerprintMode === 'fields' ? fieldPathsParameter(ctx, 'fingerprintFields') : [];
 	if (fingerprintMode === 'fields' && fingerprintFields.length === 0) {
-		throw new NodeOperationError(node, 'No fingerprint fields are set', {
-			description: 'Enter the comma-separated fields whose values must match on every delivery, e.g. body.amount, body.currency.',
+		throw operationError(node, 'No fingerprint fields are set', {
+			hint: 'Enter the comma-separated fields whose values must match on every delivery, e.g. body.amount, body.currency.',
 		});
 	}
 	return {
@@ -112,5 +115,6 @@ export function guardSettings(ctx: IExecuteFunctions): GuardSettings {
 		onStoreError: options.onStoreError ?? 'error',
 		policy,
 		waitMs,
+		testRunsTakeOver: options.testRunsTakeOver !== false,
 	};
 }

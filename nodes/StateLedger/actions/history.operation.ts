@@ -4,7 +4,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { eachItem } from '../../shared/n8n/items';
 import { presentHistory } from '../../shared/n8n/records';
 import type { IdempotencyStore } from '../../shared/store/types';
-import { LedgerKeys } from '../helpers/keyRef';
+import { LedgerKeys } from '../helpers/ledgerKeys';
 
 export const description: INodeProperties[] = [];
 

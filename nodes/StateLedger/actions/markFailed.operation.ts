@@ -17,15 +17,20 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-/** The Error Message parameter, or else the item's own `error` (an error output's item has one). */
+/**
+ * The Error Message parameter, or else the item's own `error` (an error output's item has one).
+ * A NUL character — a binary response body quoted in an error — becomes U+FFFD: Postgres text
+ * cannot hold it, and a refused Mark Failed would leave the key processing.
+ */
 function errorMessageOf(given: unknown, item: IDataObject | undefined): string | null {
+	const storable = (text: string) => text.slice(0, MAX_ERROR_CHARS).replace(/\u0000/g, '\ufffd');
 	const text = String(given ?? '').trim();
-	if (text) return text.slice(0, MAX_ERROR_CHARS);
+	if (text) return storable(text);
 	const error = item?.error;
 	if (!error) return null;
-	if (typeof error === 'string') return error.slice(0, MAX_ERROR_CHARS);
+	if (typeof error === 'string') return storable(error);
 	const message = (error as IDataObject).message;
-	return (typeof message === 'string' ? message : JSON.stringify(error)).slice(0, MAX_ERROR_CHARS);
+	return storable(typeof message === 'string' ? message : JSON.stringify(error));
 }
 
 export const { outputCount, execute } = transitionOperation('markFailed', ({ ctx, parameters, itemIndex }) => ({

@@ -12,7 +12,7 @@ import { errorItem, outputItem, prepareItems } from '../../shared/n8n/items';
 import type { StoreOperation } from '../../shared/n8n/operations';
 import { ParameterReader } from '../../shared/n8n/parameters';
 import { TRANSITION_KINDS, type IdempotencyStore, type TransitionKind, type TransitionRequest, type TransitionResult } from '../../shared/store/types';
-import { LedgerKeys } from '../helpers/keyRef';
+import { LedgerKeys } from '../helpers/ledgerKeys';
 
 const DEFAULT_RETENTION_MS = 30 * 86_400_000;
 
@@ -113,13 +113,14 @@ async function applyTransitions(
 		try {
 			results = await store.transition(namespace, list.map((entry) => entry.value.request), actor);
 		} catch (error) {
-			if (!ctx.continueOnFail()) throw nodeError(ctx, error, 'The State Ledger failed');
-			for (const entry of list) outcome.set(entry.index, errorItem(items, entry.index, `The State Ledger failed: ${(error as Error).message}`));
+			const problem = nodeError(ctx, error, 'The State Ledger failed');
+			if (!ctx.continueOnFail()) throw problem;
+			for (const entry of list) outcome.set(entry.index, errorItem(items, entry.index, problem));
 			continue;
 		}
 		list.forEach((entry, n) => outcome.set(entry.index, appliedItem(items, entry.index, kind, namespace, entry.value.request, results[n])));
 	}
-	for (const [index, error] of failed) outcome.set(index, errorItem(items, index, error.message));
+	for (const [index, error] of failed) outcome.set(index, errorItem(items, index, error));
 
 	const applied: INodeExecutionData[] = [];
 	const rejected: INodeExecutionData[] = [];

@@ -3,29 +3,46 @@
 
 import type { ClaimRequest } from '../store/types';
 
+/** One item's key as the Guard read it. */
 export interface PreparedItem {
 	index: number;
 	namespace: string;
 	key: string;
 	fingerprint: string | null;
+	/** The key as earlier versions stored it, when its text has the hashed form (keys.ts legacyKeyOf). */
+	legacyKey?: string;
+}
+
+/**
+ * One distinct (namespace, key) of the input: the record that travels from the item to the store
+ * call and back (claims.ts takes it as it is and answers per record).
+ */
+export interface Claim {
+	namespace: string;
+	/** What the store decides: the key, the fingerprint, and the in-batch repeats to record. */
+	request: ClaimRequest;
+	/** The input item the key was first read from: it gets the store's decision. */
+	firstIndex: number;
+	legacyKey?: string;
 }
 
 export interface BatchPlan {
-	/** One request per distinct (namespace, key), in order of first appearance. */
-	claims: Array<{ namespace: string; request: ClaimRequest; firstIndex: number }>;
+	/** One claim per distinct (namespace, key), in order of first appearance. */
+	claims: Claim[];
 	/** Later items with a key already in the input: their first item, and whether the payload differs. */
 	repeats: Map<number, { firstIndex: number; mismatch: boolean }>;
 }
 
 export function planBatch(items: readonly PreparedItem[]): BatchPlan {
-	const claims: BatchPlan['claims'] = [];
+	const claims: Claim[] = [];
 	const repeats: BatchPlan['repeats'] = new Map();
-	const first = new Map<string, BatchPlan['claims'][number]>();
+	const first = new Map<string, Claim>();
 	for (const item of items) {
 		const id = `${item.namespace.length}:${item.namespace}${item.key}`;
 		const earlier = first.get(id);
 		if (!earlier) {
-			const claim = { namespace: item.namespace, request: { key: item.key, fingerprint: item.fingerprint }, firstIndex: item.index };
+			const claim: Claim = { namespace: item.namespace, request: { key: item.key, fingerprint: item.fingerprint }, firstIndex: item.index };
+			if (item.legacyKey !== undefined) claim.legacyKey = item.legacyKey;
 			first.set(id, claim);
 			claims.push(claim);
 			continue;

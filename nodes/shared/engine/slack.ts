@@ -3,7 +3,7 @@
 // buttons that resolve it from Slack (slackActions.ts reads their clicks). Pure.
 
 import type { ExceptionRecord } from '../store/types';
-import { reasonText } from './reasons';
+import { reasonText, reasonTextFor } from './reasonTexts';
 
 export interface SlackMessage {
 	text: string;
@@ -80,9 +80,9 @@ export const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ')
 export function slackMessage(
 	exception: Pick<ExceptionRecord, 'id' | 'namespace' | 'key' | 'reason' | 'owner' | 'severity' | 'occurrences' | 'firstSeenAt' | 'lastSeenAt'> &
 		Partial<Pick<ExceptionRecord, 'reasons'>>,
-	context: { attempt: number | null; executionUrl: string | null; route: string; buttons?: boolean },
+	context: { attempt: number | null; executionUrl: string | null; route: string; buttons?: boolean; heldByTestRun?: boolean },
 ): SlackMessage {
-	const reason = reasonText(exception.reason);
+	const reason = reasonTextFor(exception.reason, context);
 	const mark = SEVERITY_MARK[exception.severity] ?? '';
 	const owner = ownerMention(exception.owner);
 	const key = clip(exception.key, 500);

@@ -5,10 +5,9 @@
 // names a credential of package.json and a credential test the node's methods have.
 
 import type { INodeCredentialDescription } from 'n8n-workflow';
+import type { CredentialKind } from '../store/backends';
 
-type StoreWithCredential = 'postgres' | 'redis';
-
-export function shownForStore(store: StoreWithCredential): Pick<INodeCredentialDescription, 'required' | 'displayOptions'> {
+export function shownForStore(store: CredentialKind): Pick<INodeCredentialDescription, 'required' | 'displayOptions'> {
 	return { required: true, displayOptions: { show: { store: [store] } } };
 }
 

@@ -11,17 +11,9 @@
 // either way). A store that refuses claims (a Redis without persistence) fails with why.
 
 import type { ICredentialsDecrypted, ICredentialTestFunction, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
-import { BACKENDS, openStore, STORE_KINDS } from '../store/backends';
+import { BACKENDS, CREDENTIAL_KINDS, openStore, storeConfig, type WarningCheck } from '../store/backends';
+import { messageWithHint } from '../store/errors';
 import type { IdempotencyStore } from '../store/types';
-import { configFromCredential } from './resolveStore';
-
-/** One more thing to check once the store answers: a warning text, or undefined when fine. */
-export type WarningCheck = (store: IdempotencyStore) => Promise<string | undefined>;
-
-/** Checks run after a successful Redis login, besides the store's own health warning. */
-export const redisWarningChecks: WarningCheck[] = [];
-/** Checks run after a successful Postgres login, besides the store's own health warning. */
-export const postgresWarningChecks: WarningCheck[] = [];
 
 /** What the dialog shows: OK without warnings; otherwise every warning, one per line. */
 export function credentialTestResult(message: string, warnings: ReadonlyArray<string | undefined>): INodeCredentialTestResult {
@@ -44,31 +36,24 @@ async function testStore(open: () => IdempotencyStore, checks: readonly WarningC
 		const more = await Promise.all(checks.map((check) => check(opened).catch(() => undefined)));
 		return credentialTestResult(health.message, [health.warning, ...more]);
 	} catch (error) {
-		return { status: 'Error', message: (error as Error).message };
+		return { status: 'Error', message: messageWithHint(error) };
 	} finally {
 		await store?.close().catch(() => undefined);
 	}
 }
 
-/** The extra checks of each credential type. */
-const warningChecks: Record<string, readonly WarningCheck[]> = {
-	[BACKENDS.postgres.credential.type]: postgresWarningChecks,
-	[BACKENDS.redis.credential.type]: redisWarningChecks,
-};
-
 /**
  * One test per credential of the backend table, named `<credential type>Test` (what the nodes'
- * `testedBy` names): e.g. idempotencyPostgresApiTest.
+ * `testedBy` names): e.g. idempotencyPostgresApiTest. Its extra checks are the row's.
  */
 export const credentialTest: Record<string, ICredentialTestFunction> = Object.fromEntries(
-	STORE_KINDS.flatMap((kind) => {
+	CREDENTIAL_KINDS.map((kind) => {
 		const credential = BACKENDS[kind].credential;
-		if (credential === null) return [];
 		const test: ICredentialTestFunction = async function (this: ICredentialTestFunctions, decrypted: ICredentialsDecrypted) {
-			const config = configFromCredential(kind as 'postgres' | 'redis', decrypted.data ?? {});
-			return testStore(() => openStore(config, 'test'), warningChecks[credential.type] ?? []);
+			const config = storeConfig(kind, decrypted.data ?? {});
+			return testStore(() => openStore(config, 'test'), credential.warningChecks);
 		};
-		return [[`${credential.type}Test`, test]];
+		return [`${credential.type}Test`, test];
 	}),
 );
 

@@ -44,10 +44,23 @@ export function executionUrlOf(ctx: Pick<FunctionsBase, 'getInstanceBaseUrl'>, w
 	}
 }
 
-/** `exception` and `slack` for an item; `attempt` is the key's attempt when known; `buttons`: the Resolve from Slack buttons. */
-export function exceptionFields(exception: ExceptionRecord, context: { attempt: number | null; executionUrl: string | null; buttons?: boolean }): IDataObject {
+/**
+ * `exception` and `slack` for an item; `attempt` is the key's attempt when known; `buttons`: the
+ * Resolve from Slack buttons; `heldByTestRun`: the Guard found the key held by a test run (the
+ * Slack text then says so).
+ */
+export function exceptionFields(
+	exception: ExceptionRecord,
+	context: { attempt: number | null; executionUrl: string | null; buttons?: boolean; heldByTestRun?: boolean },
+): IDataObject {
 	return {
 		exception: { ...presentException(exception, context.executionUrl), id: exception.id || null, attempt: context.attempt },
-		slack: slackMessage(exception, { attempt: context.attempt, executionUrl: context.executionUrl, route: exception.route, buttons: context.buttons === true }) as unknown as IDataObject,
+		slack: slackMessage(exception, {
+			attempt: context.attempt,
+			executionUrl: context.executionUrl,
+			route: exception.route,
+			buttons: context.buttons === true,
+			heldByTestRun: context.heldByTestRun === true,
+		}) as unknown as IDataObject,
 	};
 }

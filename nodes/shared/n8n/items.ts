@@ -1,10 +1,10 @@
 // The per-item conventions every node of this package keeps: an item's problem fails the node
 // with the item's index and a hint (errors.ts itemError) — or, under continueOnFail, that item
-// comes out with `error` set, paired to its input, and the other items carry on. Output items
+// comes out with `error` and `errorHint` set, paired to its input, and the other items carry on. Output items
 // keep their input's binary and say which input item they came from.
 
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, NodeOperationError } from 'n8n-workflow';
-import { itemError } from './errors';
+import { errorFields, itemError } from './errors';
 
 /** An output item made from input item `index`: `json` as its json, its binary kept, paired to it. */
 export function outputItem(items: readonly INodeExecutionData[], index: number, json: IDataObject): INodeExecutionData {
@@ -13,9 +13,9 @@ export function outputItem(items: readonly INodeExecutionData[], index: number, 
 	return out;
 }
 
-/** What a failed item becomes under continueOnFail: its input json with `error` set. */
-export function errorItem(items: readonly INodeExecutionData[], index: number, message: string): INodeExecutionData {
-	return { json: { ...items[index].json, error: message }, pairedItem: { item: index } };
+/** What a failed item becomes under continueOnFail: its input json with `error` (and `errorHint`) set. */
+export function errorItem(items: readonly INodeExecutionData[], index: number, error: NodeOperationError): INodeExecutionData {
+	return { json: { ...items[index].json, ...errorFields(error) }, pairedItem: { item: index } };
 }
 
 /**
@@ -34,7 +34,7 @@ export async function eachItem(
 		} catch (error) {
 			const problem = itemError(ctx, error, i);
 			if (!ctx.continueOnFail()) throw problem;
-			out.push(errorItem(items, i, problem.message));
+			out.push(errorItem(items, i, problem));
 		}
 	}
 	return out;

@@ -1,5 +1,5 @@
 // Which key an item is about, for the nodes that act on keys the Guard claimed (the Ledger, the
-// Router): from the Guard's `_idempotency` on the item or its lineage (metadata.ts), or from
+// Router): from the Guard's `_idempotency` on the item or its lineage (guardLineage.ts), or from
 // explicit Namespace and Key parameters. An explicit key is used as written — " abc" is not
 // "abc" — and hashed only where the Guard would have hashed it (storedKeyOf).
 
@@ -7,7 +7,7 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 import { storedKeyOf } from '../engine/keys';
 import { InvalidInputError } from '../store/errors';
 import { validateNamespace } from '../store/identifiers';
-import { findMetadata, upstreamGuards, type FoundMetadata } from './metadata';
+import { findMetadata, upstreamGuards, type FoundMetadata } from './guardLineage';
 import type { ParameterReader } from './parameters';
 
 export type KeySource = 'metadata' | 'explicit';

@@ -1,13 +1,9 @@
 // What a node with an Operation parameter dispatches to (each node's actions/router.ts): one
 // module per operation with its own description and execute, run against the node's store.
 
-import {
-	NodeOperationError,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import type { IdempotencyStore } from '../store/types';
+import { operationError } from './errors';
 import { withStore } from './resolveStore';
 
 export interface StoreOperation {
@@ -22,8 +18,8 @@ export interface StoreOperation {
 export function operationOf<T>(ctx: IExecuteFunctions, operations: Readonly<Record<string, T>>, fallback: string): { name: string; operation: T } {
 	const name = String(ctx.getNodeParameter('operation', 0, fallback));
 	if (!Object.prototype.hasOwnProperty.call(operations, name)) {
-		throw new NodeOperationError(ctx.getNode(), `Unknown operation "${name}"`, {
-			description: `Choose one of the operations this node has: ${Object.keys(operations).join(', ')}. The workflow may come from a newer version of this package.`,
+		throw operationError(ctx.getNode(), `Unknown operation "${name}"`, {
+			hint: `Choose one of the operations this node has: ${Object.keys(operations).join(', ')}. The workflow may come from a newer version of this package.`,
 		});
 	}
 	return { name, operation: operations[name] };

@@ -1,9 +1,9 @@
 // The option lists the editor shows, built from the one list of each kind in the store's types
-// (store/types.ts) and the reason texts (engine/reasons.ts). The names are Records over those
+// (store/types.ts) and the reason texts (engine/reasonTexts.ts). The names are Records over those
 // lists' types, so a value without a name, or a name without a value, fails to compile.
 
 import type { INodePropertyOptions } from 'n8n-workflow';
-import { REASONS, ROUTABLE_REASONS } from '../engine/reasons';
+import { REASONS, ROUTABLE_REASONS } from '../engine/reasonTexts';
 import {
 	EXCEPTION_GROUPINGS,
 	RECORD_STATES,

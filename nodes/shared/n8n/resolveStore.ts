@@ -1,26 +1,14 @@
 // Turns the node's `store` parameter and its credential into a pooled store from the registry.
 
-import { NodeOperationError, type FunctionsBase, type ICredentialDataDecryptedObject, type IExecuteFunctions } from 'n8n-workflow';
-import { BACKENDS, isStoreKind, STORE_KINDS, type StoreConfig, type StoreKind } from '../store/backends';
-import { assertNotQueueMode, defaultDataDir } from '../store/embedded/EmbeddedStore';
+import type { FunctionsBase, ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
+import { BACKENDS, isStoreKind, storeConfig, STORE_KINDS, type StoreCredential, type StoreKind } from '../store/backends';
 import { InvalidInputError } from '../store/errors';
-import { nodeError } from './errors';
+import { nodeError, operationError } from './errors';
 import { hintDurability } from './hints';
 import { storeFor } from '../store/registry';
 import type { IdempotencyStore } from '../store/types';
 
 export type { StoreKind } from '../store/backends';
-
-/** The kinds that connect with a credential. */
-type CredentialKind = { [K in StoreKind]: (typeof BACKENDS)[K]['credential'] extends null ? never : K }[StoreKind];
-
-/** The store config a credential's fields describe. */
-export function configFromCredential(kind: CredentialKind, data: ICredentialDataDecryptedObject): StoreConfig {
-	return { kind, config: BACKENDS[kind].credential.fromData(data) } as StoreConfig;
-}
-
-export const postgresConfig = (data: ICredentialDataDecryptedObject): StoreConfig => configFromCredential('postgres', data);
-export const redisConfig = (data: ICredentialDataDecryptedObject): StoreConfig => configFromCredential('redis', data);
 
 /**
  * The node's credential for the chosen store, or an error that says which credential to select:
@@ -29,28 +17,27 @@ export const redisConfig = (data: ICredentialDataDecryptedObject): StoreConfig =
  */
 async function storeCredential(
 	ctx: Pick<FunctionsBase, 'getCredentials' | 'getNode'>,
-	kind: CredentialKind,
+	{ type, label }: StoreCredential<unknown>,
+	store: string,
 ): Promise<{ data: ICredentialDataDecryptedObject; id: string | undefined }> {
-	const { type, label } = BACKENDS[kind].credential;
-	const store = BACKENDS[kind].label;
 	const node = ctx.getNode();
 	const fix =
 		`Open the node "${node.name}" and select an ${label} credential under "Credential to connect with" ` +
 		`(or create one there). Store is set to ${store}; after you switch Store, n8n leaves the new store's credential empty.`;
 	const selected = node.credentials?.[type];
 	if (!selected || (!selected.id && !selected.name)) {
-		throw new NodeOperationError(node, `No ${label} credential is selected`, { description: fix });
+		throw operationError(node, `No ${label} credential is selected`, { hint: fix });
 	}
 	try {
 		return { data: await ctx.getCredentials(type), id: selected.id ?? undefined };
 	} catch (error) {
 		const text = String((error as Error)?.message ?? error);
 		if (/does not exist|not have any credentials|no credentials|could not find/i.test(text)) {
-			throw new NodeOperationError(node, `The selected ${label} credential "${selected.name ?? selected.id}" does not exist on this n8n`, {
-				description: fix,
+			throw operationError(node, `The selected ${label} credential "${selected.name ?? selected.id}" does not exist on this n8n`, {
+				hint: fix,
 			});
 		}
-		throw new NodeOperationError(node, `Could not read the ${label} credential: ${text}`, { description: fix });
+		throw operationError(node, `Could not read the ${label} credential: ${text}`, { hint: fix });
 	}
 }
 
@@ -67,12 +54,10 @@ export async function storeOfKind(ctx: Pick<FunctionsBase, 'getCredentials' | 'g
 			`Choose ${names.slice(0, -1).join(', ')} or ${names[names.length - 1]} as the Store.`,
 		);
 	}
-	if (kind === 'embedded') {
-		assertNotQueueMode();
-		return storeFor({ kind: 'embedded', config: { dataDir: defaultDataDir() } });
-	}
-	const { data, id } = await storeCredential(ctx, kind);
-	return storeFor(configFromCredential(kind, data), id);
+	const backend = BACKENDS[kind];
+	if (backend.credential === null) return storeFor(storeConfig(kind));
+	const { data, id } = await storeCredential(ctx, backend.credential, backend.label);
+	return storeFor(storeConfig(kind, data), id);
 }
 
 /**

@@ -54,6 +54,7 @@ export function adminNamespaceProperties(
 			default: '={{ $workflow.id }}',
 			displayOptions: { show: { ...show, '@version': [1] } },
 		},
-		{ ...adminNamespaceProperty, ...overrides, displayOptions: { show: { ...show, '@version': [1.1] } } },
+		// From 1.1 on, later versions included (the Ledger's 2).
+		{ ...adminNamespaceProperty, ...overrides, displayOptions: { show: { ...show, '@version': [{ _cnd: { gte: 1.1 } }] } } },
 	];
 }

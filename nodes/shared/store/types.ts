@@ -1,9 +1,15 @@
 // The one contract every store adapter (Postgres, Redis, embedded) fulfils. Decision rules live in
 // the engine and in each adapter's single atomic script, input policy in base/BaseStore.ts; this
 // file only names shapes and the lists they draw from. Times are epoch milliseconds everywhere.
-// Nothing here imports n8n-workflow.
+// Nothing here imports n8n-workflow, nor any adapter: the adapters depend on this file, never the
+// other way round (backends.ts names each kind's class).
 
-import type { StoreKind } from './backends';
+/**
+ * Every store kind, in the order the Store parameter lists them (contract: the values are the
+ * Store parameter's). backends.ts has exactly one row per kind; the type system holds it to this list.
+ */
+export const STORE_KINDS = ['postgres', 'redis', 'embedded'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
 
 /** Every state a record can be in; the type and the object below derive from this list. */
 export const RECORD_STATES = ['received', 'processing', 'processed', 'failed'] as const;
@@ -34,6 +40,41 @@ export const Reason = {
 	notReplicated: 'not_replicated',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Reasons only a Router route gives (never a Guard decision): set on a failed path's items (§7, contract). */
+export const ROUTE_REASONS = ['write_failed', 'write_timeout', 'custom'] as const;
+/** Every reason code an exception can have: the Guard's decisions and the Router's own. Their words: engine/reasonTexts.ts. */
+export type ReasonCode = Reason | (typeof ROUTE_REASONS)[number];
+
+/** Reason codes a Router rule can match, in the order the editor lists them. */
+export const ROUTABLE_REASONS: readonly ReasonCode[] = [
+	'payload_mismatch',
+	'lease_expired',
+	'in_progress',
+	'missing_key',
+	'max_attempts',
+	'previously_failed',
+	'duplicate_in_batch',
+	'store_unavailable',
+	'legacy_key',
+	'not_replicated',
+	'write_failed',
+	'write_timeout',
+	'custom',
+];
+
+/** Why the State Ledger refused a transition (docs/CONTRACT.md §6, contract). */
+export const REJECT_REASONS = ['claim_lost', 'invalid_transition', 'not_found'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/**
+ * Why the Router's Resolve changed nothing (docs/CONTRACT.md §7, contract): `live_claim` — a replay of a key whose claim is still live;
+ * `claim_changed` — a Reconcile's replay, but the key no longer carries the claim that was looked
+ * up (claimed again, or settled meanwhile); `lookup_too_early` — a Reconcile's replay on a lookup
+ * made before the claim's end plus the settle delay.
+ */
+export const RESOLVE_REFUSALS = ['live_claim', 'claim_changed', 'lookup_too_early'] as const;
+export type ResolveRefusal = (typeof RESOLVE_REFUSALS)[number];
 
 /** Events of a key's history (docs/CONTRACT.md §6, contract). */
 export const HistoryEvent = {
@@ -186,7 +227,6 @@ export interface TransitionRequest {
 	retentionMs: number;
 }
 
-export type RejectReason = 'claim_lost' | 'invalid_transition' | 'not_found';
 
 export interface TransitionResult {
 	key: string;
@@ -393,15 +433,6 @@ export interface ResolveExceptionResult {
 	 */
 	refused?: ResolveRefusal | null;
 }
-
-/**
- * Why a resolution changed nothing: `live_claim` — a replay of a key whose claim is still live;
- * `claim_changed` — a Reconcile's replay, but the key no longer carries the claim that was looked
- * up (claimed again, or settled meanwhile); `lookup_too_early` — a Reconcile's replay on a lookup
- * made before the claim's end plus the settle delay.
- */
-export const RESOLVE_REFUSALS = ['live_claim', 'claim_changed', 'lookup_too_early'] as const;
-export type ResolveRefusal = (typeof RESOLVE_REFUSALS)[number];
 
 export interface ExceptionQuery {
 	namespace?: string | null;

@@ -2,8 +2,8 @@
 // decide(), and a seeded random walk of claims and transitions decides and transitions like
 // decide() and planTransition(), with the effects on the record each one names.
 
-import { decide } from '../../../nodes/shared/engine/decide';
-import { planTransition } from '../../../nodes/shared/engine/transition';
+import { decide } from '../../../nodes/shared/engine/model/decideClaim';
+import { planTransition } from '../../../nodes/shared/engine/model/planTransition';
 import type { ClaimPolicy } from '../../../nodes/shared/store/types';
 import { actor, basePolicy, DAY, MINUTE, seeded, transitionRequest, useStore, type FixtureFactory } from './fixture';
 

@@ -79,6 +79,35 @@ export function describeInputConformance(name: string, open: FixtureFactory): vo
 			await expectNothingWritten(s.store, s.ns, ['k', 'bad\ufffd']);
 		});
 
+		it('refuses a key or namespace no store can hold (NUL, over 1,024 bytes), naming it and the fix, on every store alike', async () => {
+			const long = `evt-${'x'.repeat(3000)}`;
+			const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
+				['NUL in a claimed key', () => s.store.claim(s.ns, [{ key: 'k', fingerprint: null }, { key: 'a\u0000b', fingerprint: null }], basePolicy, actor, T0), /key "a\\u0000b" contains a NUL/],
+				['long claimed key', () => s.store.claim(s.ns, [{ key: long, fingerprint: null }], basePolicy, actor, T0), /key "evt-x+…" is 3004 bytes long; a store takes at most 1024/],
+				['4-byte characters', () => s.store.claim(s.ns, [{ key: '😀'.repeat(257), fingerprint: null }], basePolicy, actor, T0), /is 1028 bytes long/],
+				['NUL in a namespace', () => s.store.claim(`${s.ns}\u0000`, [{ key: 'k', fingerprint: null }], basePolicy, actor, T0), /namespace .* contains a NUL/],
+				['long namespace', () => s.store.get(`${s.ns}${'n'.repeat(1100)}`, 'k'), /namespace .* bytes long/],
+				['NUL in a settled key', () => s.store.transition(s.ns, [transitionRequest('markReceived', 'a\u0000b', null)], actor, T0), /contains a NUL/],
+				['long key of an exception', () => s.store.recordExceptions(s.ns, [exception(long)], actor, T0), /bytes long/],
+				['long key undone', () => s.store.restore(s.ns, [{ key: long, claimToken: 't', prior: null }], actor, T0), /bytes long/],
+			];
+			for (const [what, call, message] of cases) {
+				const error = await expectRefused(what, call);
+				expect({ what, message: error.message, hint: Boolean(error.hint) }).toEqual({ what, message: expect.stringMatching(message), hint: true });
+			}
+			// The longest names taken — 1,024 bytes each of text that does not compress — are stored,
+			// also together in one index entry (an exception's namespace, key and reason).
+			const incompressible = (seed: number) =>
+				Array.from({ length: 256 }, (_, i) => String.fromCodePoint(0x10000 + ((i + 1) * seed) % 0xf0000)).join('');
+			const [key, namespace] = [incompressible(7919), incompressible(104729)];
+			expect([Buffer.byteLength(key), Buffer.byteLength(namespace)]).toEqual([1024, 1024]);
+			const [d] = await s.store.claim(namespace, [{ key, fingerprint: null }], basePolicy, actor, T0);
+			expect(d.outcome).toBe('new');
+			expect((await s.store.transition(namespace, [transitionRequest('markProcessed', key, d.claimToken)], actor, T0 + 1))[0].applied).toBe(true);
+			expect((await s.store.recordExceptions(namespace, [exception(key)], actor, T0))[0].key).toBe(key);
+			await expectNothingWritten(s.store, s.ns, ['k']);
+		});
+
 		it('refuses an empty namespace', async () => {
 			await expectRefused('claim', () => s.store.claim('', [{ key: 'k', fingerprint: null }], basePolicy, actor, T0));
 			await expectRefused('transition', () => s.store.transition('', [transitionRequest('markReceived', 'k', null)], actor, T0));

@@ -1,13 +1,16 @@
 // Concurrency on every store: many claimers of one key get exactly one `new`, with or without
 // other keys in their chunks, and overlapping chunks in opposite orders neither deadlock nor
-// double-claim; the Guard's wait mode polls a running claim until it settles.
+// double-claim; claims, settlements, undos and purges of the same keys in opposite orders never
+// deadlock; the Guard's wait mode polls a running claim until it settles.
 
 import { claimAll } from '../../../nodes/shared/claims';
 import type { IdempotencyStore } from '../../../nodes/shared/store/types';
-import { actor, basePolicy, raceRounds, useStore, type FixtureFactory } from './fixture';
+import { actor, basePolicy, raceRounds, transitionRequest, useStore, type FixtureFactory } from './fixture';
 
 const CLAIMERS = 50;
 const ROUNDS = 20;
+/** Keys per batch in the mixed-operation rounds: enough that opposite orders cross on some pair. */
+const BATCH = 30;
 
 export function describeRaceConformance(name: string, open: FixtureFactory): void {
 	describe(`${name}: races and waiting`, () => {
@@ -59,6 +62,11 @@ export function describeRaceConformance(name: string, open: FixtureFactory): voi
 			expect([...news.values()].every((n) => n === 1)).toBe(true);
 		});
 
+		it(`never deadlocks: claims, a batch's settlement, undos and purges of the same keys in opposite orders, ${ROUNDS} rounds`, async () => {
+			const failures = await mixedOperationRounds(peers.slice(0, 4), s.ns, ROUNDS);
+			expect({ deadlocks: failures.filter((m) => /deadlock/i.test(m)).length, failures }).toEqual({ deadlocks: 0, failures: [] });
+		});
+
 		it('waits for a running claim to settle, then answers duplicate with its result', async () => {
 			const first = await s.claimOne('k');
 			setTimeout(() => void s.settle('markProcessed', 'k', first.claimToken), 300);
@@ -77,4 +85,48 @@ export function describeRaceConformance(name: string, open: FixtureFactory): voi
 			expect((await s.store.history(s.ns, 'k')).map((h) => h.event)).toEqual(['claimed', 'ambiguous_seen']);
 		});
 	});
+}
+
+/**
+ * `rounds` rounds of every writing call that locks records, on the same keys, in opposite orders,
+ * from four stores at once; returns the message of each call that failed. Per round: a batch is
+ * claimed; its Mark Processed runs (in the input's order, here descending) while a redelivery
+ * claims it (ascending), and another input's failed batch is undone (descending) while a
+ * redelivery claims that one; then keys past retention, written in descending order, are purged
+ * while redeliveries claim them again and a Mark Received meets them.
+ */
+export async function mixedOperationRounds(stores: IdempotencyStore[], ns: string, rounds: number): Promise<string[]> {
+	const [p0, p1, p2, p3] = stores;
+	const failures: string[] = [];
+	const together = (calls: Array<() => Promise<unknown>>) =>
+		Promise.all(calls.map((call) => call().catch((error: Error) => void failures.push(error.message))));
+	const batch = (round: number, label: string) =>
+		Array.from({ length: BATCH }, (_, i) => `r${String(round).padStart(2, '0')}-${label}-${String(i).padStart(2, '0')}`);
+	const requests = (keys: string[]) => keys.map((key) => ({ key, fingerprint: null }));
+	for (let round = 0; round < rounds; round++) {
+		const settled = batch(round, 'settled');
+		const undone = batch(round, 'undone');
+		const claims = await p0.claim(ns, requests([...settled, ...undone]), basePolicy, actor);
+		const token = new Map(claims.map((d) => [d.key, d.claimToken]));
+		await together([
+			() => p1.transition(ns, [...settled].reverse().map((key) => transitionRequest('markProcessed', key, token.get(key) ?? null)), actor),
+			() => p2.claim(ns, requests([...undone, ...settled]), basePolicy, actor),
+			() => p3.restore(ns, [...undone].reverse().map((key) => ({ key, claimToken: token.get(key) ?? '', prior: null })), actor),
+			() => p0.claim(ns, requests([...settled].reverse()), basePolicy, actor),
+		]);
+		const expired = batch(round, 'expired').reverse();
+		const shortLived = { ...basePolicy, retentionMs: 1 };
+		for (const key of expired) {
+			const [d] = await p0.claim(ns, requests([key]), shortLived, actor);
+			await p0.transition(ns, [transitionRequest('markProcessed', key, d.claimToken, { retentionMs: 1 })], actor);
+		}
+		await new Promise((resolve) => setTimeout(resolve, 5));
+		await together([
+			() => p1.purge(ns),
+			() => p2.claim(ns, requests([...expired].reverse()), basePolicy, actor),
+			() => p3.claim(ns, requests(expired), basePolicy, actor),
+			() => p0.transition(ns, expired.map((key) => transitionRequest('markReceived', key, null, { verifyClaim: false })), actor),
+		]);
+	}
+	return failures;
 }

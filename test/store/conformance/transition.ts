@@ -3,7 +3,7 @@
 // lists applied in order; fencing of a stale owner; release making the next delivery new.
 
 import { randomUUID } from 'crypto';
-import { planTransition } from '../../../nodes/shared/engine/transition';
+import { planTransition } from '../../../nodes/shared/engine/model/planTransition';
 import type { TransitionKind } from '../../../nodes/shared/store/types';
 import { actor, DAY, MINUTE, transitionRequest, useStore, type FixtureFactory } from './fixture';
 

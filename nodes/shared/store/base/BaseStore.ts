@@ -42,11 +42,11 @@ import {
 	type ResolveExceptionResult,
 	type RestoreRequest,
 	type StoreHealth,
+	type StoreKind,
 	type DurabilityReport,
 	type TransitionRequest,
 	type TransitionResult,
 } from '../types';
-import type { StoreKind } from '../backends';
 import {
 	checkActor,
 	checkExceptionRequest,

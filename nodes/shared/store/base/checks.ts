@@ -49,14 +49,46 @@ export function textOrNull(name: string, value: unknown): string | null {
 }
 
 /**
- * A namespace or key: text that survives the trip to every store unchanged. A lone surrogate
- * becomes U+FFFD in UTF-8, so two such keys would become one.
+ * The longest namespace or key a store takes, in UTF-8 bytes. Postgres indexes (namespace, key)
+ * and (namespace, key, reason), and an index entry holds at most ~2,700 bytes: two names of this
+ * size and a reason fit, whatever the text. The nodes never come near it: a key over 256
+ * characters is hashed (engine/keys.ts), a namespace has at most 200 characters.
+ */
+export const MAX_NAME_BYTES = 1024;
+
+/** A name as an error message quotes it: its first 40 characters. */
+function quoted(value: string): string {
+	return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+}
+
+/**
+ * A namespace or key: text that survives the trip to every store unchanged, and that every store
+ * can hold — refused alike on each, so that a workflow can move between stores. A lone surrogate
+ * becomes U+FFFD in UTF-8, so two such keys would become one; Postgres text cannot hold NUL
+ * (U+0000); an index entry cannot hold more than MAX_NAME_BYTES per name.
  */
 export function checkName(what: 'namespace' | 'key', value: unknown): string {
 	if (typeof value !== 'string') throw new InvalidInputError(`The ${what} must be text`);
 	if (what === 'namespace' && value.length === 0) throw new InvalidInputError('The namespace is empty');
 	if (hasLoneSurrogate(value)) {
 		throw new InvalidInputError(`The ${what} contains broken Unicode (a lone surrogate)`, 'Use valid text.');
+	}
+	if (value.includes('\u0000')) {
+		throw new InvalidInputError(
+			`The ${what} ${quoted(value)} contains a NUL character (\\u0000), which a store cannot keep as text`,
+			what === 'key'
+				? 'Remove it from the key, or let the Guard build the key (Key Fields): it hashes a key it cannot store as written.'
+				: 'Remove it from the namespace.',
+		);
+	}
+	const bytes = Buffer.byteLength(value, 'utf8');
+	if (bytes > MAX_NAME_BYTES) {
+		throw new InvalidInputError(
+			`The ${what} ${quoted(value)} is ${bytes} bytes long; a store takes at most ${MAX_NAME_BYTES}`,
+			what === 'key'
+				? 'Use a shorter key — the event id rather than the whole payload — or turn on the Guard\'s Hash Keys option.'
+				: 'Use a shorter namespace.',
+		);
 	}
 	return value;
 }

@@ -31,5 +31,5 @@ export function assertNotQueueMode(env: NodeJS.ProcessEnv = process.env): void {
 /** `limits`: the free-space floor and watchdog times (tests shorten them; see workerExecutor.ts). */
 export function createEmbeddedStore(dataDir: string = defaultDataDir(), limits: Omit<EmbeddedExecutorOptions, 'dataDir'> = {}): PostgresStore {
 	assertNotQueueMode();
-	return new PostgresStore({ kind: 'embedded', schema: EMBEDDED_SCHEMA, executor: workerExecutor({ ...limits, dataDir }), where: dataDir });
+	return new PostgresStore({ kind: 'embedded', name: 'The embedded store', schema: EMBEDDED_SCHEMA, executor: workerExecutor({ ...limits, dataDir }), where: dataDir });
 }

@@ -65,7 +65,7 @@ function describe(holder: FolderHolder | null): string {
 }
 
 export function folderInUseError(dir: string, holder: FolderHolder | null, detail = ''): StoreUnavailableError {
-	return new StoreUnavailableError(`The embedded store's folder ${dir} is in use by another n8n: ${describe(holder)}${detail}. ${WHAT_TO_DO}`, {
+	return new StoreUnavailableError(`The embedded store's folder ${dir} is in use by another n8n: ${describe(holder)}${detail}.`, {
 		kind: 'folder_in_use',
 		hint: WHAT_TO_DO,
 	});

@@ -93,8 +93,8 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 		checked = { at: Date.now(), free: await freeBytes() };
 		if (checked.free < minFree) {
 			throw new StoreUnavailableError(
-				`The embedded store's folder ${dataDir} has ${mb(checked.free)} of disk space free, less than the ${mb(minFree)} it needs to finish a write safely; nothing was written. Free space on that disk; the store works again as soon as there is room.`,
-				{ kind: 'disk_full', hint: 'Free space on the disk that holds the n8n user folder.' },
+				`The embedded store's folder ${dataDir} has ${mb(checked.free)} of disk space free, less than the ${mb(minFree)} it needs to finish a write safely; nothing was written.`,
+				{ kind: 'disk_full', hint: 'Free space on the disk that holds the n8n user folder; the store works again as soon as there is room.' },
 			);
 		}
 	}

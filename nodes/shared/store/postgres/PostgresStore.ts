@@ -1,13 +1,16 @@
 // The Postgres adapter (and, with another executor, the embedded one): the store primitives of
 // base/BaseStore.ts as the atomic statements under sql/ and a few plain reads, rows mapped back by
-// rows.ts. One pg pool per store; migrations run once, before the first call.
+// rows.ts. One pg pool per store; migrations run once, before the first call. A Postgres server's
+// durability (durability.ts) is read after the migrations, again after the pool opened a new
+// connection (a failover may have moved it to a server set up otherwise) or after a few
+// minutes, and claims are refused while it has a `refuse` finding.
 
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { QueryResultRow } from 'pg';
 import { BaseStore, type EventTally, type IndexPage, type IndexQuery, type OpenExceptionsQuery } from '../base/BaseStore';
 import type { DistinctException } from '../exceptions';
-import { IdempotencyError } from '../errors';
+import { IdempotencyError, messageWithHint, StoreMisconfiguredError, StoreUnavailableError } from '../errors';
 import { quoteIdentifier, validateSchemaName } from '../identifiers';
 import { counterOf } from '../stats';
 import type { ReportTally } from '../report';
@@ -23,6 +26,7 @@ import type {
 	HistoryEntry,
 	KeyRecord,
 	PurgeResult,
+	DurabilityReport,
 	ResolveExceptionRequest,
 	ResolveExceptionResult,
 	RestoreRequest,
@@ -33,6 +37,7 @@ import type {
 import { claimPolicyArgs } from '../types';
 import { describeServer, poolConfigOf, type PostgresStoreConfig } from './connection';
 import { translatePostgresError } from './errors';
+import { describeSettings, durabilityReport, findingText, judgeDurability, readDurabilitySettings, sessionSetupSql, unreadableSettings } from './durability';
 import { poolExecutor, type SqlExecutor } from './executor';
 import { migrate } from './migrate';
 import { num, toClaimDecision, toException, toHistoryEntry, toRecord } from './rows';
@@ -43,13 +48,19 @@ const SQL_DIR = join(__dirname, 'sql');
 const SQL_FILES = ['claim', 'transition', 'purge', 'record_exceptions', 'restore', 'record_incidents', 'stuck_claims', 'exceptions_seen', 'report'] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SERVER_CLOCK = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
+/** How long a durability reading is trusted when no new connection was opened (a setting changed by a reload). */
+const DURABILITY_RECHECK_MS = 5 * 60_000;
 
 export interface PostgresStoreOptions {
 	kind: 'postgres' | 'embedded';
+	/** What the user calls this store, in messages: "Postgres", "The embedded store". */
+	name: string;
 	schema: string;
 	executor: SqlExecutor;
 	/** Where the data is, for error messages: "host:port" or a folder. */
 	where: string;
+	/** See PostgresStoreConfig.requireSynchronousStandby. */
+	requireSynchronousStandby?: boolean;
 }
 
 export class PostgresStore extends BaseStore {
@@ -57,19 +68,34 @@ export class PostgresStore extends BaseStore {
 	readonly schema: string;
 	private readonly executor: SqlExecutor;
 	private readonly where: string;
+	private readonly name: string;
 	private ready: Promise<void> | null = null;
 	private readonly sql: Record<(typeof SQL_FILES)[number], string>;
 	private readonly q: string;
+	private readonly requireSynchronousStandby: boolean;
+	/** The last durability reading (Postgres only), and whether a new connection made it stale. */
+	private durabilityRead: { report: DurabilityReport; summary: string } | null = null;
+	private durabilityStale = true;
+	private durabilityReading: Promise<{ report: DurabilityReport; summary: string }> | null = null;
 
 	constructor(options: PostgresStoreConfig | PostgresStoreOptions) {
 		super();
 		// Validate before anything connects.
 		this.schema = validateSchemaName(options.schema);
+		const require = options.requireSynchronousStandby === true;
 		const resolved: PostgresStoreOptions =
 			'executor' in options
 				? options
-				: { kind: 'postgres', schema: options.schema, executor: poolExecutor(poolConfigOf(options)), where: describeServer(options) };
+				: {
+						kind: 'postgres',
+						name: 'Postgres',
+						schema: options.schema,
+						executor: poolExecutor(poolConfigOf(options), { sessionSetup: sessionSetupSql(require), onConnect: () => (this.durabilityStale = true) }),
+						where: describeServer(options),
+					};
+		this.requireSynchronousStandby = require;
 		this.kind = resolved.kind;
+		this.name = resolved.name;
 		this.q = quoteIdentifier(this.schema);
 		this.executor = resolved.executor;
 		this.where = resolved.where;
@@ -77,8 +103,15 @@ export class PostgresStore extends BaseStore {
 		this.sql = Object.fromEntries(SQL_FILES.map((name) => [name, load(name)])) as PostgresStore['sql'];
 	}
 
-	/** Applies migrations once per store; a failed attempt is retried on the next call. */
+	/** Applies migrations once per store (a failed attempt is retried on the next call), then reads the durability when stale. */
 	protected async prepare(): Promise<void> {
+		await this.migrated();
+		if (this.kind === 'postgres' && (this.durabilityStale || Date.now() - (this.durabilityRead?.report.checkedAt ?? 0) > DURABILITY_RECHECK_MS)) {
+			await this.readDurability();
+		}
+	}
+
+	private migrated(): Promise<void> {
 		if (!this.ready) {
 			this.ready = migrate(this.executor, this.schema)
 				.then(() => undefined)
@@ -91,7 +124,59 @@ export class PostgresStore extends BaseStore {
 	}
 
 	protected translateError(error: unknown, doing: string): Error {
-		return translatePostgresError(error, this.kind, this.where, doing);
+		const translated = translatePostgresError(error, this.name, this.where, doing);
+		// The connection broke: the next one may reach another server (a failover).
+		if (translated instanceof StoreUnavailableError) this.durabilityStale = true;
+		return translated;
+	}
+
+	/** One reading at a time, shared by the calls that wait for it. */
+	private readDurability(): Promise<{ report: DurabilityReport; summary: string }> {
+		if (!this.durabilityReading) {
+			this.durabilityStale = false;
+			this.durabilityReading = readDurabilitySettings(this.executor.query)
+				.then(
+					(settings) => ({ report: durabilityReport(judgeDurability(settings, this.requireSynchronousStandby)), summary: describeSettings(settings) }),
+					(error) => {
+						// A connection that failed fails the call; a server that refused the reading is unknown.
+						if (this.translateError(error, 'reading the server’s durability settings') instanceof StoreUnavailableError) throw error;
+						const message = (error as Error)?.message ?? String(error);
+						return { report: durabilityReport([unreadableSettings(message, this.requireSynchronousStandby)]), summary: 'durability settings not readable' };
+					},
+				)
+				.then((read) => {
+					this.durabilityRead = read;
+					return read;
+				})
+				.catch((error) => {
+					this.durabilityStale = true;
+					throw error;
+				})
+				.finally(() => {
+					this.durabilityReading = null;
+				});
+		}
+		return this.durabilityReading;
+	}
+
+	/**
+	 * What the server says about losing acknowledged writes (durability.ts): the reading prepare()
+	 * keeps fresh — cheap enough to ask on every execution. The embedded store has no server to
+	 * ask: the base's answer.
+	 */
+	async durability(): Promise<DurabilityReport> {
+		if (this.kind !== 'postgres') return super.durability();
+		return (await this.run('reading the server’s durability settings', async () => this.durabilityRead ?? this.readDurability())).report;
+	}
+
+	/** Claims wait for the durability reading of prepare() and are refused while it has a refusal. */
+	private checkDurable(): void {
+		const refusals = this.durabilityRead?.report.findings.filter((f) => f.level === 'refuse' && f.accepted !== true) ?? [];
+		if (refusals.length === 0) return;
+		throw new StoreMisconfiguredError(
+			`Postgres at ${this.where} can lose acknowledged writes in a failover (${refusals.map((f) => `${f.setting}. ${f.risk}`).join(' ')}) Claims are refused: the credential requires a synchronous standby.`,
+			refusals[0].fix,
+		);
 	}
 
 	private query<R extends QueryResultRow>(text: string, values: unknown[], name?: string): Promise<R[]> {
@@ -99,6 +184,7 @@ export class PostgresStore extends BaseStore {
 	}
 
 	protected async claimChunk(namespace: string, requests: ClaimRequest[], policy: ClaimPolicy, actor: Actor, now: number | null): Promise<ClaimDecision[]> {
+		this.checkDurable();
 		const rows = await this.query(
 			this.sql.claim,
 			[
@@ -367,10 +453,16 @@ export class PostgresStore extends BaseStore {
 			if (!rows[0]?.can_write) {
 				return { ok: false, message: `User may not write to ${this.schema}.records` };
 			}
-			const label = this.kind === 'embedded' ? 'Opened the embedded store' : 'Connected to Postgres';
-			return { ok: true, message: `${label} at ${this.where}; schema ${this.schema} is ready` };
+			const message = `${this.name} at ${this.where}: schema ${this.schema} is ready`;
+			if (this.kind !== 'postgres') return { ok: true, message };
+			const { report, summary } = await this.run('reading the server’s durability settings', () => this.readDurability());
+			const said = report.findings.map(findingText);
+			if (report.findings.some((f) => f.level === 'refuse' && f.accepted !== true)) {
+				return { ok: false, message: `Claims are refused on Postgres at ${this.where} (${summary}): ${said.join(' ')}` };
+			}
+			return { ok: true, message: `${message} (${summary})`, ...(said.length ? { warning: said.join('\n') } : {}) };
 		} catch (error) {
-			return { ok: false, message: (error as Error).message };
+			return { ok: false, message: messageWithHint(error) };
 		}
 	}
 

@@ -11,6 +11,12 @@ export interface PostgresStoreConfig {
 	ssl: 'disable' | 'require' | 'verify-full';
 	schema: string;
 	maxConnections: number;
+	/**
+	 * Claims only while a failover cannot lose an acknowledged write: a synchronous standby confirms
+	 * every commit (synchronous_standby_names set; the store's sessions commit with
+	 * synchronous_commit on). Otherwise claims are refused (postgres/durability.ts).
+	 */
+	requireSynchronousStandby?: boolean;
 	/** Overrides host/port/database/user/password (tests, POSTGRES_URL). */
 	connectionString?: string;
 }

@@ -96,7 +96,7 @@ export async function migrate(executor: SqlExecutor, schema: string): Promise<nu
 // Code of an older or the same schema version (a process not yet upgraded, restarting during a
 // rolling upgrade) never puts its functions back over the set of a version at least as new: each
 // schema version has exactly one function set, because a change in functions/ comes with a
-// migration (test/store/postgresUpgrade.test.ts pins the set's hash to the latest migration).
+// migration (test/store/postgres/postgresUpgrade.test.ts pins the set's hash to the latest migration).
 async function applyFunctions(query: Query, quoted: string, functions: FunctionSet, latest: number, migrated: boolean): Promise<void> {
 	if (!migrated) {
 		const [last] = await query<{ hash: string; schema_version: number }>(

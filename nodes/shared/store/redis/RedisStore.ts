@@ -34,6 +34,8 @@ import { claimPolicyArgs, Reason } from '../types';
 import { countBuckets, pageBuckets, purgeBuckets } from './bucketReads';
 import { claimItemArg, nullableArg, toClaimDecision, transitionFlags, transitionPayload, toException, toHistoryEntry, toRecord } from './codec';
 import { createClient, DEFAULT_REPLICA_TIMEOUT_MS, describeTarget, MAX_REPLICA_TIMEOUT_MS, type RedisStoreConfig } from './connection';
+import { messageWithHint } from '../errors';
+import { restoreRequestsOf } from '../restoreRequests';
 import { translateError } from './errors';
 import { EvictionGate, evictionError } from './eviction';
 import { CLUSTER_BUCKETS, LayoutResolver, type NamespaceLayout } from './buckets';
@@ -193,7 +195,7 @@ export class RedisStore extends BaseStore {
 			(request) => request.key,
 			(keys, chunk) => this.claimInSlot(keys, chunk, policy, actor, now),
 			async (keys, _chunk, decisions) => {
-				const taken = decisions.filter((d) => d.outcome === 'new' && d.claimToken).map((d) => ({ key: d.key, claimToken: d.claimToken!, prior: d.prior ?? null }));
+				const taken = restoreRequestsOf(decisions);
 				if (taken.length > 0) await this.restoreInSlot(keys, taken, actor, now);
 			},
 		);
@@ -460,12 +462,12 @@ export class RedisStore extends BaseStore {
 			// Proves that this user may run the scripts on keys under the prefix, without writing.
 			await this.run('running a read-only script', () => this.scripts.stats(this.keys('health-check').scriptKeys, [0, 0]));
 			const verdict = await this.run('reading the eviction policy', () => this.eviction.read());
-			if (!verdict.safe && !this.eviction.allowEviction) return { ok: false, message: evictionError(this.target, verdict).message };
+			if (!verdict.safe && !this.eviction.allowEviction) return { ok: false, message: messageWithHint(evictionError(this.target, verdict)) };
 			if (!verdict.safe) accepted.push(`${this.target} ${verdict.problem} "Allow Eviction" is on: claims go ahead and you accept that risk.`);
 			this.durable.stale();
 			report = await this.run('reading its persistence and replicas', () => this.durable.current());
 		} catch (error) {
-			return { ok: false, message: (error as Error).message };
+			return { ok: false, message: messageWithHint(error) };
 		}
 		const refused = report.findings.filter((f) => f.level === 'refuse' && !f.accepted);
 		if (refused.length > 0) return { ok: false, message: refused.map((f) => describeFinding(this.target, f)).join(' ') };

@@ -32,7 +32,7 @@ export function claimItemArg(request: { fingerprint: string | null; repeats?: { 
 	return same === 0 && other === 0 ? fingerprint : `r${same},${other},${fingerprint}`;
 }
 
-const KIND_CODE: Record<TransitionKind, string> = { markProcessed: 'P', markFailed: 'F', markReceived: 'R', release: 'L' };
+export const KIND_CODE: Record<TransitionKind, string> = { markProcessed: 'P', markFailed: 'F', markReceived: 'R', release: 'L' };
 
 /** transition.lua's argument for a request's kind, verifyClaim and force: `P10` is a markProcessed that verifies the claim. */
 export function transitionFlags(request: Pick<TransitionRequest, 'kind' | 'verifyClaim' | 'force'>): string {
@@ -59,8 +59,8 @@ function parseJson(text: string | null | undefined): unknown {
 const numOrNull = (value: string | null | undefined): number | null =>
 	value === null || value === undefined ? null : Number(value);
 
-/** The record hash's one-letter fields (lua/includes/record.lua FIELD) and state letters. */
-const NAME_OF_FIELD: Record<string, string> = {
+/** The record hash's one-letter fields (lua/includes/record.lua FIELD) and state letters; test/unit/redisCodes.test.ts holds every code table here to its Lua twin. */
+export const NAME_OF_FIELD: Record<string, string> = {
 	s: 'state',
 	a: 'attempt',
 	t: 'claimToken',
@@ -77,7 +77,7 @@ const NAME_OF_FIELD: Record<string, string> = {
 	w: 'workflowId',
 	i: 'executionId',
 };
-const STATE_OF_CODE: Record<string, RecordState> = { r: 'received', c: 'processing', p: 'processed', f: 'failed' };
+export const STATE_OF_CODE: Record<string, RecordState> = { r: 'received', c: 'processing', p: 'processed', f: 'failed' };
 
 /** A record hash's fields by their long names, whichever layout it was written in. */
 function longNames(fields: Record<string, string>): Record<string, string> {
@@ -123,7 +123,7 @@ function pairsToObject(pairs: string[]): Record<string, string> {
 }
 
 /** lua/includes/record.lua EVENT_CODE and REASON_CODE, read back. */
-const EVENT_OF_CODE: Record<string, HistoryEvent> = {
+export const EVENT_OF_CODE: Record<string, HistoryEvent> = {
 	c: 'claimed',
 	d: 'duplicate_seen',
 	a: 'ambiguous_seen',
@@ -134,7 +134,7 @@ const EVENT_OF_CODE: Record<string, HistoryEvent> = {
 	R: 'reclaimed',
 	F: 'forced',
 };
-const REASON_OF_CODE: Record<string, string> = {
+export const REASON_OF_CODE: Record<string, string> = {
 	a: 'first_seen',
 	b: 'already_processed',
 	c: 'in_progress',
@@ -227,7 +227,7 @@ function withRun(entry: HistoryEntry, lastAt: number, count: number): void {
 	entry.count = count;
 }
 
-const OUTCOME_OF_CODE: Record<string, Outcome | 'pending'> = { n: 'new', d: 'duplicate', a: 'ambiguous', p: 'pending' };
+export const OUTCOME_OF_CODE: Record<string, Outcome | 'pending'> = { n: 'new', d: 'duplicate', a: 'ambiguous', p: 'pending' };
 
 /**
  * One answer of claim.lua's reply (after its first element, the script's `now`); `token` is the one

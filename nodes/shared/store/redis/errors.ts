@@ -91,7 +91,7 @@ export function translateError(
 	const kind = refusalKind(why);
 	if (kind) {
 		const { what, hint } = REFUSALS[kind](KIND.exec(why)?.[2] ?? '');
-		return new StoreUnavailableError(`${target} ${what} while ${doing}. ${hint}`, { cause: error, kind, hint });
+		return new StoreUnavailableError(`${target} ${what} while ${doing}`, { cause: error, kind, hint });
 	}
 	if (/^Command timed out$/.test(message)) {
 		// ioredis gave up waiting for the reply: Redis is reachable but did not answer in time.
@@ -109,7 +109,7 @@ export function translateError(
 		return new IdempotencyError(`${target} refused ${doing}: ${message}`, { cause: error });
 	}
 	const hint = `Check that Redis is running and that host, port, username, password and TLS in ${CREDENTIAL} are right.`;
-	return new StoreUnavailableError(`${target} is unavailable while ${doing}: ${why}. ${hint}`, {
+	return new StoreUnavailableError(`${target} is unavailable while ${doing}: ${why}`, {
 		cause: error,
 		kind: 'connection',
 		hint,

@@ -6,7 +6,7 @@
 // of data written before the registry are adopted once per store by a SCAN of lease indexes.
 
 import { Cluster, type Redis } from 'ioredis';
-import { compareTie, isAfter } from '../feed';
+import { compareTie, isAfter } from '../feedOrder';
 import type { ExceptionRecord, FeedQuery, KeyRecord } from '../types';
 import { toRecord } from './codec';
 import type { ExceptionRef } from './exceptionReads';

@@ -9,6 +9,13 @@
 // every other execution's reads and writes use. The WAIT goes to the node that owns the keys:
 // it is pipelined behind an EXISTS of a key of the script's slot, which routes it there on a
 // Cluster. Lanes are made when first needed, at most LANES per store; a write waits for a free one.
+//
+// A WAIT counts for the write only on the connection that carried it. Were the lane to reconnect
+// between the script's reply and the WAIT (ioredis reconnects and sends queued or unanswered
+// commands on the new connection), the WAIT would reach whatever server the address now names —
+// after a failover, a promoted replica that never had the write, whose own replicas confirm at
+// once. So a lane counts its connection closes, and a write during which one closed is never
+// confirmed: a claim goes Ambiguous `not_replicated`, a settlement reports it was not confirmed.
 
 import type { Cluster, Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors';
@@ -22,6 +29,8 @@ export type Scripts = Record<ScriptName, ScriptRunner>;
 interface Lane {
 	client: Redis | Cluster;
 	scripts: Scripts;
+	/** How many times a connection of this lane has closed: a write that saw it change is unconfirmed. */
+	closes: number;
 }
 
 export interface Replicated<T> {
@@ -50,9 +59,16 @@ export class ReplicaWait {
 	async write<T>(required: number, slotKey: string, send: (scripts: Scripts) => Promise<T>, retries = 0): Promise<Replicated<T>> {
 		const lane = await this.take();
 		try {
+			// Connected first: what closes while a lane connects (a cluster client drops its seed
+			// nodes once it knows the topology) is not a write's business.
+			if (lane.client.status !== 'ready') await lane.client.ping();
+			const closes = lane.closes;
 			const reply = await send(lane.scripts);
 			let acked = await this.wait(lane, slotKey, required);
-			for (let i = 0; i < retries && acked < required; i++) acked = await this.wait(lane, slotKey, required);
+			for (let i = 0; i < retries && acked < required && lane.closes === closes; i++) acked = await this.wait(lane, slotKey, required);
+			// The connection that carried the write closed before its WAIT was answered: that WAIT
+			// may have counted another server's replicas (see the header).
+			if (lane.closes !== closes) acked = 0;
 			return { reply, confirmed: acked >= required, required, acked };
 		} finally {
 			this.give(lane);
@@ -87,7 +103,17 @@ export class ReplicaWait {
 		const client = this.client.duplicate() as Redis | Cluster;
 		// An 'error' event without a listener would crash the n8n process; the call fails instead.
 		client.on('error', () => undefined);
-		const made = { client, scripts: defineScripts(client) };
+		const made: Lane = { client, scripts: defineScripts(client), closes: 0 };
+		const closed = () => {
+			made.closes++;
+		};
+		if ((client as Cluster).isCluster) {
+			// A cluster client's own 'close' comes only when it ends; each node's connection is watched.
+			client.on('+node', (node: Redis) => node.on('close', closed));
+			client.on('-node', closed);
+		} else {
+			client.on('close', closed);
+		}
 		this.all.push(made);
 		return made;
 	}
@@ -110,7 +136,7 @@ export function notReplicatedError(target: string, doing: string, result: Replic
 		'The change is on the primary; it is safe once the replicas have it. Check the replicas (INFO replication on the primary: connected? how far behind?). ' +
 		'If they are known to be slow, raise "Replica Timeout" (or lower "Wait for Replicas") in the Idempotency Store (Redis) credential.';
 	return new StoreUnavailableError(
-		`${target} applied ${doing}, but only ${result.acked} of ${result.required} replica(s) confirmed it within ${timeoutMs} ms, twice: a failover now could lose it (not_replicated). ${hint}`,
+		`${target} applied ${doing}, but only ${result.acked} of ${result.required} replica(s) confirmed it within ${timeoutMs} ms, twice: a failover now could lose it (not_replicated).`,
 		{ kind: 'not_replicated', hint },
 	);
 }

@@ -5,10 +5,20 @@
 WITH clock AS (
 	SELECT coalesce($2::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now_ms
 ),
+doomed AS (
+	-- Locked in key order first, the order every statement takes row locks in (claim.sql): a
+	-- DELETE alone takes them in the order it finds the rows, and deadlocked with claims.
+	SELECT r.key
+	FROM {{schema}}.records r, clock c
+	WHERE r.namespace = $1 AND r.expires_at IS NOT NULL AND r.expires_at <= c.now_ms
+	ORDER BY r.key
+	FOR UPDATE OF r
+),
 gone AS (
 	DELETE FROM {{schema}}.records r
 	USING clock c
-	WHERE r.namespace = $1 AND r.expires_at IS NOT NULL AND r.expires_at <= c.now_ms
+	WHERE r.namespace = $1 AND r.key IN (SELECT d.key FROM doomed d)
+		AND r.expires_at IS NOT NULL AND r.expires_at <= c.now_ms
 	RETURNING r.key
 ),
 gone_history AS (

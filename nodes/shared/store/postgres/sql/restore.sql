@@ -10,7 +10,10 @@ WITH clock AS (
 ),
 restored AS (
 	SELECT t.ord, {{schema}}.restore_claim($1, t.key, t.claim_token::uuid, t.prior::jsonb, c.now_ms, $6, $7, $8) AS restored
-	FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(key, claim_token, prior, ord)
+	FROM (
+		SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(key, claim_token, prior, ord)
+		ORDER BY u.key, u.ord
+	) AS t
 	CROSS JOIN clock c
 ),
 counted AS (

@@ -2,9 +2,17 @@
 -- The common case — markProcessed of one's own live claim (claim token verified, not forced, no
 -- key twice in the list, no open duplicate run) — is one set-based UPDATE with its history rows,
 -- the same effect apply_transition() has for it; every other request goes through
--- apply_transition() (functions/) in request order, after it. Events are counted in
--- event_counts last, after every row lock; a processed event of a key past its first attempt
--- is counted with the reason `retry` (the report's retries that then succeeded).
+-- apply_transition() (functions/) after it. Events are counted in event_counts last, after
+-- every row lock; a processed event of a key past its first attempt is counted with the reason
+-- `retry` (the report's retries that then succeeded).
+--
+-- Row locks are taken in key order, the order claim.sql and purge.sql take them, so that two of
+-- our statements never wait on each other crosswise (a deadlock): first every existing record of
+-- the list (`locked`), then apply_transition() runs by key — requests of one key in request
+-- order; requests of different keys touch different records, so their order changes no outcome.
+-- A list that may create records (markReceived, a forced transition) skips the set-based UPDATE
+-- and the early lock: apply_transition() alone then takes each key's lock, existing or new, in
+-- key order, as a claim does. The answer is in request order.
 -- $1 namespace  $2 keys text[]  $3 kinds text[]  $4 claim tokens text[]  $5 verify boolean[]
 -- $6 force boolean[]  $7 results jsonb[] (as text[])  $8 errors text[]  $9 retention_ms bigint[]
 -- $10 now_ms bigint|null  $11 workflow_id  $12 execution_id  $13 node
@@ -12,11 +20,23 @@
 WITH clock AS (
 	SELECT coalesce($10::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now_ms
 ),
+creates AS (
+	SELECT coalesce(bool_or(k = 'markReceived' OR f), false) AS may
+	FROM unnest($3::text[], $6::boolean[]) AS x(k, f)
+),
+locked AS (
+	SELECT r.key
+	FROM {{schema}}.records r
+	WHERE r.namespace = $1 AND r.key = ANY ($2::text[]) AND NOT (SELECT may FROM creates)
+	ORDER BY r.key
+	FOR UPDATE
+),
 input AS (
 	SELECT t.*
 	FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::text[],
 		$8::text[], $9::bigint[]) WITH ORDINALITY AS t(key, kind, claim_token, verify, force, result,
 		error, retention_ms, ord)
+	WHERE (SELECT count(*) FROM locked) >= 0 -- the early locks come first
 ),
 quick AS (
 	-- Only when no key repeats in the list (then request order within a key cannot matter). Each
@@ -39,7 +59,7 @@ quick AS (
 			LIMIT 1 -- keeps the probe a subquery per request: the planner may not flatten it into a join
 		) x
 		WHERE q.kind = 'markProcessed' AND q.verify AND NOT q.force AND q.claim_token IS NOT NULL
-			AND (SELECT count(DISTINCT k) = count(*) FROM unnest($2::text[]) AS k)
+			AND (SELECT count(DISTINCT k) = count(*) FROM unnest($2::text[]) AS k) AND NOT (SELECT may FROM creates)
 	) AS f,
 	clock c
 	WHERE r.ctid = f.tid AND r.state = 'processing' AND r.claim_token::text = f.claim_token AND r.run_at IS NULL
@@ -54,11 +74,10 @@ quick_history AS (
 ),
 slow AS (
 	SELECT t.ord, t.key AS request_key, a.applied, a.noop, a.reject_reason, a.rec, a.event
-	FROM (SELECT * FROM input i WHERE i.ord NOT IN (SELECT q.ord FROM quick q) ORDER BY i.ord) AS t
+	FROM (SELECT * FROM input i WHERE i.ord NOT IN (SELECT q.ord FROM quick q) ORDER BY i.key, i.ord) AS t
 	CROSS JOIN clock c
 	CROSS JOIN LATERAL {{schema}}.apply_transition($1, t.key, t.kind, t.claim_token, t.verify, t.force,
 		t.result::jsonb, t.error, t.retention_ms, c.now_ms, $11, $12, $13, NULL) a
-	ORDER BY t.ord
 ),
 outcome AS (
 	SELECT q.ord, (q.r).key AS request_key, true AS applied, false AS noop, NULL::text AS reject_reason,

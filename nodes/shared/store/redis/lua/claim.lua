@@ -1,6 +1,6 @@
 --[[
 Claim: decides a chunk of claims of one namespace atomically (the Guard's decision table, docs/CONTRACT.md §5).
-It mirrors nodes/shared/engine/decide.ts rule for rule; every decision but a wait poll appends one
+It mirrors nodes/shared/engine/model/decideClaim.ts rule for rule; every decision but a wait poll appends one
 history event, followed by the in-batch repeats the Guard decided (duplicate_in_batch). A
 duplicate joins the run of duplicates at the end of the key's history (includes/record.lua), so
 a retry storm adds one entry, not one per delivery. Keys are decided in order, so a key repeated

@@ -44,7 +44,7 @@ Returns { { exception JSON, ... } resolved now (oldest first; empty when none wa
 --@include "common.lua"
 --@include "counters.lua"
 --@include "record.lua"
---@include "transition.lua"
+--@include "planTransition.lua"
 --@include "exceptions.lua"
 
 -- What Postgres' resolve_exception() gives a record that markProcessed creates.

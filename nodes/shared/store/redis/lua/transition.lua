@@ -1,7 +1,7 @@
 --[[
 Transition: applies State Ledger transitions of one namespace in order, atomically (docs/CONTRACT.md §6).
-The rules are nodes/shared/engine/transition.ts (planTransition), written once in
-includes/transition.lua. A record past retention counts as absent. Rejections and no-ops write
+The rules are nodes/shared/engine/model/planTransition.ts (planTransition), written once in
+includes/planTransition.lua. A record past retention counts as absent. Rejections and no-ops write
 nothing.
 
 KEYS[1..10]       the namespace's indexes and stats (see includes/common.lua)
@@ -29,7 +29,7 @@ is answered without one again, though another execution created the key meanwhil
 --@include "common.lua"
 --@include "counters.lua"
 --@include "record.lua"
---@include "transition.lua"
+--@include "planTransition.lua"
 
 local now = clock(ARGV[1])
 local actor = readActor(2)

@@ -96,7 +96,7 @@ local function readAs(command, key, expected, ...)
 	return reply
 end
 
--- The fields of a record that a transition decides and writes by (includes/transition.lua):
+-- The fields of a record that a transition decides and writes by (includes/planTransition.lua):
 -- a transition reads only these (HMGET), and answers with the record as Redis has it after;
 -- attempt tells a retry that then succeeded (the report's counter, includes/counters.lua).
 local TRANSITION_FIELDS = { 'state', 'claimToken', 'expiresAt', 'retentionMs', 'leaseUntil', 'result', 'lastError', 'attempt' }

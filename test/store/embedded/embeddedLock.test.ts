@@ -1,0 +1,101 @@
+// One process per embedded folder (folderLock.ts), with real processes: each stand-in n8n runs as
+// the first process of its own pid namespace, as in a container, so all of them have the same
+// pid — a lock that trusted a pid would take a live holder's folder or refuse a dead one's.
+
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { createEmbeddedStore } from '../../../nodes/shared/store/embedded/EmbeddedStore';
+import { startEmbeddedProcess, type EmbeddedProcess } from '../../helpers/embeddedProcess';
+
+const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+const outcomesOf = (reply: { outcomes?: Record<string, string> }) => [...new Set(Object.values(reply.outcomes ?? {}))];
+
+let dir: string;
+const started: EmbeddedProcess[] = [];
+const start = async (ownPidNamespace = true) => {
+	const process = await startEmbeddedProcess({ dir }, ownPidNamespace);
+	started.push(process);
+	return process;
+};
+
+// The database is created once (it takes seconds) and copied for each test.
+const template = mkdtempSync(join(tmpdir(), 'idem-embedded-lock-template-'));
+beforeAll(async () => {
+	const store = createEmbeddedStore(template);
+	expect((await store.health()).ok).toBe(true);
+	await store.close();
+});
+afterAll(() => rmSync(template, { recursive: true, force: true }));
+
+beforeEach(() => {
+	dir = mkdtempSync(join(tmpdir(), 'idem-embedded-lock-'));
+	cpSync(template, dir, { recursive: true });
+});
+afterEach(async () => {
+	await Promise.all(started.splice(0).map((process) => process.kill()));
+	rmSync(dir, { recursive: true, force: true });
+});
+
+describe('embedded store: one process per folder', () => {
+	it('refuses a second process with an error naming the holder and what to do, and the holder keeps working', async () => {
+		const first = await start();
+		expect(outcomesOf(await first.call({ op: 'claim', keys: keys('a', 100) }))).toEqual(['new']);
+		const second = await start();
+		// Same pid, as two containers have: the lock cannot be told apart by pid.
+		expect(second.pid).toBe(first.pid);
+		const refused = await second.call({ op: 'claim', keys: keys('a', 100) }, 20_000);
+		expect(refused).toMatchObject({ ok: false, kind: 'folder_in_use' });
+		expect(refused.error).toContain(`in use by another n8n: process ${first.pid} on host ${first.hostname}, since 20`);
+		expect(refused.error).toContain(dir);
+		expect(refused.error).toMatch(/one n8n per embedded store folder/i);
+		expect(refused.error).toMatch(/Postgres or Redis/);
+		// Asked again, the same answer: nothing was opened by the refused process.
+		expect(await second.call({ op: 'claim', keys: ['b'] })).toMatchObject({ ok: false, kind: 'folder_in_use' });
+		expect(outcomesOf(await first.call({ op: 'claim', keys: keys('a', 100) }))).toEqual(['duplicate']);
+		expect(outcomesOf(await first.call({ op: 'claim', keys: ['b'] }))).toEqual(['new']);
+	});
+
+	it('lets the next process in once the holder was killed (kill -9), with every write it acknowledged', async () => {
+		const first = await start();
+		expect(outcomesOf(await first.call({ op: 'claim', keys: keys('a', 300) }))).toEqual(['new']);
+		await first.kill();
+		// The dead holder's lock file is still there; a newcomer with its very pid takes it over.
+		expect(readdirSync(dir)).toContain('lock.sock');
+		const second = await start();
+		expect(second.pid).toBe(first.pid);
+		expect(outcomesOf(await second.call({ op: 'claim', keys: keys('a', 300) }))).toEqual(['duplicate']);
+		expect(outcomesOf(await second.call({ op: 'claim', keys: keys('b', 10) }))).toEqual(['new']);
+		// And it holds the folder in turn.
+		const third = await start();
+		expect(await third.call({ op: 'claim', keys: ['c'] }, 20_000)).toMatchObject({ ok: false, kind: 'folder_in_use' });
+	});
+
+	it('does not block on a dead lock whose pid now belongs to another live process, nor steal a live one', async () => {
+		const first = await start();
+		await first.call({ op: 'claim', keys: ['a'] });
+		await first.kill();
+		// An unrelated process now has the dead holder's pid (its own namespace, pid 1 too) and
+		// keeps running; it must change nothing.
+		const unrelated = await start();
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect(unrelated.pid).toBe(first.pid);
+		// The newcomer is in the root pid namespace: another pid, same folder.
+		const second = await start(false);
+		expect(outcomesOf(await second.call({ op: 'claim', keys: ['a'] }))).toEqual(['duplicate']);
+		// The unrelated process was never told the folder is free: asked now, it is refused.
+		expect(await unrelated.call({ op: 'claim', keys: ['b'] }, 20_000)).toMatchObject({ ok: false, kind: 'folder_in_use' });
+	});
+
+	it('lets exactly one of several processes started at once on a dead lock open the folder', async () => {
+		const first = await start();
+		expect(outcomesOf(await first.call({ op: 'claim', keys: keys('a', 50) }))).toEqual(['new']);
+		await first.kill();
+		const contenders = await Promise.all([start(), start(), start(), start()]);
+		const replies = await Promise.all(contenders.map((process) => process.call({ op: 'claim', keys: keys('a', 50) }, 30_000)));
+		const opened = replies.filter((reply) => reply.ok);
+		expect(opened).toHaveLength(1);
+		expect(outcomesOf(opened[0])).toEqual(['duplicate']);
+		expect(replies.filter((reply) => !reply.ok).map((reply) => reply.kind)).toEqual(['folder_in_use', 'folder_in_use', 'folder_in_use']);
+	});
+});
