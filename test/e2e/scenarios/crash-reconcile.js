@@ -9,6 +9,7 @@
 const assert = require('assert/strict');
 const { variantsPerStore, webhookPath, guardNamespace } = require('../lib/workflows');
 const { historyOf, leadKey, STORES } = require('../lib/inspector');
+const { killWhileCrmHoldsAnswers } = require('./crash');
 
 const LEASE_SECONDS = 4; // the Guard's lease, shortened so the claim is stuck within a poll
 const CRM_HOLDS_ANSWER_MS = 120_000; // the CRM commits, then holds its answer: n8n waits in the write
@@ -43,18 +44,7 @@ module.exports = {
 		});
 
 		await ctx.test('kill -9 n8n while both executions wait on the CRM after it committed; n8n restarts', async () => {
-			services.crm.delayAfterCommit(CRM_HOLDS_ANSWER_MS, variants.length);
-			const inFlight = variants.map((v) =>
-				n8n.webhook(v.path, v.body, { timeoutMs: CRM_HOLDS_ANSWER_MS }).then(
-					(res) => ({ answered: res.status }),
-					(err) => ({ lost: err.cause?.code || err.message }),
-				),
-			);
-			await services.crm.waitFor(() => variants.every((v) => services.crm.writeCount(v.crmKey) === 1), 30_000);
-			await n8n.crash();
-			const outcomes = await Promise.all(inFlight);
-			for (const o of outcomes) assert.ok(o.lost, `the delivery must die with n8n, got ${JSON.stringify(o)}`);
-			await n8n.restart();
+			await killWhileCrmHoldsAnswers(ctx, variants, CRM_HOLDS_ANSWER_MS);
 		});
 
 		for (const v of variants) {

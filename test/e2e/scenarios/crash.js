@@ -27,6 +27,24 @@ const tweak = (node) => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Delivers each of `variants` ({ path, body, crmKey }), lets the fake CRM commit every write and
+ * hold its answers for `holdMs`, kills n8n with SIGKILL while the executions wait, checks that
+ * every delivery died with it, and restarts n8n.
+ */
+async function killWhileCrmHoldsAnswers({ services, n8n }, variants, holdMs) {
+	services.crm.delayAfterCommit(holdMs, variants.length);
+	const inFlight = variants.map((v) => n8n.webhook(v.path, v.body, { timeoutMs: holdMs }).then(
+		(res) => ({ answered: res.status }),
+		(err) => ({ lost: err.cause?.code || err.message }),
+	));
+	await services.crm.waitFor(() => variants.every((v) => services.crm.writeCount(v.crmKey) === 1), 30_000);
+	await n8n.crash();
+	const outcomes = await Promise.all(inFlight);
+	for (const o of outcomes) assert.ok(o.lost, `the delivery must die with n8n, got ${JSON.stringify(o)}`);
+	await n8n.restart();
+}
+
 module.exports = {
 	name: 'crash',
 	order: 90,
@@ -44,17 +62,8 @@ module.exports = {
 
 		let claimedAt = 0;
 		await ctx.test('kill -9 n8n while both executions wait on the CRM after it committed; n8n restarts', async () => {
-			services.crm.delayAfterCommit(CRM_HOLDS_ANSWER_MS, variants.length);
 			claimedAt = Date.now();
-			const inFlight = variants.map((v) => n8n.webhook(v.path, v.body, { timeoutMs: CRM_HOLDS_ANSWER_MS }).then(
-				(res) => ({ answered: res.status }),
-				(err) => ({ lost: err.cause?.code || err.message }),
-			));
-			await services.crm.waitFor(() => variants.every((v) => services.crm.writeCount(v.crmKey) === 1), 30_000);
-			await n8n.crash();
-			const outcomes = await Promise.all(inFlight);
-			for (const o of outcomes) assert.ok(o.lost, `the delivery must die with n8n, got ${JSON.stringify(o)}`);
-			await n8n.restart();
+			await killWhileCrmHoldsAnswers(ctx, variants, CRM_HOLDS_ANSWER_MS);
 		});
 
 		for (const v of variants) {
@@ -99,4 +108,5 @@ module.exports = {
 			assert.equal(crashed.length, variants.length, JSON.stringify(list.json?.data?.results?.map((e) => ({ id: e.id, wf: e.workflowId, status: e.status }))));
 		});
 	},
+	killWhileCrmHoldsAnswers,
 };
