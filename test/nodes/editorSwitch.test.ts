@@ -5,7 +5,7 @@
 // the defaults *and is shown*, the change is applied, then getNodeParameters(…, returnDefaults
 // true) fills in the new defaults. Rules are shown only for Route, so the switch drops them, and
 // the outputs built from them go with them. The Router therefore warns under Operation while it
-// has rules (versionDescription.ts operationSwitchNotice).
+// is on Route (versionDescription.ts operationSwitchNotice).
 
 import { NodeHelpers, type INodeParameters } from 'n8n-workflow';
 import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.node';
@@ -46,11 +46,10 @@ describe('switching the Router\'s Operation in the editor', () => {
 		expect(outputNames(back)).toEqual(['Unrouted']);
 	});
 
-	it('warns under Operation exactly while Route has rules', () => {
+	it('warns under Operation on Route, before anything is lost', () => {
 		const shown = (parameters: INodeParameters) => NodeHelpers.displayParameter(parameters, operationSwitchNotice, node, router);
 		expect(shown(routeWithRules)).toBe(true);
-		expect(shown({ ...routeWithRules, rules: {} })).toBe(false);
-		expect(shown({ ...routeWithRules, rules: { rule: [] } })).toBe(false);
+		expect(shown({ ...routeWithRules, rules: {} })).toBe(true);
 		expect(shown({ ...routeWithRules, operation: 'resolve' })).toBe(false);
 		const names = router.properties.map((p) => p.name);
 		expect(names.indexOf('operationSwitchNotice')).toBe(names.indexOf('operation') + 1);

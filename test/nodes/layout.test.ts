@@ -10,6 +10,7 @@ import { NodeOperationError, type IDataObject, type INodeProperties, type INodeT
 import { ExceptionRouter } from '../../nodes/ExceptionRouter/ExceptionRouter.node';
 import { operations as routerOperations } from '../../nodes/ExceptionRouter/actions/router';
 import { configuredOutputs as routerOutputs } from '../../nodes/ExceptionRouter/actions/versionDescription';
+import { IdempotencyAudit } from '../../nodes/IdempotencyAudit/IdempotencyAudit.node';
 import { IdempotencyGuard } from '../../nodes/IdempotencyGuard/IdempotencyGuard.node';
 import { IdempotencyTrigger } from '../../nodes/IdempotencyTrigger/IdempotencyTrigger.node';
 import { StateLedger } from '../../nodes/StateLedger/StateLedger.node';
@@ -142,3 +143,29 @@ describe('node folders', () => {
 	});
 });
 
+
+// n8n resolves which parameters a node shows by the names its conditions give. A condition on a
+// path inside a collection (`rules.rule`) or on a name the node does not have is one n8n 1.123
+// cannot resolve: it refuses to activate every workflow with the node ("Could not resolve
+// parameter dependencies").
+describe('display conditions', () => {
+	const nodes: Array<[string, INodeType]> = [
+		['Idempotency Guard', new IdempotencyGuard()],
+		['State Ledger', new StateLedger()],
+		['Exception Router', new ExceptionRouter()],
+		['Idempotency Trigger', new IdempotencyTrigger()],
+		['Idempotency Audit', new IdempotencyAudit()],
+	];
+	it.each(nodes)('%s: every show/hide condition names one of its own top-level parameters', (_name, node) => {
+		const names = new Set(node.description.properties.map((p: INodeProperties) => p.name));
+		const unknown: string[] = [];
+		for (const property of node.description.properties) {
+			for (const conditions of [property.displayOptions?.show, property.displayOptions?.hide]) {
+				for (const name of Object.keys(conditions ?? {})) {
+					if (name !== '@version' && !names.has(name)) unknown.push(`${property.name} → ${name}`);
+				}
+			}
+		}
+		expect(unknown).toEqual([]);
+	});
+});

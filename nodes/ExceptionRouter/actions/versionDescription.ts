@@ -107,7 +107,9 @@ export const operationSwitchNotice: INodeProperties = {
 	name: 'operationSwitchNotice',
 	type: 'notice',
 	default: '',
-	displayOptions: { show: { operation: ['route'], 'rules.rule': [{ _cnd: { exists: true } }] } },
+	// Shown on Route whether or not it has rules yet: n8n 1.123 cannot resolve a condition on a
+	// path inside a fixed collection (`rules.rule`) and refuses to activate the workflow.
+	displayOptions: { show: { operation: ['route'] } },
 };
 
 export const routerProperties: INodeProperties[] = [
