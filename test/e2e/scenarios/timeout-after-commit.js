@@ -64,10 +64,12 @@ async function timeoutTests(ctx, { n8n, workflows, inspector, stores = STORES })
 			const retry = await n8n.webhook(path, body);
 			const burst = await Promise.all(Array.from({ length: 10 }, () => n8n.webhook(path, body)));
 			for (const r of [retry, ...burst]) {
-				// the claim is still open (nobody marked it): the Guard waits, then hands it to a person
+				// the claim is still open (nobody marked it): the Guard says in_progress (the history
+				// below shows it) and hands it to a person; the sender hears the incident's reason, the
+				// write that timed out — one incident per key, one answer
 				assert.equal(r.status, 202, r.text);
 				assert.equal(r.json.status, 'needs_review', r.text);
-				assert.equal(r.json.reason, 'in_progress', r.text);
+				assert.equal(r.json.reason, 'write_timeout', r.text);
 			}
 			assert.equal(services.crm.writeCount(crmKey), 1, 'CRM writes');
 			assert.equal(services.crm.state.requests.filter((q) => q.method === 'POST' && q.body.email === crmKey).length, 1, 'POSTs the CRM received for this lead');
