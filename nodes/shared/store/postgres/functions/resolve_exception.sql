@@ -60,6 +60,10 @@ BEGIN
 		SELECT array_agg(e.id) INTO ids FROM (
 			SELECT e2.id FROM {{schema}}.exceptions e2
 			WHERE e2.namespace = ns AND e2.key = k AND e2.status = 'open'
+				-- Always true (the CHECK of migration 006): it lets the plan find the key's open
+				-- exceptions by (namespace, key) in the two unique indexes of open ones, one per
+				-- grouping, instead of reading the open exceptions of the namespace or of every one.
+				AND (e2.group_by = 'keyAndReason' OR e2.group_by = 'key')
 			ORDER BY e2.reason, e2.group_by, e2.id FOR UPDATE
 		) e;
 	END IF;
