@@ -6,40 +6,15 @@
 // (redisWaitFailover.test.ts) only see a record that is missing; here the token itself is checked.
 
 import { randomUUID } from 'crypto';
-import { Redis } from 'ioredis';
 import { NamespaceKeys } from '../../../nodes/shared/store/redis/keys';
-import { createRedisStore } from '../../../nodes/shared/store/redis/RedisStore';
-import { defineScripts } from '../../../nodes/shared/store/redis/scripts';
-import type { ClaimPolicy } from '../../../nodes/shared/store/types';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis';
+import { scriptsBesideStore } from '../../helpers/redis';
+import { claimPolicy, TEST_ACTOR } from '../../helpers/claims';
 
-const policy: ClaimPolicy = {
-	leaseMs: 60_000,
-	retentionMs: 86_400_000,
-	onInProgress: 'ambiguous',
-	onLeaseExpired: 'ambiguous',
-	onFailed: 'retry',
-	maxAttempts: 3,
-	onPayloadMismatch: 'ambiguous',
-};
-const actor = { workflowId: 'w', executionId: 'e', node: 'Guard' };
+const policy = claimPolicy();
+const actor = TEST_ACTOR;
 
 describe('not_replicated.lua moves only the claim it was called for', () => {
-	const prefix = uniquePrefix('notrepl');
-	const url = new URL(REDIS_URL);
-	const config = { host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' as const, allowNoPersistence: true };
-	const client = new Redis({ host: config.host, port: config.port, lazyConnect: true });
-	const scripts = defineScripts(client);
-	const store = createRedisStore(config);
-
-	beforeAll(async () => {
-		await client.connect();
-	});
-	afterAll(async () => {
-		await store.close();
-		await client.quit();
-		await deletePrefix(prefix);
-	});
+	const { prefix, scripts, store } = scriptsBesideStore('notrepl');
 
 	it('a record claimed by another token, or settled since, keeps its `new`; only the record still holding the token moves', async () => {
 		const ns = `ns-${randomUUID()}`;
