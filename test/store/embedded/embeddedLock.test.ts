@@ -1,11 +1,13 @@
 // One process per embedded folder (folderLock.ts), with real processes: each stand-in n8n runs as
 // the first process of its own pid namespace, as in a container, so all of them have the same
-// pid — a lock that trusted a pid would take a live holder's folder or refuse a dead one's.
+// pid — a lock that trusted a pid would take a live holder's folder or refuse a dead one's. Many
+// processes at once on the lock alone: folderLockRace.test.ts.
 
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createEmbeddedStore } from '../../../nodes/shared/store/embedded/EmbeddedStore';
+import { isLockFile } from '../../../nodes/shared/store/embedded/folderLock';
 import { startEmbeddedProcess, type EmbeddedProcess } from '../../helpers/embeddedProcess';
 
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
@@ -60,12 +62,17 @@ describe('embedded store: one process per folder', () => {
 		const first = await start();
 		expect(outcomesOf(await first.call({ op: 'claim', keys: keys('a', 300) }))).toEqual(['new']);
 		await first.kill();
-		// The dead holder's lock file is still there; a newcomer with its very pid takes it over.
-		expect(readdirSync(dir)).toContain('lock.sock');
+		// The dead holder's lock socket is still there; a newcomer with its very pid takes it over.
+		const deadLock = readdirSync(dir).filter(isLockFile);
+		expect(deadLock).toHaveLength(1);
 		const second = await start();
 		expect(second.pid).toBe(first.pid);
 		expect(outcomesOf(await second.call({ op: 'claim', keys: keys('a', 300) }))).toEqual(['duplicate']);
 		expect(outcomesOf(await second.call({ op: 'claim', keys: keys('b', 10) }))).toEqual(['new']);
+		// The dead one's socket was deleted; the newcomer's is the only one.
+		const lock = readdirSync(dir).filter(isLockFile);
+		expect(lock).toHaveLength(1);
+		expect(lock).not.toEqual(deadLock);
 		// And it holds the folder in turn.
 		const third = await start();
 		expect(await third.call({ op: 'claim', keys: ['c'] }, 20_000)).toMatchObject({ ok: false, kind: 'folder_in_use' });
