@@ -10,6 +10,7 @@ import { auditConsoleTable, auditMarkdown, runAuditBench, writeAuditMarkdown } f
 import { runClusterBench } from './cluster';
 import { runReplicaBench } from './replica';
 import { runEmbedded } from './embedded';
+import { runExceptionIndexBench } from './exceptionIndexes';
 import { figure } from './measure';
 import { runPostgres } from './postgres';
 import { runRedis } from './redis';
@@ -36,6 +37,9 @@ const HELP = `npm run bench [-- options]
                         ends with it too. Writes its section of BENCHMARKS.md unless --no-write
   --redis-replica       only: claims/s on a Redis alone, with a replica (the store waits for it),
                         and with a replica but Wait for Replicas: None, same run (--keys, --runs; prints only)
+  --exception-indexes   only: the exceptions table's reads (report, list open, open count, a
+                        resolution's lock) without and with migration 010's indexes, and their
+                        write cost (--exceptions=200k, --runs=21, --write-runs=6; prints only)
   POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test), REDIS_URL (redis://127.0.0.1:6379)`;
 
 function setting(args: Map<string, string>, flag: string, env: string, fallback: string): string {
@@ -94,6 +98,10 @@ async function main(): Promise<void> {
 	}
 	if (args.has('redis-replica')) {
 		await runReplicaBench(args);
+		return;
+	}
+	if (args.has('exception-indexes')) {
+		await runExceptionIndexBench(new Map([...args].map(([flag, value]) => [flag, flag === 'exceptions' ? String(count(value)) : value])));
 		return;
 	}
 	const root = process.env.BENCH_ROOT ?? process.cwd();

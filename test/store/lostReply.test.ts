@@ -11,21 +11,14 @@
 import { randomUUID } from 'crypto';
 import { PostgresStore } from '../../nodes/shared/store/postgres/PostgresStore';
 import { createRedisStore, type RedisStore } from '../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy, IdempotencyStore, OpenExceptionRequest, TransitionRequest } from '../../nodes/shared/store/types';
+import type { IdempotencyStore, OpenExceptionRequest, TransitionRequest } from '../../nodes/shared/store/types';
 import { dropSchema, POSTGRES_URL, postgresTestStore, uniqueSchema } from '../helpers/postgres';
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy';
+import { claimPolicy, TEST_ACTOR } from '../helpers/claims';
 
-const policy: ClaimPolicy = {
-	leaseMs: 60_000,
-	retentionMs: 3_600_000,
-	onInProgress: 'duplicate',
-	onLeaseExpired: 'ambiguous',
-	onFailed: 'retry',
-	maxAttempts: 3,
-	onPayloadMismatch: 'ambiguous',
-};
-const actor = { workflowId: 'w', executionId: 'e', node: 'Guard' };
+const policy = claimPolicy({ retentionMs: 3_600_000, onInProgress: 'duplicate' });
+const actor = TEST_ACTOR;
 const resolveById = (id: string) =>
 	({ id, namespace: null, key: null, resolution: 'discard', resolvedBy: null, note: null, resultJson: null }) as const;
 const exception = (key: string): OpenExceptionRequest => ({

@@ -1,7 +1,8 @@
 // The example workflows as a user imports them: each carries a sticky note that says what to
 // replace before publishing — every placeholder URL it writes to, by the node that holds it —
 // and the e2e harness, which swaps those placeholders for its fake services, still imports them
-// with the notes left as they are (a sticky note is a node of type n8n-nodes-base.stickyNote).
+// with the notes left as they are (a sticky note is a node of type n8n-nodes-base.stickyNote). Every
+// Router that routes groups by key: one incident, one Slack message, per key (README, Exception Router).
 
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
@@ -47,6 +48,13 @@ describe.each(examples)('example %s', (file) => {
 	it('says to select the store credential where a node uses a store', () => {
 		if (!wf.nodes.some((n) => n.type.startsWith('n8n-nodes-idempotency.') && 'store' in n.parameters)) return;
 		expect(notes.join('\n')).toMatch(/Idempotency Store|store credential/i);
+	});
+
+	it('keeps one incident per key: every Router that routes groups by key, so a timeout and its redeliveries make one Slack message', () => {
+		const routers = wf.nodes.filter((n) => n.type === 'n8n-nodes-idempotency.exceptionRouter' && (n.parameters.operation ?? 'route') === 'route');
+		for (const node of routers) {
+			expect({ node: node.name, groupBy: (node.parameters.options as { groupBy?: string } | undefined)?.groupBy }).toEqual({ node: node.name, groupBy: 'key' });
+		}
 	});
 
 	it('is imported by the e2e harness with its notes untouched', () => {

@@ -46,4 +46,4 @@ export function describeStoreConformance(name: string, open: FixtureFactory, opt
 }
 
 export * from './fixture';
-export { mixedOperationRounds } from './races';
+export { exceptionLockRounds, mixedOperationRounds } from './races';

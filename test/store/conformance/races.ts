@@ -5,12 +5,15 @@
 
 import { claimAll } from '../../../nodes/shared/claims';
 import type { IdempotencyStore } from '../../../nodes/shared/store/types';
-import { actor, basePolicy, raceRounds, transitionRequest, useStore, type FixtureFactory } from './fixture';
+import { actor, basePolicy, exceptionRequest, raceRounds, resolutionRequest, transitionRequest, useStore, type FixtureFactory } from './fixture';
 
 const CLAIMERS = 50;
 const ROUNDS = 20;
 /** Keys per batch in the mixed-operation rounds: enough that opposite orders cross on some pair. */
 const BATCH = 30;
+/** Keys and reasons per round of the exception rounds: each key has an exception per reason. */
+const EXCEPTION_KEYS = 6;
+const EXCEPTION_REASONS = Array.from({ length: 20 }, (_, i) => `reason_${String(i).padStart(2, '0')}`);
 
 export function describeRaceConformance(name: string, open: FixtureFactory): void {
 	describe(`${name}: races and waiting`, () => {
@@ -126,6 +129,45 @@ export async function mixedOperationRounds(stores: IdempotencyStore[], ns: strin
 			() => p2.claim(ns, requests([...expired].reverse()), basePolicy, actor),
 			() => p3.claim(ns, requests(expired), basePolicy, actor),
 			() => p0.transition(ns, expired.map((key) => transitionRequest('markReceived', key, null, { verifyClaim: false })), actor),
+		]);
+	}
+	return failures;
+}
+
+/**
+ * `rounds` rounds of every call that locks exceptions, on the same keys in opposite orders, from
+ * four stores at once; returns the message of each call that failed. Per round: each key gets an
+ * exception per reason, opened one reason at a time from the last reason to the first (so the
+ * table holds a key's exceptions in the opposite of reason order, and so did the order they were
+ * last seen in), and an incident (groupBy key) in between; then, all at once, each key's
+ * exceptions are resolved by key (ascending keys from one store, descending from another, acting
+ * on the record), its incident and first exception one by one by id (descending), and every
+ * (key, reason) and incident is recorded again, key by key and all keys in one call — counted on
+ * the open ones, opened anew where a resolution came first.
+ */
+export async function exceptionLockRounds(stores: IdempotencyStore[], ns: string, rounds: number): Promise<string[]> {
+	const [p0, p1, p2, p3] = stores;
+	const failures: string[] = [];
+	const together = (calls: Array<() => Promise<unknown>>) =>
+		Promise.all(calls.map((call) => call().catch((error: Error) => void failures.push(error.message))));
+	const descending = [...EXCEPTION_REASONS].reverse();
+	const everything = (key: string) => [...EXCEPTION_REASONS.map((reason) => exceptionRequest(key, reason)), exceptionRequest(key, 'incident', { groupBy: 'key' })];
+	for (let round = 0; round < rounds; round++) {
+		const keys = Array.from({ length: EXCEPTION_KEYS }, (_, i) => `r${String(round).padStart(2, '0')}-k${i}`);
+		const byId: string[] = [];
+		for (const [n, reason] of descending.entries()) {
+			const opened = await p0.recordExceptions(ns, keys.map((key) => exceptionRequest(key, reason)), actor);
+			if (n === 0) byId.push(...opened.map((e) => e.id));
+			if (n === 1) byId.push(...(await p0.recordExceptions(ns, keys.map((key) => exceptionRequest(key, 'incident', { groupBy: 'key' })), actor)).map((e) => e.id));
+		}
+		const byKey = (store: IdempotencyStore, order: string[], over: Parameters<typeof resolutionRequest>[0]) =>
+			order.map((key) => () => store.resolveException(resolutionRequest({ namespace: ns, key, ...over }), actor));
+		await together([
+			...byKey(p1, keys, { resolution: 'discard' }),
+			...byKey(p2, [...keys].reverse(), { resolution: 'markProcessed', resultJson: '{"id":1}' }),
+			...[...byId].reverse().map((id) => () => p3.resolveException(resolutionRequest({ id, resolution: 'discard' }), actor)),
+			...[...keys].reverse().map((key) => () => p0.recordExceptions(ns, everything(key), actor)),
+			() => p3.recordExceptions(ns, keys.flatMap(everything), actor),
 		]);
 	}
 	return failures;

@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { PostgresStore } from '../../../nodes/shared/store/postgres/PostgresStore';
 import { poolExecutor } from '../../../nodes/shared/store/postgres/executor';
 import { dropSchema, POSTGRES_URL, uniqueSchema } from '../../helpers/postgres';
-import { actor, basePolicy, mixedOperationRounds, transitionRequest } from '../conformance';
+import { actor, basePolicy, exceptionLockRounds, mixedOperationRounds, transitionRequest } from '../conformance';
 
 const schema = uniqueSchema('locks');
 const opened: PostgresStore[] = [];
@@ -28,6 +28,12 @@ describe('Postgres row locks', () => {
 	it('never deadlocks between its own statements: 20 rounds of claims, settlements, undos and purges in opposite orders, with no retry', async () => {
 		const stores = [storeWith(1), storeWith(1), storeWith(1), storeWith(1)];
 		const failures = await mixedOperationRounds(stores, 'mixed', 20);
+		expect({ deadlocks: failures.filter((m) => /deadlock/i.test(m)).length, failures }).toEqual({ deadlocks: 0, failures: [] });
+	}, 120_000);
+
+	it('never deadlocks between resolving and recording exceptions: 20 rounds of resolutions by key and by id and recordings of the same keys in opposite orders, with no retry', async () => {
+		const stores = [storeWith(1), storeWith(1), storeWith(1), storeWith(1)];
+		const failures = await exceptionLockRounds(stores, 'exceptions', 20);
 		expect({ deadlocks: failures.filter((m) => /deadlock/i.test(m)).length, failures }).toEqual({ deadlocks: 0, failures: [] });
 	}, 120_000);
 

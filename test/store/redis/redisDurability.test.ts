@@ -10,7 +10,9 @@
 //   then the primary killed and the replica promoted (REPLICAOF NO ONE): with the writes waiting
 //   for the replica (the default), every acknowledged processed key is still a Duplicate — the
 //   claims the replica did not confirm were Ambiguous (not_replicated), a settlement it did not
-//   confirm failed; without the wait the acknowledged keys come back New.
+//   confirm failed; without the wait the acknowledged keys come back New. Stats and the report
+//   count the unconfirmed claims as Ambiguous not_replicated, as the Guard routed them (once,
+//   though the correction's reply is lost and re-sent).
 
 import { randomUUID } from 'crypto';
 import { credentialTest } from '../../../nodes/shared/n8n/credentialTests';
@@ -330,6 +332,53 @@ describe('a primary with a replica, failed over', () => {
 		}
 	});
 
+	it('a claim the replica did not confirm is counted Ambiguous not_replicated in stats and the report, not New', async () => {
+		const store = storeOn(primary, { allowNoPersistence: true, replicaTimeoutMs: 300 });
+		const ns = `ns-${randomUUID()}`;
+		const confirmed = keysOf('confirmed', 5);
+		const held = keysOf('held', 20);
+		try {
+			expect((await outcomes(store, ns, confirmed))).toEqual({ new: 5 });
+			proxy.hold();
+			// Two keys already claimed ride along: Ambiguous in_progress, counted as such, untouched.
+			const decisions = await store.claim(ns, [...held, ...confirmed.slice(0, 2)].map((key) => ({ key, fingerprint: null })), policy, actor);
+			expect(decisions.map((d) => d.reason)).toEqual([...held.map(() => 'not_replicated'), 'in_progress', 'in_progress']);
+
+			// What the Guard routed is what the Ledger counts.
+			const stats = await store.stats(ns, 3_600_000);
+			console.log(`Unconfirmed claims in stats: new ${stats.new} (5 confirmed), ambiguous ${JSON.stringify(stats.ambiguousByReason)}`);
+			expect(stats).toMatchObject({ new: 5, ambiguous: 22, ambiguousByReason: { not_replicated: 20, in_progress: 2 } });
+			const report = await store.report({ namespace: ns, sinceMs: 3_600_000, bucket: 'day' });
+			expect(report.total).toMatchObject({ deliveries: 27, new: 5, ambiguous: 22 });
+		} finally {
+			proxy.release();
+			await store.close();
+		}
+	});
+
+	it("the count's correction is made once, though its reply is lost and the call re-sent", async () => {
+		// The store reaches the primary through a proxy that drops exactly the correction's reply.
+		const front = await startTcpProxy(primary.host, primary.port);
+		const store = storeOn(front, { allowNoPersistence: true, replicaTimeoutMs: 300 });
+		const ns = `ns-${randomUUID()}`;
+		const held = keysOf('held', 10);
+		try {
+			proxy.hold();
+			// ioredis sends a script's text (EVAL) the first time on a connection: this line is only in
+			// lua/not_replicated.lua, so the reply dropped is that script's.
+			void front.dropNextReply(`':new', -moved`);
+			const decisions = await store.claim(ns, held.map((key) => ({ key, fingerprint: null })), policy, actor);
+			expect(decisions.every((d) => d.reason === 'not_replicated')).toBe(true);
+			const stats = await store.stats(ns, 3_600_000);
+			expect(stats).toMatchObject({ new: 0, ambiguous: 10, ambiguousByReason: { not_replicated: 10 } });
+			expect(front.drops).toBe(1);
+		} finally {
+			proxy.release();
+			await store.close();
+			await front.close();
+		}
+	});
+
 	it('a write waiting for its replica stalls no other call of the store', async () => {
 		const store = storeOn(primary, { allowNoPersistence: true, replicaTimeoutMs: 1_500 });
 		const ns = `ns-${randomUUID()}`;
@@ -458,6 +507,9 @@ describe('a Redis Cluster whose masters have a replica each', () => {
 			for (const d of decisions) {
 				expect([d.key, d.outcome, d.reason]).toEqual(onMaster.has(d.key) ? [d.key, 'ambiguous', 'not_replicated'] : [d.key, 'new', 'first_seen']);
 			}
+			// Counted per bucket, in the bucket's slot on the stalled master: as the Guard routed them.
+			const stats = await store.stats(ns, 3_600_000);
+			expect(stats).toMatchObject({ new: 100 + 300 - onMaster.size, ambiguous: onMaster.size, ambiguousByReason: { not_replicated: onMaster.size } });
 		} finally {
 			await store.close();
 		}

@@ -12,22 +12,14 @@ import { credentialTest } from '../../../nodes/shared/n8n/credentialTests';
 import { IdempotencyError, messageWithHint, StoreUnavailableError } from '../../../nodes/shared/store/errors';
 import { translateError } from '../../../nodes/shared/store/redis/errors';
 import { createRedisStore, type RedisStore } from '../../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy } from '../../../nodes/shared/store/types';
 import { freePort, startRedis, type PrivateRedis } from '../../helpers/redisServer';
+import { claimPolicy, TEST_ACTOR } from '../../helpers/claims';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ReplyError } = require('redis-errors') as { ReplyError: new (message: string) => Error };
 
-const policy: ClaimPolicy = {
-	leaseMs: 60_000,
-	retentionMs: 0,
-	onInProgress: 'ambiguous',
-	onLeaseExpired: 'ambiguous',
-	onFailed: 'retry',
-	maxAttempts: 3,
-	onPayloadMismatch: 'ambiguous',
-};
-const actor = { workflowId: 'w', executionId: 'e', node: 'Guard' };
+const policy = claimPolicy({ retentionMs: 0 });
+const actor = TEST_ACTOR;
 const claimOne = (store: RedisStore, key = 'a') =>
 	store.claim(`ns-${randomUUID()}`, [{ key, fingerprint: null }], policy, actor).then(
 		() => null,

@@ -8,19 +8,11 @@ import { randomUUID } from 'crypto';
 import { credentialTest } from '../../../nodes/shared/n8n/credentialTests';
 import { StoreMisconfiguredError } from '../../../nodes/shared/store/errors';
 import { createRedisStore, type RedisStore } from '../../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy } from '../../../nodes/shared/store/types';
 import { startRedis, type PrivateRedis } from '../../helpers/redisServer';
+import { claimPolicy, TEST_ACTOR } from '../../helpers/claims';
 
-const policy: ClaimPolicy = {
-	leaseMs: 60_000,
-	retentionMs: 86_400_000,
-	onInProgress: 'ambiguous',
-	onLeaseExpired: 'ambiguous',
-	onFailed: 'retry',
-	maxAttempts: 3,
-	onPayloadMismatch: 'ambiguous',
-};
-const actor = { workflowId: 'w', executionId: 'e', node: 'Guard' };
+const policy = claimPolicy();
+const actor = TEST_ACTOR;
 const RESULT = JSON.stringify({ body: 'x'.repeat(1000) });
 
 const storeOn = (server: PrivateRedis, extra: { allowEviction?: boolean; username?: string; password?: string } = {}): RedisStore =>

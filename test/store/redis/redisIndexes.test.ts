@@ -12,20 +12,12 @@ import { randomUUID } from 'crypto';
 import { Redis } from 'ioredis';
 import { NamespaceKeys } from '../../../nodes/shared/store/redis/keys';
 import { createRedisStore } from '../../../nodes/shared/store/redis/RedisStore';
-import type { ClaimPolicy } from '../../../nodes/shared/store/types';
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis';
+import { claimPolicy, TEST_ACTOR } from '../../helpers/claims';
 
 const GRACE_MS = 24 * 3_600_000;
-const policy: ClaimPolicy = {
-	leaseMs: 60_000,
-	retentionMs: 1_000,
-	onInProgress: 'ambiguous',
-	onLeaseExpired: 'ambiguous',
-	onFailed: 'retry',
-	maxAttempts: 3,
-	onPayloadMismatch: 'ambiguous',
-};
-const actor = { workflowId: 'w', executionId: 'e', node: 'Guard' };
+const policy = claimPolicy({ retentionMs: 1_000 });
+const actor = TEST_ACTOR;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Redis indexes follow their records', () => {

@@ -41,8 +41,9 @@ function longLayoutScripts(client: Redis): Record<ScriptName, ScriptRunner> {
 	const wrapper = releasedLua('includes/request.lua');
 	const runners = {} as Record<ScriptName, ScriptRunner>;
 	// layout.lua and unrecord_exceptions.lua came later (buckets.ts) and have no earlier version;
-	// a standalone store never runs them. report.lua came later too and only reads.
-	const later = ['layout', 'unrecord_exceptions', 'report'];
+	// a standalone store never runs them. report.lua came later too and only reads;
+	// not_replicated.lua came later and runs only when a replica did not confirm a claim.
+	const later = ['layout', 'unrecord_exceptions', 'report', 'not_replicated'];
 	for (const name of SCRIPT_NAMES.filter((script) => !later.includes(script))) {
 		let body = releasedLua(`${name}.lua`).replace(/^--@include "([A-Za-z0-9_.-]+\.lua)"\s*$/gm, (_line, include: string) => releasedLua(`includes/${include}`));
 		const writes = !READ_ONLY_SCRIPTS.has(name);

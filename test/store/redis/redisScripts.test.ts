@@ -5,44 +5,20 @@
 // the call, and the scripts refuse it themselves (called here directly, as another caller could).
 
 import { randomUUID } from 'crypto';
-import { Redis } from 'ioredis';
 import { InvalidInputError } from '../../../nodes/shared/store/errors';
 import { NamespaceKeys } from '../../../nodes/shared/store/redis/keys';
-import { createRedisStore, MAX_DURATION_MS } from '../../../nodes/shared/store/redis/RedisStore';
-import { defineScripts } from '../../../nodes/shared/store/redis/scripts';
-import type { ClaimPolicy } from '../../../nodes/shared/store/types';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis';
+import { MAX_DURATION_MS } from '../../../nodes/shared/store/redis/RedisStore';
+import { scriptsBesideStore } from '../../helpers/redis';
+import { claimPolicy, TEST_ACTOR } from '../../helpers/claims';
 
 const DAY_MS = 86_400_000;
 const HUGE_RETENTION_MS = 2e11 * DAY_MS;
-const policy: ClaimPolicy = {
-	leaseMs: 60_000,
-	retentionMs: DAY_MS,
-	onInProgress: 'ambiguous',
-	onLeaseExpired: 'ambiguous',
-	onFailed: 'retry',
-	maxAttempts: 3,
-	onPayloadMismatch: 'ambiguous',
-};
-const actor = { workflowId: 'w', executionId: 'e', node: 'Guard' };
+const policy = claimPolicy({ retentionMs: DAY_MS });
+const actor = TEST_ACTOR;
 const ACTOR_ARGS = ['sw', 'se', 'sGuard'];
 
 describe('Redis scripts refuse before their first write', () => {
-	const prefix = uniquePrefix('scripts');
-	const url = new URL(REDIS_URL);
-	const config = { host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone' as const, allowNoPersistence: true };
-	const client = new Redis({ host: config.host, port: config.port, lazyConnect: true });
-	const scripts = defineScripts(client);
-	const store = createRedisStore(config);
-
-	beforeAll(async () => {
-		await client.connect();
-	});
-	afterAll(async () => {
-		await store.close();
-		await client.quit();
-		await deletePrefix(prefix);
-	});
+	const { prefix, client, scripts, store } = scriptsBesideStore('scripts');
 
 	/** Every Redis key of the namespace (records, history, indexes, stats, request replies). */
 	const traces = async (ns: string) => client.keys(`${prefix}{${ns}}:*`);

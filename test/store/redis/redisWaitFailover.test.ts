@@ -3,7 +3,9 @@
 // the lane reconnects to the NEW primary and WAITs there: the new primary's own replica confirms
 // it at once, so a claim the new primary never had is reported New (confirmed). The next delivery
 // claims the same key on the new primary: New again — the write would happen twice. The lane
-// counts its connection closes, so the claim is Ambiguous `not_replicated` instead.
+// counts its connection closes, so the claim is Ambiguous `not_replicated` instead. The count
+// correction that follows (lua/not_replicated.lua) lands on the new primary too, which never had
+// the claim: it moves nothing there.
 //   P (old primary) ──held──▶ R1 (replica; gets nothing after hold) ──▶ R2 (chained replica of R1)
 //   store ──proxy──▶ P; failover: kill P, promote R1, proxy → R1.
 import { randomUUID } from 'crypto';
@@ -86,6 +88,9 @@ describe('WAIT sent after a failover between the claim script and its WAIT', () 
 			// At most one New for the key across the failover: the unconfirmed claim is not it.
 			expect(first).toEqual(['ambiguous', 'not_replicated']);
 			expect(again.outcome).toBe('new');
+			// The store moved the unconfirmed claim's `new` count (lua/not_replicated.lua) on R1, which
+			// never had that claim nor its count: nothing was moved there. R1 counts what it saw.
+			expect(await after.stats(ns, 3_600_000)).toMatchObject({ new: 2, ambiguous: 0, ambiguousByReason: {} });
 		} finally {
 			await after.close();
 		}

@@ -399,7 +399,7 @@ export class PostgresStore extends BaseStore {
 		const row = rows[0];
 		const ids: string[] = row?.exception_ids ?? [];
 		const exceptions = ids.length
-			? (await this.query(`SELECT * FROM ${this.q}.exceptions WHERE id = ANY ($1::uuid[]) ORDER BY first_seen_at`, [ids])).map(toException)
+			? (await this.query(`SELECT * FROM ${this.q}.exceptions WHERE id = ANY ($1::uuid[]) ORDER BY first_seen_at, id`, [ids])).map(toException)
 			: [];
 		return { exceptions, record: row && row.namespace ? toRecord(row) : null, refused: row?.refused ?? null };
 	}

@@ -216,9 +216,24 @@ export class RedisStore extends BaseStore {
 		const { reply, confirmed } = await this.written(keys, (scripts) => scripts.claim(scriptKeys, args));
 		const [scriptNow, ...replies] = reply as [number, ...unknown[]];
 		const decisions = requests.map((request, i) => toClaimDecision(request.key, tokens[i], Number(scriptNow), policy.leaseMs, replies[i]));
+		if (confirmed) return decisions;
 		// Not confirmed by the replicas: a failover could forget the claim, so the item is never New.
 		// The claim stays on the primary; its lease runs out like a crashed execution's.
-		return confirmed ? decisions : decisions.map((d) => (d.outcome === 'new' ? { ...d, outcome: 'ambiguous', reason: Reason.notReplicated, claimToken: null, prior: undefined } : d));
+		await this.uncountNew(keys, Number(scriptNow), decisions);
+		return decisions.map((d) => (d.outcome === 'new' ? { ...d, outcome: 'ambiguous', reason: Reason.notReplicated, claimToken: null, prior: undefined } : d));
+	}
+
+	/**
+	 * claim.lua counted the claims the replicas did not confirm as `new`; the Guard routes them to
+	 * Ambiguous: lua/not_replicated.lua moves their counts to `ambiguous:not_replicated`, in the
+	 * slot the claim ran in. Best effort, not waited for: stats are approximate across a failover,
+	 * and a failure here leaves the claim's `new` counted rather than failing a decided claim.
+	 */
+	private async uncountNew(keys: NamespaceKeys, scriptNow: number, decisions: ClaimDecision[]): Promise<void> {
+		const taken = decisions.flatMap((d) => (d.outcome === 'new' && d.claimToken ? [{ key: d.key, token: d.claimToken }] : []));
+		if (taken.length === 0) return;
+		const scriptKeys = [...keys.scriptKeys, ...taken.map((claim) => keys.record(claim.key))];
+		await this.scripts.not_replicated(scriptKeys, [scriptNow, ...taken.map((claim) => claim.token)]).catch(() => undefined);
 	}
 
 	/**

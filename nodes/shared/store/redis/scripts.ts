@@ -28,6 +28,7 @@ export const SCRIPT_NAMES = [
 	'resolve_exception',
 	'restore',
 	'layout',
+	'not_replicated',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

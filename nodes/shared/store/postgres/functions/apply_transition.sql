@@ -1,7 +1,8 @@
 -- apply_transition(): the State Ledger's transitions as one function, applied under the record's
--- row lock. It mirrors nodes/shared/engine/transition.ts. Called once per request from
--- transition.sql (many requests, one statement) and by resolve_exception(). Each event it appends
--- ends the key's open duplicate run first (the run's one history row comes before the event).
+-- row lock. It mirrors the reference model nodes/shared/engine/model/planTransition.ts
+-- (planTransition()). Called once per request from transition.sql (many requests, one
+-- statement) and by resolve_exception(). Each event it appends ends the key's open duplicate run
+-- first (the run's one history row comes before the event).
 -- Returns the outcome, the record after, and which event it appended (OUT event) so that the
 -- caller counts events after all its row locks. Its OUT list changed in migration 008, which
 -- drops the older one first (CREATE OR REPLACE cannot change a result type).

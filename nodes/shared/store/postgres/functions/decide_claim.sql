@@ -1,6 +1,7 @@
 -- decide_claim(): the decision table of the Guard's claim as a SQL function,
--- called by claim_existing() under the key's row lock. It mirrors nodes/shared/engine/decide.ts
--- line for line; the conformance suite holds both to the same table.
+-- called by claim_existing() under the key's row lock. It mirrors the reference model
+-- nodes/shared/engine/model/decideClaim.ts (decide()) line for line; the conformance suite holds
+-- both to the same table.
 -- Returns the new values of every column the claim may change, plus the decision
 -- ('outcome:reason'). Code of schema 006 still calls it directly from its claim statement.
 

@@ -9,6 +9,13 @@
 -- end, or the last update of a failed key) by then (`lookup_too_early`); p_act_on_key — act on
 -- the key even when none of its exceptions is open (a stuck claim has none).
 -- Returns the resolved exception ids, the record after, and why nothing was done (refused).
+--
+-- Lock order (migration 010): a key's exceptions first, in (reason, group_by, id) order — the
+-- order record_exceptions.sql and record_incidents.sql take them in, by (key, reason) —, then its
+-- record, then the event counters. No statement locks a record and then an exception. Before
+-- 010 a key's exceptions were locked in whatever order the plan found them (the feed index's
+-- last_seen_at order, or the table's), and a resolution by key deadlocked with a recording of
+-- several reasons of that key.
 
 CREATE OR REPLACE FUNCTION {{schema}}.resolve_exception(
 	p_id uuid,
@@ -52,7 +59,12 @@ BEGIN
 		ns := p_namespace; k := p_key;
 		SELECT array_agg(e.id) INTO ids FROM (
 			SELECT e2.id FROM {{schema}}.exceptions e2
-			WHERE e2.namespace = ns AND e2.key = k AND e2.status = 'open' FOR UPDATE
+			WHERE e2.namespace = ns AND e2.key = k AND e2.status = 'open'
+				-- Always true (the CHECK of migration 006): it lets the plan find the key's open
+				-- exceptions by (namespace, key) in the two unique indexes of open ones, one per
+				-- grouping, instead of reading the open exceptions of the namespace or of every one.
+				AND (e2.group_by = 'keyAndReason' OR e2.group_by = 'key')
+			ORDER BY e2.reason, e2.group_by, e2.id FOR UPDATE
 		) e;
 	END IF;
 	ids := coalesce(ids, ARRAY[]::uuid[]);

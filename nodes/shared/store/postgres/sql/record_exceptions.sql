@@ -4,6 +4,9 @@
 -- $1 namespace  $2 keys text[]  $3 reasons text[]  $4 owners text[]  $5 severities text[]
 -- $6 routes text[]  $7 occurrences int[]  $8 now_ms bigint|null  $9 workflow_id  $10 execution_id
 -- Returns the exceptions after the change, one row per request.
+-- Rows are taken in (key, reason) order — the open exception a repeat updates is locked, a new
+-- one waits for a concurrent insert of the same one —, the order resolve_exception() locks a
+-- key's exceptions in (migration 010), so that the two never wait on each other crosswise.
 WITH clock AS (
 	SELECT coalesce($8::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now_ms
 )

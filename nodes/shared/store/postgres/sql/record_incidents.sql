@@ -5,6 +5,7 @@
 -- $1 namespace  $2 keys text[]  $3 reasons (JSON arrays) text[]  $4 owners text[]  $5 severities text[]
 -- $6 routes text[]  $7 occurrences int[]  $8 now_ms bigint|null  $9 workflow_id  $10 execution_id
 -- Returns the incidents after the change, one row per request.
+-- Rows are taken in key order, as in record_exceptions.sql (one incident per key).
 WITH clock AS (
 	SELECT coalesce($8::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now_ms
 )

@@ -51,7 +51,7 @@ local FIRST_ITEM_ARG = 12
 local ARGS_PER_ITEM = 3
 local items = (#KEYS - FIRST_ITEM_KEY + 1) / 2
 
--- decide.ts: returns outcome, reason, effect.
+-- engine/model/decideClaim.ts decide(): returns outcome, reason, effect.
 local function decide(record, fingerprint)
 	if record == nil or isExpired(record, now) then
 		return 'new', 'first_seen', 'create'
@@ -89,7 +89,7 @@ local function decide(record, fingerprint)
 	return 'ambiguous', 'previously_failed', 'seen'
 end
 
--- decide.ts historyEventFor
+-- engine/model/decideClaim.ts historyEventFor()
 local function historyEvent(outcome, reason)
 	if outcome == 'new' then
 		if reason == 'reclaimed' then

@@ -10,6 +10,8 @@ local COUNTERS = {
 	'new', 'duplicate', 'processed', 'failed', 'released',
 	'ambiguous:in_progress', 'ambiguous:lease_expired', 'ambiguous:payload_mismatch',
 	'ambiguous:previously_failed', 'ambiguous:max_attempts', 'ambiguous:duplicate_in_batch',
+	-- No history event feeds it: not_replicated.lua moves a claim's `new` here (RedisStore).
+	'ambiguous:not_replicated',
 }
 
 -- Counted only for the report: a processed key past its first attempt (a retry that then

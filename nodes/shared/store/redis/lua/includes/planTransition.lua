@@ -6,7 +6,7 @@
 local TRANSITION_TARGET = { markProcessed = 'processed', markFailed = 'failed', markReceived = 'received' }
 local TRANSITION_EVENT = { markProcessed = 'processed', markFailed = 'failed', markReceived = 'received', release = 'released' }
 
--- transition.ts planTransition: returns action, state, rejectReason, event.
+-- planTransition() of engine/model/planTransition.ts: returns action, state, rejectReason, event.
 local function planTransition(record, kind, claimToken, verifyClaim, force)
 	local to = TRANSITION_TARGET[kind]
 	if force then
