@@ -1,11 +1,15 @@
 // One process per embedded folder (folderLock.ts), with real processes: each stand-in n8n runs as
 // the first process of its own pid namespace, as in a container, so all of them have the same
-// pid — a lock that trusted a pid would take a live holder's folder or refuse a dead one's.
+// pid — a lock that trusted a pid would take a live holder's folder or refuse a dead one's. And,
+// in this process, what a holder does with the statements in its PGlite worker once its lock is
+// gone. Many processes at once on the lock alone: folderLockRace.test.ts.
 
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createEmbeddedStore } from '../../../nodes/shared/store/embedded/EmbeddedStore';
+import { isLockFile } from '../../../nodes/shared/store/embedded/folderLock';
+import { workerExecutor } from '../../../nodes/shared/store/embedded/workerExecutor';
 import { startEmbeddedProcess, type EmbeddedProcess } from '../../helpers/embeddedProcess';
 
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
@@ -60,12 +64,17 @@ describe('embedded store: one process per folder', () => {
 		const first = await start();
 		expect(outcomesOf(await first.call({ op: 'claim', keys: keys('a', 300) }))).toEqual(['new']);
 		await first.kill();
-		// The dead holder's lock file is still there; a newcomer with its very pid takes it over.
-		expect(readdirSync(dir)).toContain('lock.sock');
+		// The dead holder's lock socket is still there; a newcomer with its very pid takes it over.
+		const deadLock = readdirSync(dir).filter(isLockFile);
+		expect(deadLock).toHaveLength(1);
 		const second = await start();
 		expect(second.pid).toBe(first.pid);
 		expect(outcomesOf(await second.call({ op: 'claim', keys: keys('a', 300) }))).toEqual(['duplicate']);
 		expect(outcomesOf(await second.call({ op: 'claim', keys: keys('b', 10) }))).toEqual(['new']);
+		// The dead one's socket was deleted; the newcomer's is the only one.
+		const lock = readdirSync(dir).filter(isLockFile);
+		expect(lock).toHaveLength(1);
+		expect(lock).not.toEqual(deadLock);
 		// And it holds the folder in turn.
 		const third = await start();
 		expect(await third.call({ op: 'claim', keys: ['c'] }, 20_000)).toMatchObject({ ok: false, kind: 'folder_in_use' });
@@ -97,5 +106,34 @@ describe('embedded store: one process per folder', () => {
 		expect(opened).toHaveLength(1);
 		expect(outcomesOf(opened[0])).toEqual(['duplicate']);
 		expect(replies.filter((reply) => !reply.ok).map((reply) => reply.kind)).toEqual(['folder_in_use', 'folder_in_use', 'folder_in_use']);
+	});
+
+	it('runs none of the statements already sent to its PGlite worker once its lock is gone: each fails with folder_in_use, and the next call takes the folder again', async () => {
+		const executor = workerExecutor({ dataDir: dir });
+		try {
+			await executor.query('CREATE TABLE queued (n int)');
+			const sleeping = executor.query('SELECT pg_sleep(2)').then(() => Date.now());
+			const queued = Array.from({ length: 10 }, (_, n) =>
+				executor.query('INSERT INTO queued VALUES ($1)', [n]).then(
+					() => 'ran',
+					(error: Error & { kind?: string }) => error.kind,
+				),
+			);
+			// The inserts are in the worker (the n8n thread's checks before each call have passed) and wait
+			// behind the sleep; the lock's socket is deleted, as by hand.
+			await new Promise((resolve) => setTimeout(resolve, 500));
+			const [lockFile] = readdirSync(dir).filter((name) => name.endsWith('.sock'));
+			unlinkSync(join(dir, lockFile));
+			const lostAt = Date.now();
+			// The statement that had started finishes; none of those after it starts.
+			expect(await sleeping).toBeGreaterThan(lostAt);
+			expect(await Promise.all(queued)).toEqual(Array(10).fill('folder_in_use'));
+			// Nobody else has the folder: the next call takes it again (a new worker, after the old one
+			// has ended) and finds none of the inserts.
+			expect(await executor.query('SELECT count(*)::int AS n FROM queued')).toEqual([{ n: 0 }]);
+			expect(readdirSync(dir).filter(isLockFile)).toHaveLength(1);
+		} finally {
+			await executor.close();
+		}
 	});
 });

@@ -1,31 +1,43 @@
 // One process per embedded data folder. PGlite takes no lock of its own, and two processes on one
 // folder each keep their own copy of the database in memory and overwrite each other's files.
 //
-// The lock is a Unix socket the holder listens on, at `lock.sock` in the folder. Whether its
-// holder is alive is the kernel's answer, not a guess from age or pid: connecting succeeds while
-// the holder's process exists (however busy it is) and is refused once it has died — the kernel
-// closes a dead process's sockets. That holds across containers sharing one local volume (one
-// kernel), where a pid does not (a restarted container reuses pids). The holder answers a
-// connection with who it is, for the error the second process shows.
+// Every process that wants the folder listens on a Unix socket of its own in the folder,
+// `lock-<random>.sock`. Whether a socket's process is alive is the kernel's answer, not a guess
+// from age or pid: connecting succeeds while the process exists (however busy it is) and is
+// refused once it has died — the kernel closes a dead process's sockets. That holds across
+// containers sharing one local volume (one kernel), where a pid does not (a restarted container
+// reuses pids). A socket answers a connection with who its process is (for the error the next
+// process shows) and whether it holds the folder or is still trying to take it.
 //
-// Taking it is atomic: a fresh socket is bound under a unique name and hard-linked to `lock.sock`
-// (link fails when the name exists). A lock whose holder is gone is moved aside under a unique
-// name and checked again there before it is deleted; if what was moved is alive (another process
-// took the lock in between), it is put back. The holder also checks before each statement that
-// `lock.sock` is still its own socket (see `check()`), so a holder displaced in the one gap left
-// stops instead of writing. Not covered: a folder on a network filesystem shared by several hosts
-// (a socket connects only on its own host), stated in the README.
+// Taking the folder: publish our socket (bound and listening under a temporary name `.new`, then
+// renamed into place, so a published socket that refuses a connection is a dead one; a process
+// killed in between leaves a `.new` file, which nothing reads), then list the folder's
+// `lock-*.sock` and ask each. A refused one is deleted: its name was random and is never used
+// again, so the deletion cannot touch a live process. One that says it holds the folder, or is
+// connected but silent (a busy holder: the kernel accepts, the answer waits for its event loop),
+// means the folder is in use. One that says it is trying too, or closes the connection without a
+// word (it is giving up or exiting): this process withdraws its socket and tries again after a
+// random pause, up to 8 times. None: this process holds the folder, and says so from then on.
+// Two processes cannot both take it: each publishes before it lists, so whichever published
+// second sees the other's socket, and a live socket never counts as absent. Nothing ever moves or
+// deletes a live process's socket, so a holder keeps the folder until it exits. The holder also
+// checks before each statement that its socket is still in the folder (see `check()`; it is gone
+// only if someone deleted it by hand), and the PGlite worker checks it again right before each
+// statement starts (pgliteWorker.ts).
+// Not covered: a folder on a network filesystem shared by several hosts (a socket connects only
+// on its own host), stated in the README.
 //
 // On Windows the lock is a named pipe per folder, which the system frees when its holder exits.
 
 import { createHash, randomBytes } from 'crypto';
-import { linkSync, lstatSync, readFileSync, realpathSync, renameSync, symlinkSync, unlinkSync } from 'fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, unlinkSync } from 'fs';
 import { createConnection, createServer, type Server } from 'net';
 import { hostname, tmpdir } from 'os';
 import { join } from 'path';
 import { StoreUnavailableError } from '../errors';
 
-export const LOCK_FILE = 'lock.sock';
+/** A lock socket's name in the folder: `lock-` and 16 random hex digits, `.sock`. */
+export const isLockFile = (name: string): boolean => /^lock-[0-9a-f]{16}\.sock$/.test(name);
 
 /** Who holds a folder: what its socket answers. */
 export interface FolderHolder {
@@ -38,8 +50,12 @@ export interface FolderHolder {
 
 export interface FolderLock {
 	readonly holder: FolderHolder;
+	/** The lock's socket file and its inode, for the PGlite worker's own check (not on Windows). */
+	readonly file?: { path: string; ino: string };
 	/** Throws (and releases) when the folder's lock is no longer this process's. */
 	check(): Promise<void>;
+	/** Releases it and returns the error to fail calls with, when its socket was found gone. */
+	lost(): StoreUnavailableError;
 	release(): void;
 }
 
@@ -48,6 +64,8 @@ const WHAT_TO_DO =
 
 // Unix socket paths are limited to 107 bytes; longer folders are reached through a short symlink.
 const MAX_SOCKET_PATH = 100;
+// Processes that keep meeting while each tries to take the folder give up after this many tries.
+const MAX_TRIES = 8;
 
 function containerId(): string | undefined {
 	// Docker and Podman mount the container's own hostname file from a folder named after its id.
@@ -84,9 +102,17 @@ async function viaShortPath<T>(path: string, work: (socketPath: string) => Promi
 	}
 }
 
-type Probe = { alive: true; holder: FolderHolder | null; detail?: string } | { alive: false; gone: boolean };
+/** What a lock socket answers: its process, and whether it holds the folder or is trying to. */
+type Answer = FolderHolder & { state: 'holding' | 'trying' };
 
-/** Asks the socket at `path` who holds it. Only a refused or missing socket counts as dead. */
+type Alive = { alive: true; holder: FolderHolder | null; holds: boolean; detail?: string };
+type Probe = Alive | { alive: false; gone: boolean };
+
+/**
+ * Asks the socket at `path` who it is. Only a refused or missing socket counts as dead. A live one
+ * that does not say it is still trying counts as the holder: silent (a busy holder: the kernel
+ * accepts the connection, the answer waits for its event loop), or not one of ours.
+ */
 function probe(path: string): Promise<Probe> {
 	return viaShortPath(
 		path,
@@ -100,25 +126,34 @@ function probe(path: string): Promise<Probe> {
 					socket.destroy();
 					resolve(result);
 				};
-				const parse = (): FolderHolder | null => {
+				/** What it said; `closed`: it closed the connection (else it was still silent after 2 s). */
+				const answered = (closed: boolean): Probe => {
+					// Closed without a word: it closed its socket meanwhile — it is giving up or exiting,
+					// not holding. (It is not taken for gone either: the next try asks it again.)
+					if (!reply && closed) return { alive: true, holder: null, holds: false };
+					let answer: Partial<Answer> | null = null;
 					try {
-						return JSON.parse(reply) as FolderHolder;
+						answer = JSON.parse(reply) as Partial<Answer>;
 					} catch {
-						return null;
+						// Silent, or not in our form.
 					}
+					const detail = reply ? undefined : ' (it did not answer in 2 s)';
+					if (!answer || typeof answer !== 'object') return { alive: true, holder: null, holds: true, detail };
+					const { state, ...holder } = answer;
+					return { alive: true, holder: holder as FolderHolder, holds: state !== 'trying' };
 				};
-				// A holder that does not answer in time is alive all the same: the kernel accepted the connection.
-				const timer = setTimeout(() => finish(connected ? { alive: true, holder: parse() } : { alive: true, holder: null, detail: ' (it did not answer in 2 s)' }), 2000);
+				// A process that does not answer in time is alive all the same: the kernel accepted the connection.
+				const timer = setTimeout(() => finish(answered(false)), 2000);
 				socket.setEncoding('utf8');
 				socket.on('connect', () => (connected = true));
 				socket.on('data', (chunk: string) => (reply += chunk));
-				socket.on('end', () => finish({ alive: true, holder: parse() }));
+				socket.on('end', () => finish(answered(true)));
 				socket.on('error', (error: NodeJS.ErrnoException) => {
-					if (connected) return finish({ alive: true, holder: parse() });
+					if (connected || error.code === 'ECONNRESET') return finish(answered(true));
 					if (error.code === 'ECONNREFUSED') return finish({ alive: false, gone: false });
 					if (error.code === 'ENOENT') return finish({ alive: false, gone: true });
-					// Anything else (no permission, backlog full…) cannot prove the holder gone.
-					finish({ alive: true, holder: null, detail: ` (its lock could not be checked: ${error.code ?? error.message})` });
+					// Anything else (no permission, backlog full…) cannot prove the process gone.
+					finish({ alive: true, holder: null, holds: true, detail: ` (its lock could not be checked: ${error.code ?? error.message})` });
 				});
 			}),
 	);
@@ -150,90 +185,110 @@ function tryUnlink(path: string): void {
 	}
 }
 
-/** Moves a lock whose holder is gone out of the way — unless what it moved turns out to be alive. */
-async function reap(lockPath: string, dir: string): Promise<void> {
-	const aside = join(dir, `lock-gone-${randomBytes(6).toString('hex')}.sock`);
-	try {
-		renameSync(lockPath, aside);
-	} catch (error) {
-		if (errorCode(error) === 'ENOENT') return; // Someone else moved it.
-		throw error;
-	}
-	const moved = await probe(aside);
-	if (!moved.alive) return tryUnlink(aside);
-	// Another process took the lock after our first check: put its lock back. If a third took the
-	// free name meanwhile, the one moved aside finds out at its next check() and stops.
-	try {
-		linkSync(aside, lockPath);
-	} catch {
-		// See above.
-	}
-	tryUnlink(aside);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The folder's other lock sockets and what each answers. */
+async function otherLocks(dir: string, own: string): Promise<Array<{ path: string; found: Probe }>> {
+	const names = readdirSync(dir).filter((name) => isLockFile(name) && name !== own);
+	return Promise.all(names.map(async (name) => ({ path: join(dir, name), found: await probe(join(dir, name)) })));
 }
 
-async function lockUnixFolder(dir: string, holder: FolderHolder): Promise<FolderLock> {
-	const lockPath = join(dir, LOCK_FILE);
-	const mine = join(dir, `lock-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
-	const server = createServer((socket) => socket.end(JSON.stringify(holder)));
+const holding = (found: Probe): found is Alive => found.alive && found.holds;
+const trying = (found: Probe): found is Alive => found.alive && !found.holds;
+
+/** The live process that holds the folder, if any, as its socket answered. */
+async function holderOf(dir: string, own: string): Promise<Alive | undefined> {
+	return (await otherLocks(dir, own)).map(({ found }) => found).find(holding);
+}
+
+/** One try: the lock, or (when another process is trying too) who that is. */
+async function tryToTake(dir: string, self: FolderHolder): Promise<{ lock: FolderLock } | { trying: FolderHolder | null }> {
+	const id = randomBytes(8).toString('hex');
+	const name = `lock-${id}.sock`;
+	const path = join(dir, name);
+	const unpublished = join(dir, `lock-${id}.new`);
+	let holds = false;
+	const server = createServer((socket) => socket.end(JSON.stringify({ ...self, state: holds ? 'holding' : 'trying' } satisfies Answer)));
 	server.on('error', () => undefined);
-	await listen(server, mine);
-	server.unref();
-	const ino = lstatSync(mine).ino;
-	let released = false;
+	let ino: string | undefined;
 	const isMine = () => {
 		try {
-			return lstatSync(lockPath).ino === ino;
+			return lstatSync(path, { bigint: true }).ino.toString() === ino;
 		} catch {
 			return false;
 		}
 	};
+	let released = false;
 	const release = () => {
 		if (released) return;
 		released = true;
 		process.off('exit', release);
-		if (isMine()) tryUnlink(lockPath);
-		tryUnlink(mine);
+		if (isMine()) tryUnlink(path);
 		server.close();
 	};
+	const removed = () => folderInUseError(dir, null, ` (its lock ${name} was removed while this process held it)`);
+	// A clean exit leaves no socket behind (a killed process leaves a dead one, deleted by the next).
+	process.on('exit', release);
 	try {
-		for (let attempt = 0; ; attempt++) {
-			try {
-				linkSync(mine, lockPath);
-				break;
-			} catch (error) {
-				if (errorCode(error) !== 'EEXIST') throw error;
-			}
-			const found = await probe(lockPath);
-			if (found.alive) throw folderInUseError(dir, found.holder, found.detail);
-			// Many rounds means others keep taking and losing it: something is wrong, say so.
-			if (attempt >= 20) throw folderInUseError(dir, null, ' (the lock changed hands 20 times while this process tried to take it)');
-			if (!found.gone) await reap(lockPath, dir);
+		// Listening before it takes its lock-*.sock name, so a socket under such a name that refuses
+		// a connection is a dead one, never one about to listen.
+		await listen(server, unpublished);
+		server.unref();
+		renameSync(unpublished, path);
+		ino = lstatSync(path, { bigint: true }).ino.toString();
+		const others = await otherLocks(dir, name);
+		// A refused socket's process is gone, and its random name is never used again.
+		for (const { path: other, found } of others) if (!found.alive && !found.gone) tryUnlink(other);
+		const holder = others.map(({ found }) => found).find(holding);
+		if (holder) throw folderInUseError(dir, holder.holder, holder.detail);
+		// Another process is trying too (or our socket was deleted meanwhile): try again after a pause.
+		const other = others.map(({ found }) => found).find(trying);
+		if (other || !isMine()) {
+			release();
+			return { trying: other?.holder ?? null };
 		}
+		holds = true;
 	} catch (error) {
 		release();
+		tryUnlink(unpublished);
 		throw error;
 	}
-	// The unique name is no longer needed: the socket stays reachable as lock.sock.
-	tryUnlink(mine);
-	// A clean exit leaves no lock behind (a killed process leaves a dead one, taken over next time).
-	process.on('exit', release);
 	return {
-		holder,
-		async check() {
-			if (released) throw folderInUseError(dir, null, ' (this process has released it)');
-			if (isMine()) return;
-			const found = await probe(lockPath);
-			release();
-			throw folderInUseError(dir, found.alive ? found.holder : null, found.alive ? found.detail : ` (${LOCK_FILE} was removed while this process held it)`);
+		lock: {
+			holder: self,
+			file: { path, ino },
+			async check() {
+				if (released) throw folderInUseError(dir, null, ' (this process has released it)');
+				if (isMine()) return;
+				release();
+				const other = await holderOf(dir, name);
+				throw other ? folderInUseError(dir, other.holder, other.detail) : removed();
+			},
+			lost() {
+				release();
+				return removed();
+			},
+			release,
 		},
-		release,
 	};
+}
+
+async function lockUnixFolder(dir: string, holder: FolderHolder): Promise<FolderLock> {
+	let other: FolderHolder | null = null;
+	for (let tries = 1; tries <= MAX_TRIES; tries++) {
+		const result = await tryToTake(dir, holder);
+		if ('lock' in result) return result.lock;
+		other = result.trying;
+		// Random pauses, longer each time: of processes that keep meeting, one soon tries alone.
+		if (tries < MAX_TRIES) await sleep(Math.random() * 50 * 2 ** Math.min(tries, 4));
+	}
+	throw folderInUseError(dir, other, ` (other processes kept trying to take it at the same time; this one gave up after ${MAX_TRIES} tries)`);
 }
 
 async function lockWindowsFolder(dir: string, holder: FolderHolder): Promise<FolderLock> {
 	const folder = realpathSync.native(dir).toLowerCase();
 	const pipe = `\\\\?\\pipe\\n8n-idempotency-${createHash('sha256').update(folder).digest('hex').slice(0, 32)}`;
-	const server = createServer((socket) => socket.end(JSON.stringify(holder)));
+	const server = createServer((socket) => socket.end(JSON.stringify({ ...holder, state: 'holding' } satisfies Answer)));
 	try {
 		await listen(server, pipe);
 	} catch (error) {
@@ -247,6 +302,11 @@ async function lockWindowsFolder(dir: string, holder: FolderHolder): Promise<Fol
 		holder,
 		async check() {
 			if (released) throw folderInUseError(dir, null, ' (this process has released it)');
+		},
+		lost() {
+			released = true;
+			server.close();
+			return folderInUseError(dir, null, ' (this process has released it)');
 		},
 		release() {
 			released = true;

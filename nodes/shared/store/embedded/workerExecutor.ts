@@ -7,6 +7,9 @@
 // program fills the disk), a worker that answers nothing for `stallMs` while statements wait is
 // ended — the calls waiting on it fail with a clear error — and a new one opens the folder on the
 // next call (Postgres's own crash recovery, as after a killed process: committed statements stay).
+// A worker whose folder lock is gone (the worker checks it before each statement starts) is ended
+// too, never closed (PGlite's shutdown writes the folder's files), and the calls waiting on it fail
+// with the folder_in_use error; the next call takes the folder again if no other process has.
 
 import { statfs } from 'fs/promises';
 import { mkdirSync } from 'fs';
@@ -44,6 +47,8 @@ interface Pending {
 
 interface Running {
 	worker: Worker;
+	/** The lock it was started under. */
+	lock: Promise<FolderLock>;
 	ready: Promise<void>;
 	isReady: boolean;
 	pending: Map<number, Pending>;
@@ -128,15 +133,16 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 		);
 	}
 
-	function start(): Running {
+	function start(taken: Promise<FolderLock>, held: FolderLock): Running {
 		const { script, eval: isEval } = workerScript();
-		const worker = new Worker(script, { eval: isEval, workerData: { dataDir } satisfies WorkerOptions });
+		const worker = new Worker(script, { eval: isEval, workerData: { dataDir, lock: held.file } satisfies WorkerOptions });
 		// The store's own close() ends the worker; it must not keep n8n's process alive alone.
 		worker.unref();
 		let markReady!: () => void;
 		let failOpen!: (error: Error) => void;
 		const target: Running = {
 			worker,
+			lock: taken,
 			ready: new Promise<void>((resolve, reject) => {
 				markReady = resolve;
 				failOpen = reject;
@@ -157,6 +163,14 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 		target.ready.catch(() => undefined);
 		worker.on('message', (reply: WorkerReply) => {
 			target.lastProgress = Date.now();
+			if ('lost' in reply) {
+				// Ended at once: the next call takes the folder again, or is told who has it.
+				if (lock === target.lock) lock = null;
+				const error = held.lost();
+				failOpen(error);
+				stop(target, error);
+				return;
+			}
 			if ('ready' in reply) {
 				if (reply.error) {
 					const error = fromWorker(reply.error);
@@ -198,12 +212,13 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 				if (lock === taking) lock = null;
 			});
 		}
-		const held = await lock;
+		const taken = lock;
+		const held = await taken;
 		try {
 			await held.check();
 		} catch (error) {
-			lock = null;
-			if (running) stop(running, error as Error);
+			if (lock === taken) lock = null;
+			if (running?.lock === taken) stop(running, error as Error);
 			throw error;
 		}
 		await checkFreeSpace();
@@ -215,7 +230,7 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 					throw new StoreUnavailableError(`The embedded store at ${dataDir} is still ending a PGlite that stopped answering; try again later.`, { kind: 'stalled' });
 				}
 			}
-			if (!running) running = start();
+			if (!running) running = start(taken, held);
 		}
 		const target = running;
 		await target.ready;

@@ -1,0 +1,131 @@
+// The embedded folder's lock (folderLock.ts) under contention, with real processes and no PGlite
+// (test/store/fixtures/folderLockProcess.ts): a holder is killed with kill -9, leaving its lock
+// behind, and several processes then try to take the folder at the same instant. Each round, the
+// one that took it keeps calling check() — as the store does before every statement — and is the
+// next round's dead holder.
+
+import { spawn, type ChildProcess } from 'child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { dirname, join, relative } from 'path';
+import { createInterface } from 'readline';
+import * as ts from 'typescript';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const FIXTURE = join(ROOT, 'test', 'store', 'fixtures', 'folderLockProcess.ts');
+
+/**
+ * The fixture and the modules it imports, compiled once into `out` (same layout): a process then
+ * starts in a tenth of the time it takes to load TypeScript, which each round pays for.
+ */
+function compile(entry: string, out: string, done = new Set<string>()): string {
+	const target = join(out, relative(ROOT, entry)).replace(/\.ts$/, '.js');
+	if (done.has(entry)) return target;
+	done.add(entry);
+	const { outputText } = ts.transpileModule(readFileSync(entry, 'utf8'), {
+		compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+		fileName: entry,
+	});
+	mkdirSync(dirname(target), { recursive: true });
+	writeFileSync(target, outputText);
+	for (const [, path] of outputText.matchAll(/require\("(\.[^"]+)"\)/g)) compile(`${join(dirname(entry), path)}.ts`, out, done);
+	return target;
+}
+const compiled = mkdtempSync(join(tmpdir(), 'idem-lock-race-js-'));
+const script = compile(FIXTURE, compiled);
+afterAll(() => rmSync(compiled, { recursive: true, force: true }));
+
+interface Taken {
+	ok: boolean;
+	kind?: string | null;
+	error?: string;
+	checks?: number;
+	/** How long lockFolder took. */
+	ms: number;
+	lostAfterMs?: number;
+}
+
+interface Contender {
+	child: ChildProcess;
+	/** Tries to take the folder at `at` (Date.now()) and hold it for `holdMs`. */
+	take(at: number, holdMs: number): Promise<Taken>;
+	kill(): Promise<void>;
+}
+
+function startContender(dir: string): Promise<Contender> {
+	const child = spawn(process.execPath, [script, dir], { cwd: ROOT });
+	let stderr = '';
+	child.stderr?.on('data', (chunk) => (stderr += chunk));
+	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+	const replies: Array<(reply: Taken) => void> = [];
+	return new Promise((resolve, reject) => {
+		child.once('exit', (code) => reject(new Error(`The lock process exited (${code}) before it started: ${stderr}`)));
+		createInterface({ input: child.stdout! }).on('line', (line) => {
+			const message = JSON.parse(line) as Taken & { event?: string };
+			if (message.event === 'started')
+				resolve({
+					child,
+					take(at, holdMs) {
+						return new Promise((done) => {
+							replies.push(done);
+							child.stdin!.write(`${JSON.stringify({ op: 'take', at, holdMs })}\n`);
+						});
+					},
+					async kill() {
+						if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+						await exited;
+					},
+				});
+			else replies.shift()?.(message);
+		});
+	});
+}
+
+let dir: string;
+const started: Contender[] = [];
+beforeEach(() => {
+	dir = mkdtempSync(join(tmpdir(), 'idem-lock-race-'));
+});
+afterEach(async () => {
+	await Promise.all(started.splice(0).map((contender) => contender.kill()));
+	rmSync(dir, { recursive: true, force: true });
+});
+
+describe('embedded folder lock under contention', () => {
+	it('gives a dead holder’s folder to exactly one of 5 processes starting at once, and never takes it from that one (20 rounds)', async () => {
+		const ROUNDS = 20;
+		const CONTENDERS = 5;
+		const start = async () => {
+			const contender = await startContender(dir);
+			started.push(contender);
+			return contender;
+		};
+		let pool = await Promise.all(Array.from({ length: CONTENDERS }, start));
+		// The first dead holder.
+		let dead = [await start()];
+		expect((await dead[0].take(Date.now(), 0)).ok).toBe(true);
+		const rounds: string[] = [];
+		const checks: number[] = [];
+		for (let round = 0; round < ROUNDS; round++) {
+			await Promise.all(dead.map((holder) => holder.kill()));
+			// Started while the round runs, for the next one.
+			const fresh = Promise.all(dead.map(start));
+			const at = Date.now() + 50;
+			const replies = await Promise.all(pool.map((contender) => contender.take(at, 300)));
+			const winners = replies.filter((reply) => reply.ok);
+			const displaced = winners.filter((winner) => winner.lostAfterMs !== undefined);
+			checks.push(...winners.map((winner) => winner.checks ?? 0));
+			const refused = [...new Set(replies.filter((reply) => !reply.ok).map((reply) => reply.kind))];
+			rounds.push(
+				`${winners.length} took it${displaced.map((winner) => `, 1 lost it after ${winner.lostAfterMs} ms: ${winner.error}`).join('')}; refused: ${refused.join(', ')}`,
+			);
+			// Whoever took it is killed and is the next round's dead holder; fresh processes take their places.
+			dead = pool.filter((_, i) => replies[i].ok);
+			pool = [...pool.filter((_, i) => !replies[i].ok), ...(await fresh)];
+			if (dead.length === 0) break;
+		}
+		expect(rounds).toEqual(Array.from({ length: ROUNDS }, () => '1 took it; refused: folder_in_use'));
+		// Each holder did look, many times, while the others were trying and being refused.
+		expect(Math.min(...checks)).toBeGreaterThan(100);
+	});
+});
