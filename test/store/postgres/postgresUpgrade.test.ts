@@ -142,7 +142,7 @@ describe('Postgres functions, one definition each', () => {
 		const pinned: Record<number, string> = {
 			8: 'c3c560b20b433e7c56f75a8ac4a4e169aad68f53644aad3a898646028b084dcc',
 			9: '8af5846acfc0d924a53270e8327ef4e32c829dca04e3a1ba245bcba65edef43e',
-			10: '535f295fd55b56d747493c4b4e640ac4763d23c72dd5494b2c4f93d440b09433',
+			10: '87c66c83421adc990571c0c475930d9eff1870f196f1e536263d2e40485f59f8',
 		};
 		expect({ version: latest, hash: loadFunctions('pin').hash }).toEqual({ version: latest, hash: pinned[latest] });
 	});

@@ -68,6 +68,11 @@ BEGIN
 		) e;
 	END IF;
 	ids := coalesce(ids, ARRAY[]::uuid[]);
+	-- The history and the reply list them oldest first (first seen, then id), as the Redis script
+	-- does; the locks above were taken in (reason, grouping, id) order.
+	IF cardinality(ids) > 1 THEN
+		SELECT array_agg(e.id ORDER BY e.first_seen_at, e.id) INTO ids FROM {{schema}}.exceptions e WHERE e.id = ANY (ids);
+	END IF;
 
 	IF cardinality(ids) = 0 AND NOT (p_id IS NULL AND coalesce(p_act_on_key, false)) THEN
 		-- Nothing open: resolving again is a no-op that reports the key as it is.
