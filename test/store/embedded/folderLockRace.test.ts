@@ -5,11 +5,12 @@
 // next round's dead holder.
 
 import { spawn, type ChildProcess } from 'child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join, relative } from 'path';
 import { createInterface } from 'readline';
 import * as ts from 'typescript';
+import { isLockFile, lockFolder } from '../../../nodes/shared/store/embedded/folderLock';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const FIXTURE = join(ROOT, 'test', 'store', 'fixtures', 'folderLockProcess.ts');
@@ -57,7 +58,11 @@ function startContender(dir: string): Promise<Contender> {
 	let stderr = '';
 	child.stderr?.on('data', (chunk) => (stderr += chunk));
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-	const replies: Array<(reply: Taken) => void> = [];
+	const replies: Array<{ resolve: (reply: Taken) => void; reject: (error: Error) => void }> = [];
+	// A process that dies while asked to take the folder fails the question, with why.
+	child.once('exit', (code, signal) => {
+		for (const reply of replies.splice(0)) reply.reject(new Error(`The lock process exited (${code ?? signal}): ${stderr}`));
+	});
 	return new Promise((resolve, reject) => {
 		child.once('exit', (code) => reject(new Error(`The lock process exited (${code}) before it started: ${stderr}`)));
 		createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -66,17 +71,20 @@ function startContender(dir: string): Promise<Contender> {
 				resolve({
 					child,
 					take(at, holdMs) {
-						return new Promise((done) => {
-							replies.push(done);
+						const reply = new Promise<Taken>((resolve, reject) => {
+							replies.push({ resolve, reject });
 							child.stdin!.write(`${JSON.stringify({ op: 'take', at, holdMs })}\n`);
 						});
+						// Killed by afterEach while a failed test still waits: not an unhandled rejection.
+						reply.catch(() => undefined);
+						return reply;
 					},
 					async kill() {
 						if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 						await exited;
 					},
 				});
-			else replies.shift()?.(message);
+			else replies.shift()?.resolve(message);
 		});
 	});
 }
@@ -127,5 +135,31 @@ describe('embedded folder lock under contention', () => {
 		expect(rounds).toEqual(Array.from({ length: ROUNDS }, () => '1 took it; refused: folder_in_use'));
 		// Each holder did look, many times, while the others were trying and being refused.
 		expect(Math.min(...checks)).toBeGreaterThan(100);
+	});
+
+	it('keeps a holder that was stopped for longer than a taker waits for its answer: the taker is refused, and the holder, resumed, keeps the folder', async () => {
+		// A holder's event loop busy (or the process stopped) past the 2 s a taker waits: the taker
+		// counts it as the holder and leaves; the holder answers the connection later, once the taker
+		// has closed it — and must not die of that (EPIPE).
+		const holder = await startContender(dir);
+		started.push(holder);
+		const holding = holder.take(Date.now(), 6000);
+		const refusedBy = (error: Error & { kind?: string }) => ({ kind: error.kind, message: error.message });
+		// Its lock socket is in the folder (and it is alone there: it holds the folder a moment later).
+		while (!readdirSync(dir).some(isLockFile)) await new Promise((resolve) => setTimeout(resolve, 10));
+		await new Promise((resolve) => setTimeout(resolve, 100));
+		// It answers while it runs: refused, naming it.
+		await expect(lockFolder(dir).catch(refusedBy)).resolves.toMatchObject({ kind: 'folder_in_use', message: expect.stringContaining(`process ${holder.child.pid} on host`) });
+		holder.child.kill('SIGSTOP');
+		try {
+			await expect(lockFolder(dir).catch(refusedBy)).resolves.toMatchObject({ kind: 'folder_in_use', message: expect.stringContaining('(it did not answer in 2 s)') });
+		} finally {
+			holder.child.kill('SIGCONT');
+		}
+		const taken = await holding;
+		expect(taken).toMatchObject({ ok: true });
+		expect(taken.lostAfterMs).toBeUndefined();
+		// And it still holds the folder, and says so.
+		await expect(lockFolder(dir).catch(refusedBy)).resolves.toMatchObject({ kind: 'folder_in_use', message: expect.stringContaining(`process ${holder.child.pid} on host`) });
 	});
 });

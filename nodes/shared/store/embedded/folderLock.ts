@@ -31,7 +31,7 @@
 
 import { createHash, randomBytes } from 'crypto';
 import { lstatSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, unlinkSync } from 'fs';
-import { createConnection, createServer, type Server } from 'net';
+import { createConnection, createServer, type Server, type Socket } from 'net';
 import { hostname, tmpdir } from 'os';
 import { join } from 'path';
 import { StoreUnavailableError } from '../errors';
@@ -104,6 +104,17 @@ async function viaShortPath<T>(path: string, work: (socketPath: string) => Promi
 
 /** What a lock socket answers: its process, and whether it holds the folder or is trying to. */
 type Answer = FolderHolder & { state: 'holding' | 'trying' };
+
+/**
+ * Answers a connection to this process's lock socket. The asker may be gone by then: it waits 2 s
+ * for the answer, and this process's event loop may have been busy (or the process stopped) for
+ * longer, or the asker was killed. Writing to it then fails (EPIPE, ECONNRESET); that error is
+ * ignored — unhandled, it would end this process.
+ */
+function answer(socket: Socket, reply: Answer): void {
+	socket.on('error', () => undefined);
+	socket.end(JSON.stringify(reply));
+}
 
 type Alive = { alive: true; holder: FolderHolder | null; holds: boolean; detail?: string };
 type Probe = Alive | { alive: false; gone: boolean };
@@ -208,7 +219,7 @@ async function tryToTake(dir: string, self: FolderHolder): Promise<{ lock: Folde
 	const path = join(dir, name);
 	const unpublished = join(dir, `lock-${id}.new`);
 	let holds = false;
-	const server = createServer((socket) => socket.end(JSON.stringify({ ...self, state: holds ? 'holding' : 'trying' } satisfies Answer)));
+	const server = createServer((socket) => answer(socket, { ...self, state: holds ? 'holding' : 'trying' }));
 	server.on('error', () => undefined);
 	let ino: string | undefined;
 	const isMine = () => {
@@ -288,7 +299,7 @@ async function lockUnixFolder(dir: string, holder: FolderHolder): Promise<Folder
 async function lockWindowsFolder(dir: string, holder: FolderHolder): Promise<FolderLock> {
 	const folder = realpathSync.native(dir).toLowerCase();
 	const pipe = `\\\\?\\pipe\\n8n-idempotency-${createHash('sha256').update(folder).digest('hex').slice(0, 32)}`;
-	const server = createServer((socket) => socket.end(JSON.stringify({ ...holder, state: 'holding' } satisfies Answer)));
+	const server = createServer((socket) => answer(socket, { ...holder, state: 'holding' }));
 	try {
 		await listen(server, pipe);
 	} catch (error) {
