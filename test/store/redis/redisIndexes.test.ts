@@ -9,10 +9,8 @@
 // keys a 1 ms TTL as the grace would have done a day later.
 
 import { randomUUID } from 'crypto';
-import { Redis } from 'ioredis';
 import { NamespaceKeys } from '../../../nodes/shared/store/redis/keys';
-import { createRedisStore } from '../../../nodes/shared/store/redis/RedisStore';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../../helpers/redis';
+import { scriptsBesideStore } from '../../helpers/redis';
 import { claimPolicy, TEST_ACTOR } from '../../helpers/claims';
 
 const GRACE_MS = 24 * 3_600_000;
@@ -21,19 +19,7 @@ const actor = TEST_ACTOR;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Redis indexes follow their records', () => {
-	const prefix = uniquePrefix('indexes');
-	const url = new URL(REDIS_URL);
-	const admin = new Redis({ host: url.hostname, port: Number(url.port || 6379), lazyConnect: true });
-	const store = createRedisStore({ host: url.hostname, port: Number(url.port || 6379), database: 0, tls: false, keyPrefix: prefix, mode: 'standalone', allowNoPersistence: true });
-
-	beforeAll(async () => {
-		await admin.connect();
-	});
-	afterAll(async () => {
-		await store.close();
-		await admin.quit();
-		await deletePrefix(prefix);
-	});
+	const { prefix, client: admin, store } = scriptsBesideStore('indexes');
 
 	const indexSizes = async (keys: NamespaceKeys) => ({
 		keys: await admin.zcard(keys.keysIndex),
