@@ -1,8 +1,8 @@
 // One process per embedded folder (folderLock.ts), with real processes: each stand-in n8n runs as
 // the first process of its own pid namespace, as in a container, so all of them have the same
 // pid — a lock that trusted a pid would take a live holder's folder or refuse a dead one's. And,
-// in this process, what a holder does with the statements in its PGlite worker once its lock is
-// gone. Many processes at once on the lock alone: folderLockRace.test.ts.
+// in this process, the order in which a holder's statements reach its PGlite worker, and what it
+// does with the statements in that worker once its lock is gone. Many processes at once on the lock alone: folderLockRace.test.ts.
 
 import { cpSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'fs';
 import { tmpdir } from 'os';
@@ -106,6 +106,35 @@ describe('embedded store: one process per folder', () => {
 		expect(opened).toHaveLength(1);
 		expect(outcomesOf(opened[0])).toEqual(['duplicate']);
 		expect(replies.filter((reply) => !reply.ok).map((reply) => reply.kind)).toEqual(['folder_in_use', 'folder_in_use', 'folder_in_use']);
+	});
+
+	it('runs statements sent one after another without waiting in the order they were sent, even when the disk answers its free-space looks out of order', async () => {
+		// The disk's free space is looked up before a statement is sent (at most once a second while
+		// there is room); here the looks of a burst come back last-asked first, as a busy thread
+		// pool may return them. Each statement still reaches the worker in the order it was sent.
+		const fsPromises = jest.requireActual<typeof import('fs/promises')>('fs/promises');
+		const realStatfs = fsPromises.statfs;
+		let asked = 0;
+		const statfs = jest.spyOn(fsPromises, 'statfs').mockImplementation((async (path: string) => {
+			const delay = Math.max(0, 200 - 20 * asked++);
+			const stats = await realStatfs(path);
+			await new Promise((resolve) => setTimeout(resolve, delay));
+			return stats;
+		}) as typeof fsPromises.statfs);
+		const executor = workerExecutor({ dataDir: dir });
+		try {
+			await executor.query('CREATE TABLE ordered (id serial, n int)');
+			// The next statement looks at the disk again.
+			await new Promise((resolve) => setTimeout(resolve, 1100));
+			asked = 0;
+			await Promise.all(Array.from({ length: 10 }, (_, n) => executor.query('INSERT INTO ordered (n) VALUES ($1)', [n])));
+			expect(statfs).toHaveBeenCalled();
+			const rows = await executor.query<{ n: number }>('SELECT n FROM ordered ORDER BY id');
+			expect(rows.map((row) => row.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+		} finally {
+			statfs.mockRestore();
+			await executor.close();
+		}
 	});
 
 	it('runs none of the statements already sent to its PGlite worker once its lock is gone: each fails with folder_in_use, and the next call takes the folder again', async () => {

@@ -92,10 +92,27 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 		return stats.bavail * stats.bsize;
 	}
 
+	/** The free-space look under way: calls made meanwhile wait for it rather than start their own. */
+	let looking: Promise<void> | null = null;
+
 	async function checkFreeSpace(): Promise<void> {
 		// Plenty of room: look again once a second; close to the limit: before every statement.
 		if (checked.free > 4 * minFree && Date.now() - checked.at < 1000) return;
-		checked = { at: Date.now(), free: await freeBytes() };
+		// One look for the calls made while it runs: each of them awaits the same promise, so they
+		// reach the worker in the order they were made. With a look each, the calls went on in the
+		// order their looks came back from the thread pool, and statements sent one after another
+		// without waiting ran in another order.
+		if (!looking) {
+			const look = freeBytes().then((free) => {
+				checked = { at: Date.now(), free };
+			});
+			looking = look;
+			void look.then(
+				() => (looking === look ? (looking = null) : undefined),
+				() => (looking === look ? (looking = null) : undefined),
+			);
+		}
+		await looking;
 		if (checked.free < minFree) {
 			throw new StoreUnavailableError(
 				`The embedded store's folder ${dataDir} has ${mb(checked.free)} of disk space free, less than the ${mb(minFree)} it needs to finish a write safely; nothing was written.`,
