@@ -3,7 +3,7 @@
 // is deleted, a silent one counts as the holder, and takers that meet pause and try again.
 // Across real processes and kill -9: embeddedLock.test.ts and folderLockRace.test.ts.
 
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync } from 'fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, utimesSync } from 'fs';
 import { createServer, type Server } from 'net';
 import { hostname, tmpdir } from 'os';
 import { join } from 'path';
@@ -82,6 +82,32 @@ describe('embedded folder lock', () => {
 		expect(readdirSync(dir)).toEqual(['lock-0123456789abcdef.sock']);
 		const held = await lockFolder(dir);
 		expect(lockFiles(dir)).toEqual([held.file?.path.slice(dir.length + 1)]);
+		held.release();
+	});
+
+	it('deletes the .new socket of a process killed before it published its lock once it is a minute old, and leaves a newer or a live one', async () => {
+		/** A socket file named `name` that nothing listens on any more (as a killed process leaves it). */
+		const deadSocket = async (name: string) => {
+			const server = createServer();
+			await new Promise<void>((resolve) => server.listen(join(dir, 'bound-elsewhere'), resolve));
+			renameSync(join(dir, 'bound-elsewhere'), join(dir, name));
+			await new Promise((resolve) => server.close(resolve));
+		};
+		const minutesAgo = (name: string, minutes: number) => {
+			const when = new Date(Date.now() - minutes * 60_000);
+			utimesSync(join(dir, name), when, when);
+		};
+		await deadSocket('lock-00000000000000aa.new');
+		minutesAgo('lock-00000000000000aa.new', 2);
+		// Bound a moment ago: it may be about to listen.
+		await deadSocket('lock-00000000000000bb.new');
+		// Listening for two minutes, not yet published (a process stopped in between): alive.
+		const live = createServer();
+		await new Promise<void>((resolve) => live.listen(join(dir, 'lock-00000000000000cc.new'), resolve));
+		servers.push(live);
+		minutesAgo('lock-00000000000000cc.new', 2);
+		const held = await lockFolder(dir);
+		expect(readdirSync(dir).sort()).toEqual(['lock-00000000000000bb.new', 'lock-00000000000000cc.new', held.file?.path.slice(dir.length + 1)].sort());
 		held.release();
 	});
 

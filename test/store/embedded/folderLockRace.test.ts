@@ -5,7 +5,7 @@
 // next round's dead holder.
 
 import { spawn, type ChildProcess } from 'child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join, relative } from 'path';
 import { createInterface } from 'readline';
@@ -53,8 +53,9 @@ interface Contender {
 	kill(): Promise<void>;
 }
 
-function startContender(dir: string): Promise<Contender> {
-	const child = spawn(process.execPath, [script, dir], { cwd: ROOT });
+/** `user`: run it as that user (this process must be root), else as this process's user. */
+function startContender(dir: string, user?: { uid: number; gid: number }): Promise<Contender> {
+	const child = spawn(process.execPath, [script, dir], { cwd: ROOT, ...user });
 	let stderr = '';
 	child.stderr?.on('data', (chunk) => (stderr += chunk));
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -135,6 +136,27 @@ describe('embedded folder lock under contention', () => {
 		expect(rounds).toEqual(Array.from({ length: ROUNDS }, () => '1 took it; refused: folder_in_use'));
 		// Each holder did look, many times, while the others were trying and being refused.
 		expect(Math.min(...checks)).toBeGreaterThan(100);
+	});
+
+	it('lets a process of another user tell a live holder from a dead one: refused naming the live holder, then takes the folder once that holder was killed', async () => {
+		// n8n started once as root on the folder, then as the node user (or the other way round).
+		// Connecting to a socket needs write permission on it: with the default mode (0755) the
+		// other user could not ask, and was refused for good.
+		if (process.getuid?.() !== 0) throw new Error('This test starts a process as another user (nobody), which needs root; CI runs as root.');
+		const nobody = { uid: 65534, gid: 65534 };
+		// The other user may create its socket in the folder and read the compiled fixture.
+		chmodSync(dir, 0o777);
+		chmodSync(compiled, 0o755);
+		const holder = await startContender(dir);
+		const other = await startContender(dir, nobody);
+		started.push(holder, other);
+		expect(await holder.take(Date.now(), 0)).toMatchObject({ ok: true });
+		const refused = await other.take(Date.now(), 0);
+		expect(refused).toMatchObject({ ok: false, kind: 'folder_in_use' });
+		expect(refused.error).toContain(`process ${holder.child.pid} on host`);
+		await holder.kill();
+		expect(await other.take(Date.now(), 0)).toMatchObject({ ok: true });
+		expect(readdirSync(dir).filter(isLockFile)).toHaveLength(1);
 	});
 
 	it('keeps a holder that was stopped for longer than a taker waits for its answer: the taker is refused, and the holder, resumed, keeps the folder', async () => {

@@ -11,7 +11,8 @@
 //
 // Taking the folder: publish our socket (bound and listening under a temporary name `.new`, then
 // renamed into place, so a published socket that refuses a connection is a dead one; a process
-// killed in between leaves a `.new` file, which nothing reads), then list the folder's
+// killed in between leaves a `.new` file, deleted by a later taker once it is a minute old and
+// refuses a connection), then list the folder's
 // `lock-*.sock` and ask each. A refused one is deleted: its name was random and is never used
 // again, so the deletion cannot touch a live process. One that says it holds the folder, or is
 // connected but silent (a busy holder: the kernel accepts, the answer waits for its event loop),
@@ -24,6 +25,10 @@
 // checks before each statement that its socket is still in the folder (see `check()`; it is gone
 // only if someone deleted it by hand), and the PGlite worker checks it again right before each
 // statement starts (pgliteWorker.ts).
+// Sockets are connectable by every user (mode 0666, like /tmp's sockets; the answer is a pid, a
+// host name and a time): connecting needs write permission on the socket, and with the default
+// mode a process of another user (n8n once started as root in the same folder, then as the node
+// user) could not tell a live holder from a dead one and was refused for good.
 // Not covered: a folder on a network filesystem shared by several hosts (a socket connects only
 // on its own host), stated in the README.
 //
@@ -66,6 +71,8 @@ const WHAT_TO_DO =
 const MAX_SOCKET_PATH = 100;
 // Processes that keep meeting while each tries to take the folder give up after this many tries.
 const MAX_TRIES = 8;
+// A `.new` socket this old that refuses a connection was left by a killed process.
+const UNPUBLISHED_MS = 60_000;
 
 function containerId(): string | undefined {
 	// Docker and Podman mount the container's own hostname file from a folder named after its id.
@@ -174,13 +181,14 @@ function errorCode(error: unknown): string | undefined {
 	return (error as NodeJS.ErrnoException)?.code;
 }
 
-function listen(server: Server, path: string): Promise<void> {
+/** Listens on `path`; `everyone`: the socket file is made connectable by every user (0666). */
+function listen(server: Server, path: string, everyone = false): Promise<void> {
 	return viaShortPath(
 		path,
 		(socketPath) =>
 			new Promise<void>((resolve, reject) => {
 				server.once('error', reject);
-				server.listen(socketPath, () => {
+				server.listen({ path: socketPath, readableAll: everyone, writableAll: everyone }, () => {
 					server.off('error', reject);
 					resolve();
 				});
@@ -202,6 +210,27 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function otherLocks(dir: string, own: string): Promise<Array<{ path: string; found: Probe }>> {
 	const names = readdirSync(dir).filter((name) => isLockFile(name) && name !== own);
 	return Promise.all(names.map(async (name) => ({ path: join(dir, name), found: await probe(join(dir, name)) })));
+}
+
+/**
+ * Deletes the `.new` sockets of processes killed between listening and publishing: a minute old
+ * (a socket file exists a moment before it listens, and refuses meanwhile) and refusing a
+ * connection. Their random names are never used again.
+ */
+async function sweepUnpublished(dir: string): Promise<void> {
+	const names = readdirSync(dir).filter((name) => /^lock-[0-9a-f]{16}\.new$/.test(name));
+	await Promise.all(
+		names.map(async (name) => {
+			const path = join(dir, name);
+			try {
+				if (Date.now() - lstatSync(path).mtimeMs < UNPUBLISHED_MS) return;
+			} catch {
+				return;
+			}
+			const found = await probe(path);
+			if (!found.alive && !found.gone) tryUnlink(path);
+		}),
+	);
 }
 
 const holding = (found: Probe): found is Alive => found.alive && found.holds;
@@ -243,11 +272,11 @@ async function tryToTake(dir: string, self: FolderHolder): Promise<{ lock: Folde
 	try {
 		// Listening before it takes its lock-*.sock name, so a socket under such a name that refuses
 		// a connection is a dead one, never one about to listen.
-		await listen(server, unpublished);
+		await listen(server, unpublished, true);
 		server.unref();
 		renameSync(unpublished, path);
 		ino = lstatSync(path, { bigint: true }).ino.toString();
-		const others = await otherLocks(dir, name);
+		const [others] = await Promise.all([otherLocks(dir, name), sweepUnpublished(dir)]);
 		// A refused socket's process is gone, and its random name is never used again.
 		for (const { path: other, found } of others) if (!found.alive && !found.gone) tryUnlink(other);
 		const holder = others.map(({ found }) => found).find(holding);
@@ -307,6 +336,8 @@ async function lockWindowsFolder(dir: string, holder: FolderHolder): Promise<Fol
 		const found = await probe(pipe);
 		throw folderInUseError(dir, found.alive ? found.holder : null);
 	}
+	// An error on the listening pipe afterwards must not end n8n's process (an unhandled 'error').
+	server.on('error', () => undefined);
 	server.unref();
 	let released = false;
 	return {
