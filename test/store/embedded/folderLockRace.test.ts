@@ -159,6 +159,18 @@ describe('embedded folder lock under contention', () => {
 		expect(readdirSync(dir).filter(isLockFile)).toHaveLength(1);
 	});
 
+	it('tells a process of another user that may not write in the folder whose folder it is and what to do', async () => {
+		if (process.getuid?.() !== 0) throw new Error('This test starts a process as another user (nobody), which needs root; CI runs as root.');
+		// The folder as an n8n run as root leaves it (0755, root's).
+		chmodSync(compiled, 0o755);
+		const other = await startContender(dir, { uid: 65534, gid: 65534 });
+		started.push(other);
+		const refused = await other.take(Date.now(), 0);
+		expect(refused).toMatchObject({ ok: false });
+		expect(refused.error).toBe(`The embedded store's folder ${dir}, owned by user id 0, may not be written by this n8n (user id 65534) (EACCES): an n8n running as another user probably created it.`);
+		expect(readdirSync(dir)).toEqual([]);
+	});
+
 	it('keeps a holder that was stopped for longer than a taker waits for its answer: the taker is refused, and the holder, resumed, keeps the folder', async () => {
 		// A holder's event loop busy (or the process stopped) past the 2 s a taker waits: the taker
 		// counts it as the holder and leaves; the holder answers the connection later, once the taker

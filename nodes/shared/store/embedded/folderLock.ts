@@ -35,11 +35,11 @@
 // On Windows the lock is a named pipe per folder, which the system frees when its holder exits.
 
 import { createHash, randomBytes } from 'crypto';
-import { lstatSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, unlinkSync } from 'fs';
+import { lstatSync, readdirSync, statSync, readFileSync, realpathSync, renameSync, symlinkSync, unlinkSync } from 'fs';
 import { createConnection, createServer, type Server, type Socket } from 'net';
 import { hostname, tmpdir } from 'os';
 import { join } from 'path';
-import { StoreUnavailableError } from '../errors';
+import { StoreMisconfiguredError, StoreUnavailableError } from '../errors';
 
 /** A lock socket's name in the folder: `lock-` and 16 random hex digits, `.sock`. */
 export const isLockFile = (name: string): boolean => /^lock-[0-9a-f]{16}\.sock$/.test(name);
@@ -181,6 +181,32 @@ function errorCode(error: unknown): string | undefined {
 	return (error as NodeJS.ErrnoException)?.code;
 }
 
+/**
+ * A folder this process may not write in (made by n8n running as another user, or a read-only
+ * mount): the error to show instead of the system's, with whose it is and what to do.
+ */
+export function notWritable(dir: string, error: unknown): unknown {
+	const code = errorCode(error);
+	if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') return error;
+	if (code === 'EROFS') {
+		return new StoreMisconfiguredError(
+			`The embedded store's folder ${dir} is on a read-only filesystem (${code}); the embedded store needs to write there.`,
+			'Mount the n8n user folder writable, or set N8N_USER_FOLDER to a writable folder; or set Store to Postgres or Redis.',
+		);
+	}
+	let owner = '';
+	try {
+		owner = `, owned by user id ${statSync(dir).uid},`;
+	} catch {
+		// Unknown.
+	}
+	const self = process.getuid ? ` (user id ${process.getuid()})` : '';
+	return new StoreMisconfiguredError(
+		`The embedded store's folder ${dir}${owner} may not be written by this n8n${self} (${code}): an n8n running as another user probably created it.`,
+		`Give the folder to the user n8n runs as (for example: chown -R node:node ${dir}), or set Store to Postgres or Redis.`,
+	);
+}
+
 /** Listens on `path`; `everyone`: the socket file is made connectable by every user (0666). */
 function listen(server: Server, path: string, everyone = false): Promise<void> {
 	return viaShortPath(
@@ -272,7 +298,9 @@ async function tryToTake(dir: string, self: FolderHolder): Promise<{ lock: Folde
 	try {
 		// Listening before it takes its lock-*.sock name, so a socket under such a name that refuses
 		// a connection is a dead one, never one about to listen.
-		await listen(server, unpublished, true);
+		await listen(server, unpublished, true).catch((error) => {
+			throw notWritable(dir, error);
+		});
 		server.unref();
 		renameSync(unpublished, path);
 		ino = lstatSync(path, { bigint: true }).ino.toString();

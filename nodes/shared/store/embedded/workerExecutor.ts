@@ -17,7 +17,7 @@ import { join } from 'path';
 import { Worker } from 'worker_threads';
 import { StoreUnavailableError } from '../errors';
 import type { Query, SqlExecutor } from '../postgres/executor';
-import { lockFolder, type FolderLock } from './folderLock';
+import { lockFolder, notWritable, type FolderLock } from './folderLock';
 import type { CallReply, WorkerError, WorkerOptions, WorkerReply, WorkerRequest } from './pgliteWorker';
 
 export interface EmbeddedExecutorOptions {
@@ -221,7 +221,11 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 	async function ready(): Promise<Running> {
 		if (!lock) {
 			const taking = (async () => {
-				mkdirSync(dataDir, { recursive: true });
+				try {
+					mkdirSync(dataDir, { recursive: true });
+				} catch (error) {
+					throw notWritable(dataDir, error);
+				}
 				return lockFolder(dataDir);
 			})();
 			lock = taking;
