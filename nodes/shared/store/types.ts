@@ -155,6 +155,13 @@ export interface ClaimDecision {
 	 * it back to `restore` untouched); null when the key had none.
 	 */
 	prior?: RecordImage | null;
+	/**
+	 * Only on an Ambiguous `not_replicated` decision (Redis): the claim this call made, which stays
+	 * on the primary because its replicas did not confirm it. Never for the workflow (it may not
+	 * settle the key); for undoing it like a `new` claim when the rest of the input fails
+	 * (restoreRequestsOf), so that the key is not left in progress until the lease runs out.
+	 */
+	unconfirmed?: RestoreRequest;
 }
 
 /** A record as one store holds it, for putting it back exactly; opaque outside that store. */

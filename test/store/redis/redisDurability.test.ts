@@ -15,6 +15,7 @@
 //   though the correction's reply is lost and re-sent).
 
 import { randomUUID } from 'crypto';
+import { claimAll } from '../../../nodes/shared/claims';
 import { credentialTest } from '../../../nodes/shared/n8n/credentialTests';
 import { hintDurability } from '../../../nodes/shared/n8n/hints';
 import { StoreMisconfiguredError, StoreUnavailableError } from '../../../nodes/shared/store/errors';
@@ -379,6 +380,31 @@ describe('a primary with a replica, failed over', () => {
 		}
 	});
 
+	it('an input that fails after a chunk the replica did not confirm undoes that chunk’s claims too: its keys are not left in progress', async () => {
+		const store = storeOn(primary, { allowNoPersistence: true, replicaTimeoutMs: 300 });
+		const ns = `ns-${randomUUID()}`;
+		// 1001 keys: two chunks. The second fails — its last key's record is planted as a string (a
+		// key of the wrong type), which the claim script refuses before it writes anything.
+		const keys = keysOf('held', 1001);
+		const poison = keys[1000];
+		try {
+			expect(await outcomes(store, ns, [poison])).toEqual({ new: 1 });
+			const [recordKey] = await primary.admin.keys(`idem:*${poison}*`).then((names) => names.filter((name) => !/:h:/.test(name)));
+			expect(await primary.admin.type(recordKey)).toBe('hash');
+			await primary.admin.del(recordKey);
+			await primary.admin.set(recordKey, 'not a record');
+			proxy.hold();
+			const jobs = keys.map((key) => ({ namespace: ns, request: { key, fingerprint: null } }));
+			await expect(claimAll(store, jobs, policy, actor, { waitMs: 0 })).rejects.toThrow(/WRONGTYPE|not a hash|wrong kind/i);
+			// The first chunk's claims (Ambiguous not_replicated, held on the primary) were undone.
+			const left = await Promise.all(keys.slice(0, 1000).map((key) => store.get(ns, key)));
+			expect(left.filter((record) => record !== null).map((record) => record?.state)).toEqual([]);
+		} finally {
+			proxy.release();
+			await store.close();
+		}
+	});
+
 	it('a write waiting for its replica stalls no other call of the store', async () => {
 		const store = storeOn(primary, { allowNoPersistence: true, replicaTimeoutMs: 1_500 });
 		const ns = `ns-${randomUUID()}`;
@@ -510,6 +536,48 @@ describe('a Redis Cluster whose masters have a replica each', () => {
 			// Counted per bucket, in the bucket's slot on the stalled master: as the Guard routed them.
 			const stats = await store.stats(ns, 3_600_000);
 			expect(stats).toMatchObject({ new: 100 + 300 - onMaster.size, ambiguous: onMaster.size, ambiguousByReason: { not_replicated: onMaster.size } });
+		} finally {
+			await store.close();
+		}
+	});
+
+	it('a chunk whose bucket on another master fails undoes the claims the stalled master took (not_replicated) too, not only the New ones', async () => {
+		const store = createRedisStore({
+			host: '127.0.0.1',
+			port: cluster.ports[0],
+			database: 0,
+			tls: false,
+			keyPrefix: 'idem:',
+			mode: 'cluster',
+			clusterNodes: cluster.nodes,
+			allowNoPersistence: true,
+			replicaTimeoutMs: 500,
+		});
+		const ns = `ns-${randomUUID()}`;
+		try {
+			// A key whose record is planted as a string on its master: its bucket's claim fails.
+			expect(await outcomes(store, ns, ['poison'])).toEqual({ new: 1 });
+			const infos = await Promise.all(cluster.ports.map(async (port) => ({ port, info: await admin(port).info('replication') })));
+			const masters = infos.filter((n) => /role:master/.test(n.info)).map((n) => n.port);
+			let poisonMaster = 0;
+			let recordKey = '';
+			for (const port of masters) {
+				const [found] = await admin(port).keys(`idem:*:r:poison`);
+				if (found) [poisonMaster, recordKey] = [port, found];
+			}
+			expect(recordKey).not.toBe('');
+			await admin(poisonMaster).del(recordKey);
+			await admin(poisonMaster).set(recordKey, 'not a record');
+			// The replica of another master stops answering: that master's claims are not_replicated.
+			const stalled = infos.find((n) => /role:slave/.test(n.info) && Number(/master_port:(\d+)/.exec(n.info)![1]) !== poisonMaster)!;
+			const sleeping = admin(stalled.port).call('DEBUG', 'SLEEP', '3').catch(() => undefined);
+			await sleep(100);
+			const keys = keysOf('k', 300);
+			await expect(store.claim(ns, [...keys, 'poison'].map((key) => ({ key, fingerprint: null })), policy, actor)).rejects.toThrow(/WRONGTYPE|not a hash|wrong kind/i);
+			await sleeping;
+			// Every claim the failed chunk took is undone: on the stalled master and on the others.
+			const left = await Promise.all(keys.map((key) => store.get(ns, key)));
+			expect(left.filter((record) => record !== null).map((record) => record?.state)).toEqual([]);
 		} finally {
 			await store.close();
 		}

@@ -218,9 +218,14 @@ export class RedisStore extends BaseStore {
 		const decisions = requests.map((request, i) => toClaimDecision(request.key, tokens[i], Number(scriptNow), policy.leaseMs, replies[i]));
 		if (confirmed) return decisions;
 		// Not confirmed by the replicas: a failover could forget the claim, so the item is never New.
-		// The claim stays on the primary; its lease runs out like a crashed execution's.
+		// The claim stays on the primary; its lease runs out like a crashed execution's — unless the
+		// input fails, which undoes it with the other claims (`unconfirmed`).
 		await this.uncountNew(keys, Number(scriptNow), decisions);
-		return decisions.map((d) => (d.outcome === 'new' ? { ...d, outcome: 'ambiguous', reason: Reason.notReplicated, claimToken: null, prior: undefined } : d));
+		return decisions.map((d): ClaimDecision => {
+			if (d.outcome !== 'new' || !d.claimToken) return d;
+			const unconfirmed = { key: d.key, claimToken: d.claimToken, prior: d.prior ?? null };
+			return { ...d, outcome: 'ambiguous', reason: Reason.notReplicated, claimToken: null, prior: undefined, unconfirmed };
+		});
 	}
 
 	/**
