@@ -5,7 +5,7 @@
 // next round's dead holder.
 
 import { spawn, type ChildProcess } from 'child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join, relative } from 'path';
 import { createInterface } from 'readline';
@@ -195,5 +195,77 @@ describe('embedded folder lock under contention', () => {
 		expect(taken.lostAfterMs).toBeUndefined();
 		// And it still holds the folder, and says so.
 		await expect(lockFolder(dir).catch(refusedBy)).resolves.toMatchObject({ kind: 'folder_in_use', message: expect.stringContaining(`process ${holder.child.pid} on host`) });
+	});
+});
+
+/**
+ * What the embedded store's first call says, in a process of its own, when it may not create or
+ * write in `dataDir`: `user` runs it as that user; `readOnly` mounts a read-only tmpfs on `dir`
+ * first, in a mount namespace of its own (unshare, as root), so nothing outside sees the mount.
+ */
+function firstCallError(dataDir: string, options: { user?: { uid: number; gid: number }; readOnly?: string } = {}): Promise<{ name: string; message: string; hint?: string }> {
+	const code = `
+		const { workerExecutor } = require(${JSON.stringify(join(ROOT, 'nodes', 'shared', 'store', 'embedded', 'workerExecutor.ts'))});
+		const executor = workerExecutor({ dataDir: ${JSON.stringify(dataDir)} });
+		executor.query('SELECT 1').then(
+			() => console.log(JSON.stringify({ name: 'none', message: 'it opened' })),
+			(error) => console.log(JSON.stringify({ name: error.name, message: error.message, hint: error.hint })),
+		).finally(() => executor.close());`;
+	const node = [process.execPath, '-r', join(ROOT, 'test', 'helpers', 'tsRequire.js'), '-e', code];
+	const child = options.readOnly
+		? spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o ro,size=1m none "$0" && exec "$@"', options.readOnly, ...node], { cwd: ROOT })
+		: spawn(node[0], node.slice(1), { cwd: ROOT, ...options.user });
+	let stdout = '';
+	let stderr = '';
+	child.stdout.on('data', (chunk) => (stdout += chunk));
+	child.stderr.on('data', (chunk) => (stderr += chunk));
+	return new Promise((resolve, reject) =>
+		child.once('exit', (exit) => {
+			try {
+				resolve(JSON.parse(stdout));
+			} catch {
+				reject(new Error(`The process exited (${exit}) without an answer: ${stdout}${stderr}`));
+			}
+		}),
+	);
+}
+
+describe('embedded store: a folder this n8n may not write in', () => {
+	const nobody = { uid: 65534, gid: 65534 };
+	beforeEach(() => {
+		if (process.getuid?.() !== 0) throw new Error('These tests run a process as another user (nobody) or mount a filesystem, which needs root; CI runs as root.');
+	});
+
+	it('names the folder it would be created in, and its owner, when the store folder does not exist yet (n8n user folder of another user)', async () => {
+		// ~/.n8n made by an n8n run as root (0755, root's); this n8n, as another user, is the first with the embedded store.
+		chmodSync(dir, 0o755);
+		const dataDir = join(dir, 'idempotency');
+		const error = await firstCallError(dataDir, { user: nobody });
+		expect(error).toEqual({
+			name: 'StoreMisconfiguredError',
+			message: `The embedded store's folder ${dataDir} does not exist, and this n8n (user id 65534) may not create it in ${dir}, owned by user id 0 (EACCES).`,
+			hint: `Create the folder and give it to the user n8n runs as (for example: mkdir -p ${dataDir} && chown -R node:node ${dataDir}), or set N8N_USER_FOLDER to a folder that user may write in; or set Store to Postgres or Redis.`,
+		});
+	});
+
+	it('does not blame another user for a folder of its own user that its permissions keep it from writing in', async () => {
+		chmodSync(dir, 0o555);
+		chownSync(dir, nobody.uid, nobody.gid);
+		const error = await firstCallError(dir, { user: nobody });
+		expect(error).toEqual({
+			name: 'StoreMisconfiguredError',
+			message: `The embedded store's folder ${dir}, owned by user id 65534, may not be written by this n8n (user id 65534) (EACCES): it is this user's folder, but its permissions or attributes do not let it write there.`,
+			hint: `Let its owner write in it (for example: chmod u+rwx ${dir}), or set Store to Postgres or Redis.`,
+		});
+	});
+
+	it('says the filesystem is read-only when the store folder does not exist yet on a read-only mount', async () => {
+		const dataDir = join(dir, '.n8n', 'idempotency');
+		const error = await firstCallError(dataDir, { readOnly: dir });
+		expect(error).toEqual({
+			name: 'StoreMisconfiguredError',
+			message: `The embedded store's folder ${dataDir} is on a read-only filesystem (EROFS); the embedded store needs to write there.`,
+			hint: 'Mount the n8n user folder writable, or set N8N_USER_FOLDER to a writable folder; or set Store to Postgres or Redis.',
+		});
 	});
 });
