@@ -134,8 +134,13 @@ export async function claimAll<J extends ClaimJob>(
  * out as they would after a crash.
  */
 async function undoClaims(store: IdempotencyStore, committed: readonly Committed[], actor: Actor): Promise<void> {
-	for (const { namespace, decisions } of committed) {
-		const taken = restoreRequestsOf(decisions);
-		if (taken.length > 0) await store.restore(namespace, taken, actor).catch(() => undefined);
-	}
+	// All at once: each call's keys are its own (a key is New in at most one of them), and a store
+	// whose replicas lag makes each undo wait for them (Redis: twice the Replica Timeout) — one
+	// after another, an input of many chunks reported its failure that many waits later.
+	await Promise.all(
+		committed.map(({ namespace, decisions }) => {
+			const taken = restoreRequestsOf(decisions);
+			return taken.length > 0 ? store.restore(namespace, taken, actor).catch(() => undefined) : undefined;
+		}),
+	);
 }

@@ -380,13 +380,13 @@ describe('a primary with a replica, failed over', () => {
 		}
 	});
 
-	it('an input that fails after a chunk the replica did not confirm undoes that chunk’s claims too: its keys are not left in progress', async () => {
+	it('an input that fails after chunks the replica did not confirm undoes their claims too: their keys are not left in progress', async () => {
 		const store = storeOn(primary, { allowNoPersistence: true, replicaTimeoutMs: 300 });
 		const ns = `ns-${randomUUID()}`;
-		// 1001 keys: two chunks. The second fails — its last key's record is planted as a string (a
+		// 2001 keys: three chunks. The third fails — its one key's record is planted as a string (a
 		// key of the wrong type), which the claim script refuses before it writes anything.
-		const keys = keysOf('held', 1001);
-		const poison = keys[1000];
+		const keys = keysOf('held', 2001);
+		const poison = keys[2000];
 		try {
 			expect(await outcomes(store, ns, [poison])).toEqual({ new: 1 });
 			const [recordKey] = await primary.admin.keys(`idem:*${poison}*`).then((names) => names.filter((name) => !/:h:/.test(name)));
@@ -396,8 +396,8 @@ describe('a primary with a replica, failed over', () => {
 			proxy.hold();
 			const jobs = keys.map((key) => ({ namespace: ns, request: { key, fingerprint: null } }));
 			await expect(claimAll(store, jobs, policy, actor, { waitMs: 0 })).rejects.toThrow(/WRONGTYPE|not a hash|wrong kind/i);
-			// The first chunk's claims (Ambiguous not_replicated, held on the primary) were undone.
-			const left = await Promise.all(keys.slice(0, 1000).map((key) => store.get(ns, key)));
+			// The first two chunks' claims (Ambiguous not_replicated, held on the primary) were undone.
+			const left = await Promise.all(keys.slice(0, 2000).map((key) => store.get(ns, key)));
 			expect(left.filter((record) => record !== null).map((record) => record?.state)).toEqual([]);
 		} finally {
 			proxy.release();
