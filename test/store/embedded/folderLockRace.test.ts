@@ -5,7 +5,8 @@
 // next round's dead holder.
 
 import { spawn, type ChildProcess } from 'child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'fs';
+import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { dirname, join, relative } from 'path';
 import { createInterface } from 'readline';
@@ -157,6 +158,26 @@ describe('embedded folder lock under contention', () => {
 		await holder.kill();
 		expect(await other.take(Date.now(), 0)).toMatchObject({ ok: true });
 		expect(readdirSync(dir).filter(isLockFile)).toHaveLength(1);
+	});
+
+	it('tells a process of another user which socket of an earlier version it may not ask, and takes the folder once that file is deleted', async () => {
+		if (process.getuid?.() !== 0) throw new Error('This test starts a process as another user (nobody), which needs root; CI runs as root.');
+		// What a root n8n of an earlier version leaves when killed: a socket at the default mode (0755).
+		const legacy = join(dir, 'lock-00000000000000ee.sock');
+		const server = createServer();
+		await new Promise<void>((resolve) => server.listen(join(dir, 'bound-elsewhere'), resolve));
+		renameSync(join(dir, 'bound-elsewhere'), legacy);
+		await new Promise((resolve) => server.close(resolve));
+		expect(statSync(legacy).mode & 0o777).toBe(0o755);
+		chmodSync(dir, 0o777);
+		chmodSync(compiled, 0o755);
+		const other = await startContender(dir, { uid: 65534, gid: 65534 });
+		started.push(other);
+		const refused = await other.take(Date.now(), 0);
+		expect(refused).toMatchObject({ ok: false, kind: 'folder_in_use' });
+		expect(refused.error).toContain(`(its lock ${legacy} belongs to user id 0, and this process may not ask it whether it still runs (EACCES): an earlier version made it so; if no n8n of that user uses the folder, delete that file)`);
+		unlinkSync(legacy);
+		expect(await other.take(Date.now(), 0)).toMatchObject({ ok: true });
 	});
 
 	it('tells a process of another user that may not write in the folder whose folder it is and what to do', async () => {

@@ -171,10 +171,26 @@ function probe(path: string): Promise<Probe> {
 					if (error.code === 'ECONNREFUSED') return finish({ alive: false, gone: false });
 					if (error.code === 'ENOENT') return finish({ alive: false, gone: true });
 					// Anything else (no permission, backlog full…) cannot prove the process gone.
-					finish({ alive: true, holder: null, holds: true, detail: ` (its lock could not be checked: ${error.code ?? error.message})` });
+					finish({ alive: true, holder: null, holds: true, detail: uncheckable(path, error) });
 				});
 			}),
 	);
+}
+
+/**
+ * Why a lock socket could not be asked. No permission: a socket of another user at mode 0755 —
+ * left by a version before sockets were made connectable by all (0666), dead or alive: which one
+ * cannot be told, so whoever knows deletes it.
+ */
+function uncheckable(path: string, error: NodeJS.ErrnoException): string {
+	if (error.code !== 'EACCES') return ` (its lock could not be checked: ${error.code ?? error.message})`;
+	let owner = 'another user';
+	try {
+		owner = `user id ${lstatSync(path).uid}`;
+	} catch {
+		// Gone meanwhile: the next try will tell.
+	}
+	return ` (its lock ${path} belongs to ${owner}, and this process may not ask it whether it still runs (EACCES): an earlier version made it so; if no n8n of that user uses the folder, delete that file)`;
 }
 
 function errorCode(error: unknown): string | undefined {
