@@ -160,9 +160,9 @@ describe('embedded folder lock under contention', () => {
 		expect(readdirSync(dir).filter(isLockFile)).toHaveLength(1);
 	});
 
-	it('tells a process of another user which socket of an earlier version it may not ask, and takes the folder once that file is deleted', async () => {
+	it('tells a process of another user which lock socket it may not connect to, and takes the folder once that file is deleted', async () => {
 		if (process.getuid?.() !== 0) throw new Error('This test starts a process as another user (nobody), which needs root; CI runs as root.');
-		// What a root n8n of an earlier version leaves when killed: a socket at the default mode (0755).
+		// A dead socket of root's that only root may connect to (the default mode, 0755; ours are 0666).
 		const legacy = join(dir, 'lock-00000000000000ee.sock');
 		const server = createServer();
 		await new Promise<void>((resolve) => server.listen(join(dir, 'bound-elsewhere'), resolve));
@@ -175,7 +175,7 @@ describe('embedded folder lock under contention', () => {
 		started.push(other);
 		const refused = await other.take(Date.now(), 0);
 		expect(refused).toMatchObject({ ok: false, kind: 'folder_in_use' });
-		expect(refused.error).toContain(`(its lock ${legacy} belongs to user id 0, and this process may not ask it whether it still runs (EACCES): an earlier version made it so; if no n8n of that user uses the folder, delete that file)`);
+		expect(refused.error).toContain(`(its lock ${legacy} belongs to user id 0, and this process may not connect to it to ask whether it still runs (EACCES); if no n8n of that user uses the folder, delete that file)`);
 		unlinkSync(legacy);
 		expect(await other.take(Date.now(), 0)).toMatchObject({ ok: true });
 	});

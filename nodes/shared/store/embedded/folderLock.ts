@@ -178,9 +178,10 @@ function probe(path: string): Promise<Probe> {
 }
 
 /**
- * Why a lock socket could not be asked. No permission: a socket of another user at mode 0755 —
- * left by a version before sockets were made connectable by all (0666), dead or alive: which one
- * cannot be told, so whoever knows deletes it.
+ * Why a lock socket could not be asked. No permission (EACCES): a socket of another user that
+ * this process may not connect to — ours are made connectable by all (0666), so something else
+ * changed its mode or forbids the connection (a security policy). Dead or alive cannot be told,
+ * so it is never deleted here: whoever knows deletes it.
  */
 function uncheckable(path: string, error: NodeJS.ErrnoException): string {
 	if (error.code !== 'EACCES') return ` (its lock could not be checked: ${error.code ?? error.message})`;
@@ -190,7 +191,7 @@ function uncheckable(path: string, error: NodeJS.ErrnoException): string {
 	} catch {
 		// Gone meanwhile: the next try will tell.
 	}
-	return ` (its lock ${path} belongs to ${owner}, and this process may not ask it whether it still runs (EACCES): an earlier version made it so; if no n8n of that user uses the folder, delete that file)`;
+	return ` (its lock ${path} belongs to ${owner}, and this process may not connect to it to ask whether it still runs (EACCES); if no n8n of that user uses the folder, delete that file)`;
 }
 
 function errorCode(error: unknown): string | undefined {
