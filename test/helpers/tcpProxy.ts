@@ -23,8 +23,14 @@ export interface TcpProxy {
 	 * that stalls one way: e.g. a replication stream that stops reaching its replica).
 	 */
 	hold(): void;
-	/** Forwards what was held, and everything after. */
+	/** Forwards what was held, and everything after (also what stallAfter held). */
 	release(): void;
+	/**
+	 * The next connection that sends a request containing `after` gets no more bytes from the
+	 * server from then on (its reply and everything after it are held until release()): one
+	 * connection that stalls while the others go on.
+	 */
+	stallAfter(after: string): void;
 	/** New connections go to another server (a failover behind one address); open ones stay. */
 	retarget(host: string, port: number): void;
 	/** Cuts every open connection (both sides), as a network or server restart would; keeps listening. Returns how many. */
@@ -39,6 +45,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 	let drops = 0;
 	/** Held server bytes, per client socket, while hold() is on; null = forwarding. */
 	let held: Map<Socket, Buffer[]> | null = null;
+	let stallArmed: string | null = null;
+	/** Server bytes held for the connections stallAfter stalled. */
+	const stalled = new Map<Socket, Buffer[]>();
 	const target = { host: targetHost, port: targetPort };
 
 	const server: Server = createServer((client) => {
@@ -63,6 +72,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 		// The drop that this connection's next reply is for, once its request went through.
 		let dropping: ((bytes: number) => void) | null = null;
 		client.on('data', (chunk) => {
+			if (stallArmed !== null && chunk.includes(stallArmed)) {
+				stallArmed = null;
+				stalled.set(client, []);
+			}
 			if (armed && (armed.after === null || chunk.includes(armed.after))) {
 				dropping = armed.done;
 				armed = null;
@@ -80,6 +93,11 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 				drops++;
 				cut();
 				done(chunk.length);
+				return;
+			}
+			const stalledChunks = stalled.get(client);
+			if (stalledChunks) {
+				stalledChunks.push(chunk);
 				return;
 			}
 			if (held) {
@@ -108,7 +126,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 		hold: () => {
 			held ??= new Map();
 		},
+		stallAfter: (after: string) => {
+			stallArmed = after;
+		},
 		release: () => {
+			for (const [client, chunks] of stalled) for (const chunk of chunks) if (!client.destroyed) client.write(chunk);
+			stalled.clear();
 			const waiting = held;
 			held = null;
 			for (const [client, chunks] of waiting ?? []) for (const chunk of chunks) if (!client.destroyed) client.write(chunk);

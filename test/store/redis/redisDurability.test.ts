@@ -380,6 +380,32 @@ describe('a primary with a replica, failed over', () => {
 		}
 	});
 
+	it('a claim the replica did not confirm is answered though the connection its count correction runs on stalls', async () => {
+		// A failover under way: the main connection answers nothing until the command timeout.
+		const front = await startTcpProxy(primary.host, primary.port);
+		const store = storeOn(front, { allowNoPersistence: true, replicaTimeoutMs: 300, commandTimeoutMs: 8_000 });
+		const ns = `ns-${randomUUID()}`;
+		try {
+			await store.durability();
+			proxy.hold();
+			// ioredis sends a script's text (EVAL) the first time on a connection: this line is only in
+			// lua/not_replicated.lua, so the connection stalled is the one the correction runs on.
+			front.stallAfter(`':new', -moved`);
+			const started = Date.now();
+			const decisions = await store.claim(ns, keysOf('held', 10).map((key) => ({ key, fingerprint: null })), policy, actor);
+			const ms = Date.now() - started;
+			expect(decisions.every((d) => d.outcome === 'ambiguous' && d.reason === 'not_replicated')).toBe(true);
+			// The WAIT (300 ms) and at most one more Replica Timeout for the correction, not the 8 s
+			// command timeout.
+			expect(ms).toBeLessThan(4_000);
+		} finally {
+			front.release();
+			proxy.release();
+			await store.close();
+			await front.close();
+		}
+	});
+
 	it('an input that fails after chunks the replica did not confirm undoes their claims too: their keys are not left in progress', async () => {
 		const store = storeOn(primary, { allowNoPersistence: true, replicaTimeoutMs: 300 });
 		const ns = `ns-${randomUUID()}`;

@@ -231,14 +231,25 @@ export class RedisStore extends BaseStore {
 	/**
 	 * claim.lua counted the claims the replicas did not confirm as `new`; the Guard routes them to
 	 * Ambiguous: lua/not_replicated.lua moves their counts to `ambiguous:not_replicated`, in the
-	 * slot the claim ran in. Best effort, not waited for: stats are approximate across a failover,
-	 * and a failure here leaves the claim's `new` counted rather than failing a decided claim.
+	 * slot the claim ran in. Best effort, not waited for by replicas: stats are approximate across a
+	 * failover, and a failure here leaves the claim's `new` counted rather than failing a decided
+	 * claim. Its reply is waited for at most one Replica Timeout: it runs on the main connection,
+	 * which in a failover may answer nothing until the command timeout (15 s) — the decided claim
+	 * is not held that long (the correction goes on, and a read after it on that connection still
+	 * comes after it).
 	 */
 	private async uncountNew(keys: NamespaceKeys, scriptNow: number, decisions: ClaimDecision[]): Promise<void> {
 		const taken = decisions.flatMap((d) => (d.outcome === 'new' && d.claimToken ? [{ key: d.key, token: d.claimToken }] : []));
 		if (taken.length === 0) return;
 		const scriptKeys = [...keys.scriptKeys, ...taken.map((claim) => keys.record(claim.key))];
-		await this.scripts.not_replicated(scriptKeys, [scriptNow, ...taken.map((claim) => claim.token)]).catch(() => undefined);
+		const correction = this.scripts.not_replicated(scriptKeys, [scriptNow, ...taken.map((claim) => claim.token)]).catch(() => undefined);
+		let timer: NodeJS.Timeout | undefined;
+		const late = new Promise<void>((resolve) => {
+			timer = setTimeout(resolve, this.replicas.timeoutMs);
+			timer.unref();
+		});
+		await Promise.race([correction, late]);
+		clearTimeout(timer);
 	}
 
 	/**
