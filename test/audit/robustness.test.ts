@@ -58,6 +58,25 @@ describe('robustness', () => {
 });
 
 describe('hostile names', () => {
+	it('reads an input index no node has (10^15, negative, fractional) as input 0 and says so, instead of running out of memory', () => {
+		// n8n-workflow's helpers make an array as long as the highest input index: 10^15 (found by
+		// the property test above, one random seed in ten) exhausted the heap.
+		const wf = (index: number) => ({
+			name: 'x',
+			nodes: [
+				{ name: 'Webhook', type: 'n8n-nodes-base.webhook' },
+				{ name: 'Create', type: 'n8n-nodes-base.httpRequest', parameters: { method: 'POST' } },
+			],
+			connections: { Webhook: { main: [[{ node: 'Create', type: 'main', index }]] } },
+		});
+		for (const index of [1029488654908103, -5385935694741076, 0.5, 1000]) {
+			const audit = auditWorkflow(wf(index));
+			expect(audit.findings.map((f) => [f.rule, f.node])).toEqual([['unguarded-write', 'Create']]);
+			expect(audit.problems).toEqual(['1 connection end(s) have an input index no node has (negative, fractional or 1000 and above); read as input 0.']);
+		}
+		expect(auditWorkflow(wf(999)).problems).toBeUndefined();
+	});
+
 	it('reads a node named __proto__ from a file without touching Object.prototype', () => {
 		const text =
 			'{"name":"x","nodes":[{"name":"__proto__","type":"n8n-nodes-base.webhook"},{"name":"B","type":"n8n-nodes-base.httpRequest","parameters":{"method":"POST"}}],' +

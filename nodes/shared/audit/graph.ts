@@ -47,6 +47,13 @@ function ownEntry<T>(obj: Record<string, T>, key: string, make: () => T): T {
 	return obj[key];
 }
 
+/**
+ * Input indexes at or above this are damage, not a node's input (n8n nodes have a handful): read as
+ * input 0. n8n-workflow's helpers make an array as long as the highest index — one of 10^15 in a
+ * damaged or crafted file ran the audit out of memory.
+ */
+const MAX_INPUT_INDEX = 1000;
+
 const isObject = (value: unknown): value is Record<string, unknown> =>
 	typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -87,6 +94,7 @@ export function readGraph(input: unknown): Graph {
 	const connections: IConnections = {};
 	const missing = new Set<string>();
 	let byIdCount = 0;
+	let badIndexes = 0;
 	const resolve = (reference: unknown): string | undefined => {
 		if (typeof reference !== 'string') return undefined;
 		if (nodes.has(reference)) return reference;
@@ -115,7 +123,11 @@ export function readGraph(input: unknown): Graph {
 					if (!isObject(target)) continue;
 					const to = resolve(target.node);
 					if (to === undefined) continue;
-					const input = typeof target.index === 'number' ? target.index : 0;
+					let input = 0;
+					if (typeof target.index === 'number') {
+						if (Number.isInteger(target.index) && target.index >= 0 && target.index < MAX_INPUT_INDEX) input = target.index;
+						else badIndexes++;
+					}
 					const edgeType = typeof target.type === 'string' ? target.type : type;
 					// n8n-workflow's helpers read plain objects: a node named "__proto__" stays out of
 					// them (assigning it would change Object.prototype), it is walked from the maps.
@@ -133,6 +145,7 @@ export function readGraph(input: unknown): Graph {
 			});
 		}
 	}
+	if (badIndexes) problems.push(`${badIndexes} connection end(s) have an input index no node has (negative, fractional or ${MAX_INPUT_INDEX} and above); read as input 0.`);
 	if (byIdCount) problems.push(`${byIdCount} connection end(s) name a node by its id instead of its name; read as that node.`);
 	if (missing.size)
 		problems.push(`Connections name ${missing.size} node(s) that do not exist: ${quoteList([...missing])}. Those connections were ignored.`);
