@@ -521,8 +521,9 @@ describe('a Redis Cluster whose masters have a replica each', () => {
 		await cluster.stop();
 	});
 
-	it("waits on the node that owns the keys: only the keys of the master whose replica stalls are not_replicated", async () => {
-		const store = createRedisStore({
+	/** A store on the cluster, waiting 500 ms for each master's replica. */
+	const clusterStore = () =>
+		createRedisStore({
 			host: '127.0.0.1',
 			port: cluster.ports[0],
 			database: 0,
@@ -533,6 +534,9 @@ describe('a Redis Cluster whose masters have a replica each', () => {
 			allowNoPersistence: true,
 			replicaTimeoutMs: 500,
 		});
+
+	it("waits on the node that owns the keys: only the keys of the master whose replica stalls are not_replicated", async () => {
+		const store = clusterStore();
 		const ns = `ns-${randomUUID()}`;
 		try {
 			expect((await store.durability()).waitFor).toBe(1);
@@ -568,17 +572,7 @@ describe('a Redis Cluster whose masters have a replica each', () => {
 	});
 
 	it('a chunk whose bucket on another master fails undoes the claims the stalled master took (not_replicated) too, not only the New ones', async () => {
-		const store = createRedisStore({
-			host: '127.0.0.1',
-			port: cluster.ports[0],
-			database: 0,
-			tls: false,
-			keyPrefix: 'idem:',
-			mode: 'cluster',
-			clusterNodes: cluster.nodes,
-			allowNoPersistence: true,
-			replicaTimeoutMs: 500,
-		});
+		const store = clusterStore();
 		const ns = `ns-${randomUUID()}`;
 		try {
 			// A key whose record is planted as a string on its master: its bucket's claim fails.
