@@ -17,7 +17,8 @@ import { join } from 'path';
 import { Worker } from 'worker_threads';
 import { StoreUnavailableError } from '../errors';
 import type { Query, SqlExecutor } from '../postgres/executor';
-import { lockFolder, notWritable, type FolderLock } from './folderLock';
+import { notWritable } from './folderAccess';
+import { lockFolder, type FolderLock } from './folderLock';
 import type { CallReply, WorkerError, WorkerOptions, WorkerReply, WorkerRequest } from './pgliteWorker';
 
 export interface EmbeddedExecutorOptions {
