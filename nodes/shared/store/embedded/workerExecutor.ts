@@ -17,6 +17,7 @@ import { join } from 'path';
 import { Worker } from 'worker_threads';
 import { StoreUnavailableError } from '../errors';
 import type { Query, SqlExecutor } from '../postgres/executor';
+import { settledWithin } from '../../util/settledWithin';
 import { notWritable } from './folderAccess';
 import { lockFolder, type FolderLock } from './folderLock';
 import type { CallReply, WorkerError, WorkerOptions, WorkerReply, WorkerRequest } from './pgliteWorker';
@@ -246,9 +247,8 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 		await checkFreeSpace();
 		if (!running) {
 			if (ending) {
-				const previous = ending;
-				const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), END_MS).unref());
-				if ((await Promise.race([previous, timer])) === 'late') {
+				// (Worker.terminate() resolves with the exit code; it does not reject.)
+				if (!(await settledWithin(ending, END_MS))) {
 					throw new StoreUnavailableError(`The embedded store at ${dataDir} is still ending a PGlite that stopped answering; try again later.`, { kind: 'stalled' });
 				}
 			}
@@ -296,8 +296,7 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 			running = null;
 			if (target) {
 				const closed = target.isReady ? send(target, { id: ++nextId, op: 'close' }).then(() => undefined) : Promise.resolve();
-				const late = new Promise<void>((resolve) => setTimeout(resolve, END_MS).unref());
-				await Promise.race([closed.catch(() => undefined), late]);
+				await settledWithin(closed, END_MS);
 				stop(target, new StoreUnavailableError(`The embedded store at ${dataDir} was closed.`, { kind: 'closed' }));
 			}
 			if (ending) await ending;

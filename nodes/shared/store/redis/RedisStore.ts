@@ -36,6 +36,7 @@ import { claimItemArg, nullableArg, toClaimDecision, transitionFlags, transition
 import { createClient, DEFAULT_REPLICA_TIMEOUT_MS, describeTarget, MAX_REPLICA_TIMEOUT_MS, type RedisStoreConfig } from './connection';
 import { messageWithHint } from '../errors';
 import { restoreRequestsOf } from '../restoreRequests';
+import { settledWithin } from '../../util/settledWithin';
 import { translateError } from './errors';
 import { EvictionGate, evictionError } from './eviction';
 import { CLUSTER_BUCKETS, LayoutResolver, type NamespaceLayout } from './buckets';
@@ -242,14 +243,7 @@ export class RedisStore extends BaseStore {
 		const taken = decisions.flatMap((d) => (d.outcome === 'new' && d.claimToken ? [{ key: d.key, token: d.claimToken }] : []));
 		if (taken.length === 0) return;
 		const scriptKeys = [...keys.scriptKeys, ...taken.map((claim) => keys.record(claim.key))];
-		const correction = this.scripts.not_replicated(scriptKeys, [scriptNow, ...taken.map((claim) => claim.token)]).catch(() => undefined);
-		let timer: NodeJS.Timeout | undefined;
-		const late = new Promise<void>((resolve) => {
-			timer = setTimeout(resolve, this.replicas.timeoutMs);
-			timer.unref();
-		});
-		await Promise.race([correction, late]);
-		clearTimeout(timer);
+		await settledWithin(this.scripts.not_replicated(scriptKeys, [scriptNow, ...taken.map((claim) => claim.token)]), this.replicas.timeoutMs);
 	}
 
 	/**
