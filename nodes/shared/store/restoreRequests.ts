@@ -6,9 +6,14 @@
 
 import type { ClaimDecision, RestoreRequest } from './types';
 
+/** The undo of a `new` decision's claim; null for any other decision. */
+export function restoreRequestOf(d: ClaimDecision): RestoreRequest | null {
+	return d.outcome === 'new' && d.claimToken ? { key: d.key, claimToken: d.claimToken, prior: d.prior ?? null } : null;
+}
+
 export function restoreRequestsOf(decisions: readonly ClaimDecision[]): RestoreRequest[] {
 	return decisions.flatMap((d) => {
-		if (d.outcome === 'new' && d.claimToken) return [{ key: d.key, claimToken: d.claimToken, prior: d.prior ?? null }];
-		return d.unconfirmed ? [d.unconfirmed] : [];
+		const undo = restoreRequestOf(d) ?? d.unconfirmed;
+		return undo ? [undo] : [];
 	});
 }

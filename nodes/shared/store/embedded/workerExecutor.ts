@@ -104,16 +104,13 @@ export function workerExecutor(options: EmbeddedExecutorOptions): SqlExecutor {
 		// reach the worker in the order they were made. With a look each, the calls went on in the
 		// order their looks came back from the thread pool, and statements sent one after another
 		// without waiting ran in another order.
-		if (!looking) {
-			const look = freeBytes().then((free) => {
+		looking ??= freeBytes()
+			.then((free) => {
 				checked = { at: Date.now(), free };
+			})
+			.finally(() => {
+				looking = null;
 			});
-			looking = look;
-			void look.then(
-				() => (looking === look ? (looking = null) : undefined),
-				() => (looking === look ? (looking = null) : undefined),
-			);
-		}
 		await looking;
 		if (checked.free < minFree) {
 			throw new StoreUnavailableError(

@@ -35,7 +35,7 @@ import { countBuckets, pageBuckets, purgeBuckets } from './bucketReads';
 import { claimItemArg, nullableArg, toClaimDecision, transitionFlags, transitionPayload, toException, toHistoryEntry, toRecord } from './codec';
 import { createClient, DEFAULT_REPLICA_TIMEOUT_MS, describeTarget, MAX_REPLICA_TIMEOUT_MS, type RedisStoreConfig } from './connection';
 import { messageWithHint } from '../errors';
-import { restoreRequestsOf } from '../restoreRequests';
+import { restoreRequestOf, restoreRequestsOf } from '../restoreRequests';
 import { settledWithin } from '../../util/settledWithin';
 import { translateError } from './errors';
 import { EvictionGate, evictionError } from './eviction';
@@ -223,9 +223,8 @@ export class RedisStore extends BaseStore {
 		// input fails, which undoes it with the other claims (`unconfirmed`).
 		await this.uncountNew(keys, Number(scriptNow), decisions);
 		return decisions.map((d): ClaimDecision => {
-			if (d.outcome !== 'new' || !d.claimToken) return d;
-			const unconfirmed = { key: d.key, claimToken: d.claimToken, prior: d.prior ?? null };
-			return { ...d, outcome: 'ambiguous', reason: Reason.notReplicated, claimToken: null, prior: undefined, unconfirmed };
+			const unconfirmed = restoreRequestOf(d);
+			return unconfirmed ? { ...d, outcome: 'ambiguous', reason: Reason.notReplicated, claimToken: null, prior: undefined, unconfirmed } : d;
 		});
 	}
 
